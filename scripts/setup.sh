@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# One idempotent set-up for a fresh Debian 12 machine (and a quick no-op on a prepared one):
+#   1. Debian packages the daemon, the agent, the tests and the demo use;
+#   2. npm dependencies (npm ci, without install scripts: see below);
+#   3. NodeGui's native addon, built once against Debian's Qt and cached outside the repository;
+#   4. the `qode` stand-in that lets NodeGui run under plain Node on Linux.
+# Run it as root (apt-get, network namespaces). Every step skips itself when already done.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+CACHE="${XDG_CACHE_HOME:-$HOME/.cache}/keyvnet"
+mkdir -p "$CACHE"
+log() { printf '[setup] %s\n' "$*" >&2; }
+t0=$(date +%s)
+
+# --- 1. Debian packages --------------------------------------------------------------------------
+APT_PACKAGES=(
+  qt6-base-dev qt6-svg-dev pkg-config cmake g++ make  # NodeGui addon and the qode stand-in
+  libusb-1.0-0                                         # node-hid at run time
+  iproute2 iputils-ping curl dnsutils psmisc           # network namespaces, tun, DNS/HTTP clients
+  openssh-server openssh-client                        # real sshd / ssh in tests and the demo
+  xvfb trayer x11-apps imagemagick                     # GUI test: virtual display, system tray, screenshots
+  sshuttle iperf3                                      # benchmark peers
+)
+if [ "$(uname -s)" = Linux ]; then
+  missing=()
+  for p in "${APT_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+  done
+  if [ ${#missing[@]} -gt 0 ]; then
+    log "installing Debian packages: ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  fi
+fi
+
+# --- 2. npm dependencies ---------------------------------------------------------------------------
+# Install scripts are not run by `npm ci` here: @nodegui/nodegui's and @nodegui/qode's download Qt,
+# a prebuilt addon and the qode binary, none of which is reachable. The scripts we do rely on are
+# listed under `allowScripts` in package.json and run explicitly below (node-hid verifies its
+# prebuilds; NodeGui's addon is built by step 3).
+stamp=node_modules/.keyvnet-lock.sha256
+want=$(sha256sum package-lock.json | cut -d' ' -f1)
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+  log "npm ci"
+  npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+  npm rebuild node-hid --loglevel=error >/dev/null
+  echo "$want" >"$stamp"
+fi
+
+# --- 3. NodeGui's native addon -------------------------------------------------------------------
+if [ "$(uname -s)" = Linux ]; then
+  NG_DIR=node_modules/@nodegui/nodegui
+  NG_VERSION=$(node -p "require('./$NG_DIR/package.json').version")
+  QT_VERSION=$(pkg-config --modversion Qt6Core)
+  ADDON_CACHE="$CACHE/nodegui/$NG_VERSION-qt$QT_VERSION-$(uname -m)"
+  ADDON="$NG_DIR/build/Release/nodegui_core.node"
+  if [ ! -f "$ADDON_CACHE/nodegui_core.node" ]; then
+    log "building NodeGui $NG_VERSION addon against Qt $QT_VERSION (one time, several minutes)"
+    (cd "$NG_DIR" && QT_INSTALL_DIR=/usr CMAKE_BUILD_PARALLEL_LEVEL="$(nproc)" \
+      npx --no-install cmake-js compile >"$CACHE/nodegui-build.log" 2>&1) || {
+      tail -30 "$CACHE/nodegui-build.log" >&2
+      log "NodeGui addon build failed (full log: $CACHE/nodegui-build.log)"
+      exit 1
+    }
+    mkdir -p "$ADDON_CACHE"
+    cp "$ADDON" "$ADDON_CACHE/nodegui_core.node.tmp"
+    mv "$ADDON_CACHE/nodegui_core.node.tmp" "$ADDON_CACHE/nodegui_core.node"
+  fi
+  if ! cmp -s "$ADDON_CACHE/nodegui_core.node" "$ADDON" 2>/dev/null; then
+    mkdir -p "$(dirname "$ADDON")"
+    cp "$ADDON_CACHE/nodegui_core.node" "$ADDON"
+  fi
+
+  # --- 4. the qode stand-in ------------------------------------------------------------------------
+  if [ -f scripts/qode-standin/build.sh ]; then
+    bash scripts/qode-standin/build.sh >/dev/null
+  fi
+fi
+
+log "ready in $(($(date +%s) - t0)) s"

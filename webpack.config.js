@@ -1,0 +1,41 @@
+// Bundles the two processes for packaging (the macOS .app and the Linux tarball):
+// dist/app/main.js (the user agent) and dist/systemext/main.js (the root daemon), plus the
+// tun I/O worker, which Node loads as a separate file. Native addons stay external and ship in
+// node_modules next to the bundle.
+const path = require('node:path');
+
+const externals = {
+  '@nodegui/nodegui': 'commonjs @nodegui/nodegui',
+  'ffi-rs': 'commonjs ffi-rs',
+  'node-hid': 'commonjs node-hid',
+  'node-mac-permissions': 'commonjs node-mac-permissions',
+  'cpu-features': 'commonjs cpu-features',
+};
+
+const common = {
+  mode: 'production',
+  target: 'node20',
+  devtool: 'source-map',
+  externals,
+  resolve: { extensions: ['.ts', '.js'] },
+  module: {
+    rules: [{ test: /\.ts$/, loader: 'ts-loader', exclude: /node_modules/, options: { transpileOnly: true, compilerOptions: { noEmit: false } } }],
+  },
+  node: { __dirname: false, __filename: false },
+  optimization: { minimize: false },
+};
+
+module.exports = [
+  {
+    ...common,
+    name: 'app',
+    entry: { main: './app/main.ts' },
+    output: { path: path.resolve(__dirname, 'dist/app'), filename: '[name].js' },
+  },
+  {
+    ...common,
+    name: 'systemext',
+    entry: { main: './systemext/main.ts' },
+    output: { path: path.resolve(__dirname, 'dist/systemext'), filename: '[name].js' },
+  },
+];
