@@ -19,7 +19,14 @@ const common = {
   externals,
   resolve: { extensions: ['.ts', '.js'] },
   module: {
-    rules: [{ test: /\.ts$/, loader: 'ts-loader', exclude: /node_modules/, options: { transpileOnly: true, compilerOptions: { noEmit: false } } }],
+    rules: [
+      {
+        test: /\.ts$/,
+        loader: 'ts-loader',
+        exclude: /node_modules/,
+        options: { transpileOnly: true, compilerOptions: { noEmit: false } },
+      },
+    ],
   },
   node: { __dirname: false, __filename: false },
   optimization: { minimize: false },

@@ -31,7 +31,11 @@ export class NetNs {
   }
 
   /** Runs a command inside the namespace; rejects with its stderr on a non-zero exit. */
-  async run(cmd: string, args: string[], opts: { timeoutMs?: number; input?: string } = {}): Promise<RunResult> {
+  async run(
+    cmd: string,
+    args: string[],
+    opts: { timeoutMs?: number; input?: string } = {},
+  ): Promise<RunResult> {
     const p = execFileP('ip', ['netns', 'exec', this.name, cmd, ...args], {
       timeout: opts.timeoutMs ?? 30_000,
       maxBuffer: 64 * 1024 * 1024,
@@ -91,7 +95,20 @@ export async function linkVeth(a: NetNs, addrA: string, b: NetNs, addrB: string)
   const id = `${process.pid % 10000}${counter++}`;
   const ea = `kva${id}`;
   const eb = `kvb${id}`;
-  await execFileP('ip', ['link', 'add', ea, 'netns', a.name, 'type', 'veth', 'peer', 'name', eb, 'netns', b.name]);
+  await execFileP('ip', [
+    'link',
+    'add',
+    ea,
+    'netns',
+    a.name,
+    'type',
+    'veth',
+    'peer',
+    'name',
+    eb,
+    'netns',
+    b.name,
+  ]);
   await a.run('ip', ['addr', 'add', addrA, 'dev', ea]);
   await b.run('ip', ['addr', 'add', addrB, 'dev', eb]);
   await a.run('ip', ['link', 'set', ea, 'up']);
