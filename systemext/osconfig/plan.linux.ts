@@ -106,11 +106,13 @@ export function planResolvedDown(tunName: string): Step[] {
 
 /** Rewrites the namespace's resolv.conf (in place: it is a bind mount) to point at our DNS addresses. */
 export function planResolvConfUp(path: string, current: string, dnsAddresses: string[]): Step[] {
+  // If the file is already ours (an earlier run was not cleaned up), keep ITS original, not our copy.
+  const original = originalFrom(current) ?? current;
   return [
     {
       kind: 'write',
       path,
-      content: ourResolvConf(current, dnsAddresses),
+      content: ourResolvConf(original, dnsAddresses),
       why: 'point resolv.conf at VNet DNS',
     },
   ];

@@ -85,6 +85,12 @@ describe('osconfig/plan.linux', () => {
     if (up.kind !== 'write') return;
     const [down] = planResolvConfDown('/etc/resolv.conf', up.content);
     expect(down).to.deep.include({ kind: 'write', path: '/etc/resolv.conf', content: original });
+    const [again] = planResolvConfUp('/etc/resolv.conf', up.content, req.dnsAddresses);
+    expect(
+      again.kind === 'write' && planResolvConfDown('/etc/resolv.conf', again.content)[0],
+    ).to.deep.include({
+      content: original,
+    });
     expect(planResolvConfDown('/etc/resolv.conf', original)).to.deep.equal([]);
     expect(planResolvConfDown('/etc/resolv.conf', null)).to.deep.equal([]);
   });
