@@ -38,8 +38,19 @@ export function planUpLinux(req: OsConfigRequest, ipv6: boolean): Step[] {
     { kind: 'run', argv: ['ip', 'link', 'set', 'dev', dev, 'mtu', String(req.mtu), 'up'], why: 'MTU and up' },
     ...addresses.map((a): Step => ({
       kind: 'run',
-      // `replace` is idempotent; `nodad`: a tun has no neighbours, duplicate detection only delays use.
-      argv: ['ip', ...fam(a), 'addr', 'replace', a, 'dev', dev, ...(a.includes(':') ? ['nodad'] : [])],
+      // `replace` is idempotent; `noprefixroute`: the route below is the only one, and ours to remove;
+      // `nodad`: a tun has no neighbours, duplicate address detection would only delay use.
+      argv: [
+        'ip',
+        ...fam(a),
+        'addr',
+        'replace',
+        a,
+        'dev',
+        dev,
+        'noprefixroute',
+        ...(a.includes(':') ? ['nodad'] : []),
+      ],
       why: `address ${a}`,
     })),
     ...routes.map((r): Step => ({

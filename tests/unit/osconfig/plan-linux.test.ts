@@ -27,8 +27,8 @@ describe('osconfig/plan.linux', () => {
   it('plans MTU/up, addresses and routes, IPv4 and IPv6', () => {
     expect(argvs(planUpLinux(req, true))).to.deep.equal([
       'ip link set dev kvn0 mtu 16384 up',
-      'ip -4 addr replace 100.64.0.1/10 dev kvn0',
-      'ip -6 addr replace fd00:6b76:6e00::1/64 dev kvn0 nodad',
+      'ip -4 addr replace 100.64.0.1/10 dev kvn0 noprefixroute',
+      'ip -6 addr replace fd00:6b76:6e00::1/64 dev kvn0 noprefixroute nodad',
       'ip -4 route replace 100.64.0.0/10 dev kvn0',
       'ip -6 route replace fd00:6b76:6e00::/64 dev kvn0',
     ]);
