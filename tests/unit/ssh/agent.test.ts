@@ -1,0 +1,223 @@
+import { expect } from 'chai';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { createConnection } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { FidoError, type SecurityKey } from '../../../app/fido/api';
+import { SshAgent, type SignEvent } from '../../../app/ssh/agent';
+import { AgentClient } from '../../../app/ssh/agent-client';
+import {
+  AgentFrameDecoder,
+  encodeSignRequest,
+  MAX_AGENT_FRAME,
+  parseAgentRequest,
+  SSH_AGENT_FAILURE,
+  SSH_AGENT_SUCCESS,
+} from '../../../app/ssh/agent-protocol';
+import { enrollSkKey } from '../../../app/ssh/enroll';
+import { encodePublicKeyBlob, type SkKey } from '../../../app/ssh/keys';
+import { defaultAgentSocketPath } from '../../../app/ssh/socket-path';
+import { verifySkSignature } from '../../../app/ssh/signature';
+import { SshWriter } from '../../../app/ssh/wire';
+import { VectorKey } from './vector-key';
+
+describe('ssh-agent protocol framing', () => {
+  it('reassembles frames split anywhere and splits coalesced ones', () => {
+    const d = new AgentFrameDecoder();
+    const f = (b: number[]): Buffer => Buffer.concat([u32(b.length), Buffer.from(b)]);
+    const stream = Buffer.concat([f([11]), f([13, 1, 2]), f([27])]);
+    const got: Buffer[] = [];
+    for (const byte of stream) got.push(...d.push(Buffer.from([byte])));
+    expect(got.map((b) => [...b])).to.deep.equal([[11], [13, 1, 2], [27]]);
+    expect(d.pending).to.equal(0);
+  });
+
+  it('rejects zero-length and oversized frames', () => {
+    expect(() => new AgentFrameDecoder().push(u32(0))).to.throw(/length 0/);
+    expect(() => new AgentFrameDecoder().push(u32(MAX_AGENT_FRAME + 1))).to.throw(
+      /exceeds the 262144-byte limit/,
+    );
+  });
+
+  it('parses sign requests and names the truncated field', () => {
+    const req = parseAgentRequest(encodeSignRequest(Buffer.from('blob'), Buffer.from('data'), 2));
+    expect(req).to.deep.equal({
+      kind: 'sign',
+      keyBlob: Buffer.from('blob'),
+      data: Buffer.from('data'),
+      flags: 2,
+    });
+    expect(() =>
+      parseAgentRequest(encodeSignRequest(Buffer.from('blob'), Buffer.from('data')).subarray(0, 15)),
+    ).to.throw(/truncated: data to sign/);
+    expect(parseAgentRequest(Buffer.from([99]))).to.deep.equal({ kind: 'other', type: 99 });
+  });
+
+  it('picks the socket path per platform', () => {
+    expect(defaultAgentSocketPath('linux', { XDG_RUNTIME_DIR: '/run/user/501' }, 501)).to.equal(
+      '/run/user/501/keyvnet/agent.sock',
+    );
+    expect(defaultAgentSocketPath('linux', {}, 501)).to.equal('/tmp/keyvnet-501/agent.sock');
+    expect(defaultAgentSocketPath('darwin', { TMPDIR: '/var/folders/xy/T/' }, 501)).to.equal(
+      '/var/folders/xy/T/keyvnet/agent.sock',
+    );
+  });
+});
+
+describe('ssh-agent server (Unix socket, vector key)', () => {
+  let dir: string;
+  let agent: SshAgent;
+  let vk: VectorKey;
+  let key: SkKey;
+  let failNext: FidoError | null = null;
+  const logs: string[] = [];
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'kvn-sshagent-'));
+    vk = new VectorKey();
+    key = (await enrollSkKey(vk, { comment: 'test key' }, { purpose: 'enroll' })).key;
+    const sk: SecurityKey = {
+      label: vk.label,
+      makeCredential: (r) => vk.makeCredential(r),
+      getAssertion: async (r) => {
+        const f = failNext;
+        failNext = null;
+        if (f) throw f;
+        return vk.getAssertion(r);
+      },
+      close: async () => {},
+    };
+    agent = new SshAgent({
+      keys: () => [key],
+      securityKey: async () => sk,
+      log: (level, m) => logs.push(`${level}: ${m}`),
+    });
+    await agent.listen(join(dir, 'sub', 'agent.sock'));
+  });
+
+  after(async () => {
+    await agent.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('makes a private socket in a private directory', () => {
+    expect(statSync(agent.path).mode & 0o777).to.equal(0o600);
+    expect(statSync(join(dir, 'sub')).mode & 0o777).to.equal(0o700);
+  });
+
+  it('refuses to start over a live agent', async () => {
+    const other = new SshAgent({ keys: () => [], securityKey: () => Promise.reject(new Error('none')) });
+    let err: Error | undefined;
+    await other.listen(agent.path).catch((e) => (err = e));
+    expect(err?.message).to.match(/already listening/);
+  });
+
+  it('lists identities and signs', async () => {
+    const c = await AgentClient.connect(agent.path);
+    try {
+      const ids = await c.identities();
+      expect(ids).to.have.length(1);
+      expect(ids[0].comment).to.equal('test key');
+      expect(ids[0].keyBlob).to.deep.equal(encodePublicKeyBlob(key));
+      const data = Buffer.from('to be signed');
+      const sig = await c.sign(ids[0].keyBlob, data);
+      expect(sig).to.not.equal(null);
+      expect(verifySkSignature(key, data, sig!)).to.not.equal(null);
+      expect(await c.sign(Buffer.from('unknown key'), data)).to.equal(null);
+    } finally {
+      c.close();
+    }
+  });
+
+  it('answers FAILURE with a clear reason when touch is denied, and reports PIN retries', async () => {
+    const c = await AgentClient.connect(agent.path);
+    const events: SignEvent[] = [];
+    agent.on('sign', (e: SignEvent) => events.push(e));
+    try {
+      failNext = new FidoError('user-denied', 'denied');
+      expect(await c.sign(encodePublicKeyBlob(key), Buffer.from('x'))).to.equal(null);
+      failNext = new FidoError('pin-invalid', 'wrong', 5);
+      expect(await c.sign(encodePublicKeyBlob(key), Buffer.from('x'))).to.equal(null);
+      expect(events.map((e) => e.reason)).to.deep.equal([
+        'touch was denied on the security key',
+        'wrong PIN (5 retries left)',
+      ]);
+      expect(logs.some((l) => /^warn: signing with SHA256:\S+ failed: touch was denied/.test(l))).to.equal(
+        true,
+      );
+    } finally {
+      agent.removeAllListeners('sign');
+      c.close();
+    }
+  });
+
+  it('answers unknown messages and extensions with FAILURE, session-bind with SUCCESS', async () => {
+    const c = await AgentClient.connect(agent.path);
+    try {
+      expect([...(await c.request(Buffer.from([99])))]).to.deep.equal([SSH_AGENT_FAILURE]);
+      const ext = (name: string, body: Buffer): Buffer =>
+        new SshWriter().byte(27).string(name).raw(body).toBuffer();
+      expect([...(await c.request(ext('query', Buffer.alloc(0))))]).to.deep.equal([SSH_AGENT_FAILURE]);
+      const bind = new SshWriter().string('hostkey').string('sid').string('sig').byte(0).toBuffer();
+      expect([...(await c.request(ext('session-bind@openssh.com', bind)))]).to.deep.equal([
+        SSH_AGENT_SUCCESS,
+      ]);
+      // Malformed contents inside a well-formed frame: FAILURE, the connection stays usable.
+      expect([...(await c.request(Buffer.from([13, 0, 0])))]).to.deep.equal([SSH_AGENT_FAILURE]);
+      expect(await c.identities()).to.have.length(1);
+    } finally {
+      c.close();
+    }
+  });
+
+  for (const [what, bytes, why] of [
+    ['an oversized frame', u32(10 * 1024 * 1024), /exceeds the 262144-byte limit/],
+    ['a zero-length frame', u32(0), /length 0/],
+  ] as const) {
+    it(`closes a client that sends ${what}, and keeps serving others`, async () => {
+      logs.length = 0;
+      const closed = await new Promise<boolean>((resolve) => {
+        const s = createConnection(agent.path, () => s.write(bytes));
+        s.on('close', () => resolve(true));
+        s.on('error', () => undefined);
+      });
+      expect(closed).to.equal(true);
+      expect(logs.some((l) => l.startsWith('warn: closing client:') && why.test(l))).to.equal(true);
+      const c = await AgentClient.connect(agent.path);
+      expect(await c.identities()).to.have.length(1);
+      c.close();
+    });
+  }
+
+  it('logs a client that hangs up in the middle of a frame', async () => {
+    logs.length = 0;
+    await new Promise<void>((resolve) => {
+      const s = createConnection(agent.path, () => s.end(Buffer.concat([u32(100), Buffer.from([13, 0])])));
+      s.on('close', () => resolve());
+      s.resume();
+    });
+    await waitFor(() => logs.some((l) => /middle of a frame \(6 bytes\)/.test(l)));
+  });
+
+  it('serves concurrent clients', async () => {
+    const clients = await Promise.all(Array.from({ length: 4 }, () => AgentClient.connect(agent.path)));
+    const blob = encodePublicKeyBlob(key);
+    const sigs = await Promise.all(clients.map((c, i) => c.sign(blob, Buffer.from(`c${i}`))));
+    clients.forEach((c) => c.close());
+    expect(sigs.every((s) => s !== null)).to.equal(true);
+  });
+});
+
+function u32(n: number): Buffer {
+  const b = Buffer.alloc(4);
+  b.writeUInt32BE(n);
+  return b;
+}
+
+async function waitFor(cond: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
