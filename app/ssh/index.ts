@@ -1,0 +1,28 @@
+// OpenSSH FIDO ("sk") keys and the ssh-agent: the public API of app/ssh.
+export {
+  SK_ECDSA_TYPE,
+  SK_ED25519_TYPE,
+  SSH_SK_USER_PRESENCE_REQD,
+  SSH_SK_USER_VERIFICATION_REQD,
+  SSH_SK_RESIDENT_KEY,
+  DEFAULT_APPLICATION,
+  type SkKey,
+  type SkPublicKey,
+  type SkKeyType,
+  encodePublicKeyBlob,
+  decodePublicKeyBlob,
+  publicKeyLine,
+  parsePublicKeyLine,
+  authorizedKeysLine,
+  fingerprint,
+  fingerprintLine,
+  describeFlags,
+} from './keys';
+export { enrollSkKey, type EnrollOptions, type EnrollResult } from './enroll';
+export { readPrivateKeyFile, writePrivateKeyFile } from './keyfile';
+export { sshSignatureFromAssertion, verifySkSignature, type SkSignatureDetails } from './signature';
+export { signWithSkKey, describeSignError, SkSignError } from './signer';
+export { SshAgent, type SshAgentOptions, type SignEvent, type AgentLogLevel } from './agent';
+export { AgentClient } from './agent-client';
+export { defaultAgentSocketPath, sshAuthSockExport } from './socket-path';
+export { SshFormatError } from './wire';
