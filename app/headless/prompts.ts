@@ -1,0 +1,120 @@
+// The terminal side of UserPrompter (app/fido/api.ts), for `--headless` agents and CLI tools.
+// Prompts go to stderr so stdout stays machine-readable. On a TTY the PIN is read in raw mode
+// without echo; from a pipe one line is read (scripts, tests). Ctrl-C, Ctrl-D, Escape or end of
+// input cancel (null): a PIN is never retried or guessed here.
+import type { UserPrompter } from '../fido/api';
+import { pinPromptText, touchPromptText, type PinRequest, type TouchRequest } from '../ui/prompt-text';
+
+export interface TerminalPrompterOptions {
+  input?: NodeJS.ReadableStream & { isTTY?: boolean; setRawMode?: (raw: boolean) => unknown };
+  output?: NodeJS.WritableStream;
+}
+
+const CTRL_C = 0x03;
+const CTRL_D = 0x04;
+const BACKSPACE = 0x08;
+const ESC = 0x1b;
+const DEL = 0x7f;
+
+export class TerminalPrompter implements UserPrompter {
+  private readonly input: NonNullable<TerminalPrompterOptions['input']>;
+  private readonly output: NodeJS.WritableStream;
+  private touchShown = false;
+  private queue: Promise<unknown> = Promise.resolve();
+  /** Bytes read from a pipe beyond the first line, kept for the next askPin. */
+  private pending = Buffer.alloc(0);
+  private ended = false;
+
+  constructor(opts: TerminalPrompterOptions = {}) {
+    this.input = opts.input ?? process.stdin;
+    this.output = opts.output ?? process.stderr;
+  }
+
+  touchNeeded(req: TouchRequest): void {
+    const text = touchPromptText(req);
+    this.output.write(`${text.title}… ${text.detail}\n`);
+    this.touchShown = true;
+  }
+
+  touchDone(): void {
+    if (this.touchShown) this.output.write('Security key touched (or the request ended).\n');
+    this.touchShown = false;
+  }
+
+  askPin(req: PinRequest): Promise<string | null> {
+    const next = this.queue.then(() => this.readPin(req));
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
+  private readPin(req: PinRequest): Promise<string | null> {
+    const text = pinPromptText(req);
+    this.output.write(`${text.title} — ${text.detail}\n`);
+    if (text.warning !== null) this.output.write(`${text.warning}\n`);
+    this.output.write('PIN: ');
+    const raw = this.input.isTTY === true && typeof this.input.setRawMode === 'function';
+    return raw ? this.readRaw() : this.readLine();
+  }
+
+  /** TTY: raw mode, nothing echoed, Backspace edits, Enter submits. */
+  private readRaw(): Promise<string | null> {
+    const input = this.input;
+    return new Promise((resolve) => {
+      let pin = '';
+      const done = (value: string | null): void => {
+        input.removeListener('data', onData);
+        input.setRawMode?.(false);
+        input.pause();
+        this.output.write(value === null ? '(cancelled)\n' : '\n');
+        resolve(value);
+      };
+      const onData = (chunk: Buffer | string): void => {
+        for (const ch of Buffer.isBuffer(chunk) ? chunk.toString('utf8') : chunk) {
+          const code = ch.codePointAt(0) ?? 0;
+          if (ch === '\r' || ch === '\n') return done(pin);
+          if (code === CTRL_C || code === CTRL_D || code === ESC) return done(null);
+          if (code === BACKSPACE || code === DEL) pin = [...pin].slice(0, -1).join('');
+          else if (code >= 0x20) pin += ch;
+        }
+      };
+      input.setRawMode?.(true);
+      input.on('data', onData);
+      input.resume();
+    });
+  }
+
+  /** Pipe: one line; end of input before a newline means cancel. */
+  private readLine(): Promise<string | null> {
+    const input = this.input;
+    return new Promise((resolve) => {
+      const takeLine = (): boolean => {
+        const nl = this.pending.indexOf(0x0a);
+        if (nl < 0) return false;
+        const line = this.pending.subarray(0, nl).toString('utf8').replace(/\r$/, '');
+        this.pending = this.pending.subarray(nl + 1);
+        finish(line);
+        return true;
+      };
+      const onData = (chunk: Buffer | string): void => {
+        this.pending = Buffer.concat([this.pending, Buffer.from(chunk)]);
+        takeLine();
+      };
+      const onEnd = (): void => {
+        this.ended = true;
+        finish(null);
+      };
+      const finish = (value: string | null): void => {
+        input.removeListener('data', onData);
+        input.removeListener('end', onEnd);
+        input.pause();
+        this.output.write(value === null ? '(no PIN: input ended)\n' : '\n');
+        resolve(value);
+      };
+      if (takeLine()) return;
+      if (this.ended) return finish(null);
+      input.on('data', onData);
+      input.on('end', onEnd);
+      input.resume();
+    });
+  }
+}

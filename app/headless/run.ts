@@ -1,0 +1,39 @@
+// `--headless`: the agent without any GUI or Qt (Linux servers, CI, tests). Prints its status to
+// the terminal; prompts, when needed, go through the terminal prompter.
+import { TerminalPrompter } from './prompts';
+
+export interface HeadlessOptions {
+  version: string;
+  demoPrompts: boolean;
+}
+
+export async function runHeadless(opts: HeadlessOptions): Promise<void> {
+  console.log(`KeyVNet ${opts.version} agent (headless)`);
+  console.log('VNet: not connected');
+  if (opts.demoPrompts) {
+    const prompter = new TerminalPrompter();
+    const keyLabel = 'KeyVNet virtual key';
+    prompter.touchNeeded({ keyLabel, purpose: 'Sign in to bastion.corp.example.com' });
+    prompter.touchDone();
+    const pin = await prompter.askPin({
+      keyLabel,
+      purpose: 'Unlock the key to sign in to bastion.corp.example.com',
+      retriesLeft: 3,
+      wrongBefore: false,
+    });
+    // Never print the PIN itself.
+    console.log(pin === null ? 'PIN: cancelled' : `PIN: ${[...pin].length} characters entered`);
+    return;
+  }
+  // The agent's services (config, key, daemon socket) attach here; until then, idle until stopped.
+  await new Promise<void>((resolve) => {
+    const keepAlive = setInterval(() => undefined, 1 << 30);
+    const stop = (): void => {
+      clearInterval(keepAlive);
+      console.log('KeyVNet agent stopping');
+      resolve();
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+}

@@ -1,0 +1,113 @@
+// KeyVNet agent entry point.
+//   node --import tsx app/main.ts --headless   terminal only, never loads Qt
+//   scripts/run-app.sh [options]                the menu-bar app (loads NodeGui lazily)
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+
+export const USAGE = `Usage: keyvnet [--headless] [--demo-prompts] [--ui-probe=SECONDS] [--version] [--help]
+  --headless        run without any GUI (status and prompts on the terminal)
+  --demo-prompts    show the touch prompt, then the PIN prompt (to try them out)
+  --ui-probe=N      GUI: print "KEYVNET-UI {json}" lines on stdout (e.g. when the tray icon is
+                    visible) and exit after N seconds or when stdin closes
+  --version         print the version and exit`;
+
+export interface MainOptions {
+  headless: boolean;
+  demoPrompts: boolean;
+  probeSeconds: number | null;
+  version: boolean;
+  help: boolean;
+}
+
+export class UsageError extends Error {}
+
+/** Pure argument parsing, so it is unit-testable. */
+export function parseMainArgs(argv: string[]): MainOptions {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        headless: { type: 'boolean', default: false },
+        'demo-prompts': { type: 'boolean', default: false },
+        'ui-probe': { type: 'string' },
+        version: { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    });
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  const v = parsed.values;
+  let probeSeconds: number | null = null;
+  if (v['ui-probe'] !== undefined) {
+    probeSeconds = Number(v['ui-probe']);
+    if (v['ui-probe'] === '' || !Number.isFinite(probeSeconds) || probeSeconds <= 0) {
+      throw new UsageError(`--ui-probe wants a number of seconds > 0, got "${v['ui-probe']}"`);
+    }
+  }
+  return {
+    headless: v.headless ?? false,
+    demoPrompts: v['demo-prompts'] ?? false,
+    probeSeconds,
+    version: v.version ?? false,
+    help: v.help ?? false,
+  };
+}
+
+export function appVersion(): string {
+  const pkg = JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  let opts: MainOptions;
+  try {
+    opts = parseMainArgs(argv);
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    console.error(`keyvnet: ${err.message}\n${USAGE}`);
+    return 2;
+  }
+  if (opts.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  if (opts.version) {
+    console.log(`keyvnet ${appVersion()}`);
+    return 0;
+  }
+  if (opts.headless) {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { runHeadless } = require('./headless/run') as typeof import('./headless/run');
+    await runHeadless({ version: appVersion(), demoPrompts: opts.demoPrompts });
+    return 0;
+  }
+  // GUI: NodeGui (and Qt) are loaded only from here on.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { runGui } = require('./ui/gui-app') as typeof import('./ui/gui-app');
+  const { QtRuntimeError } = require('./ui/qt-runtime') as typeof import('./ui/qt-runtime'); // eslint-disable-line @typescript-eslint/no-require-imports
+  try {
+    runGui({ probeSeconds: opts.probeSeconds, demoPrompts: opts.demoPrompts });
+  } catch (err) {
+    if (!(err instanceof QtRuntimeError)) throw err;
+    console.error(`keyvnet: ${err.message}`);
+    return 1;
+  }
+  return -1; // the GUI keeps running until the user quits
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then(
+    (code) => {
+      if (code >= 0) process.exitCode = code;
+    },
+    (err: unknown) => {
+      console.error('keyvnet: fatal:', err);
+      process.exit(1);
+    },
+  );
+}
