@@ -1,0 +1,87 @@
+// Test helper: plays the kernel on the far end of an in-memory tun pair, with a queue of
+// received packets and waiting by predicate (generous hang-guard timeouts, no timing asserts).
+import * as dnsPacket from 'dns-packet';
+import type { TunDevice } from '../../../systemext/tun/device';
+import { ipToBytes } from '../../../systemext/net/addr';
+import { buildUdp } from '../../../systemext/net/build';
+import { parseIp, parseUdp } from '../../../systemext/net/packet';
+
+export class FakeKernel {
+  private readonly queue: Buffer[] = [];
+  private wake: (() => void) | null = null;
+  private closed = false;
+
+  constructor(readonly tun: TunDevice) {
+    void this.pump();
+  }
+
+  private async pump(): Promise<void> {
+    for (;;) {
+      const pkts = await this.tun.read();
+      if (pkts.length === 0) break;
+      this.queue.push(...pkts);
+      this.wake?.();
+    }
+    this.closed = true;
+    this.wake?.();
+  }
+
+  send(p: Buffer | Buffer[]): void {
+    this.tun.write(p);
+  }
+
+  /** The next received packet matching `pred` (others stay queued). */
+  async next(pred: (p: Buffer) => boolean = () => true, timeoutMs = 10_000): Promise<Buffer> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const i = this.queue.findIndex(pred);
+      if (i >= 0) return this.queue.splice(i, 1)[0];
+      if (this.closed) throw new Error('tun closed');
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error('no matching packet (hang guard)');
+      await new Promise<void>((r) => {
+        const t = setTimeout(r, left);
+        this.wake = () => {
+          clearTimeout(t);
+          r();
+        };
+      });
+    }
+  }
+
+  /** Everything received so far (drains the queue). */
+  drain(): Buffer[] {
+    return this.queue.splice(0);
+  }
+
+  /** Sends a DNS query over UDP from `src` to `dnsAddr` and returns the decoded answer. */
+  async query(
+    src: string,
+    dnsAddr: string,
+    q: dnsPacket.Question,
+    extra: Partial<dnsPacket.Packet> = {},
+  ): Promise<{ raw: Buffer; msg: dnsPacket.Packet }> {
+    const id = Math.floor(Math.random() * 65535);
+    const sport = 20000 + Math.floor(Math.random() * 20000);
+    const payload = dnsPacket.encode({
+      type: 'query',
+      id,
+      flags: dnsPacket.RECURSION_DESIRED,
+      questions: [q],
+      ...extra,
+    });
+    this.send(buildUdp({ src: ipToBytes(src), dst: ipToBytes(dnsAddr), sport, dport: 53, payload }));
+    const pkt = await this.next((p) => {
+      const ip = parseIp(p);
+      if (typeof ip === 'string' || ip.protocol !== 17) return false;
+      const u = parseUdp(p, ip);
+      return typeof u !== 'string' && u.dport === sport && u.sport === 53;
+    });
+    const ip = parseIp(pkt);
+    if (typeof ip === 'string') throw new Error(ip);
+    const u = parseUdp(pkt, ip);
+    if (typeof u === 'string') throw new Error(u);
+    const raw = pkt.subarray(u.dataOff, u.dataEnd);
+    return { raw, msg: dnsPacket.decode(raw) };
+  }
+}
