@@ -1,0 +1,65 @@
+// Security keys for KeyVNet: the public entry point of app/fido.
+//
+// Usage:
+//   import { listSecurityKeys, openSecurityKey, watchSecurityKeys } from './fido';
+//   const [first] = await listSecurityKeys();               // FIDO HID devices (usage page 0xF1D0)
+//   const key = await openSecurityKey(first.path, prompter); // a SecurityKey (api.ts)
+//   const cred = await key.makeCredential({ rpId: 'ssh:', ... }, { purpose: 'Create your SSH key' });
+//   const sig = await key.getAssertion({ rpId: 'ssh:', credentialIds: [cred.credentialId], ... }, ctx);
+//   await key.close();
+//
+//   watchSecurityKeys().on('inserted', (info) => ...).on('removed', (info) => ...);  // for the UI
+//
+// Tests and the Linux demo use the virtual authenticator through the very same transport:
+//   const va = new VirtualAuthenticator({ statePath: '~/.keyvnet/virtual-key.json', pin: '1234' });
+//   const key = await openVirtualSecurityKey(va, prompter);
+//   va.touch(); va.unplug(); va.setTouchPolicy({ mode: 'manual' });
+//
+// Errors are FidoError (api.ts) whose message is a sentence fit for a notification. A wrong PIN
+// is never retried automatically: the caller asks again by starting a new operation.
+
+import type { UserPrompter } from './api';
+import { listFidoHidDevices, openNodeHidDevice } from './hid/node-hid-device';
+import type { HidDeviceInfo } from './hid/report-device';
+import { SecurityKeyWatcher } from './hid/watcher';
+import { Ctap2SecurityKey, type OpenSecurityKeyOptions } from './security-key';
+import { FidoError } from './api';
+import type { VirtualAuthenticator } from './virtual/authenticator';
+
+export * from './api';
+export type { HidDeviceInfo, HidReportDevice } from './hid/report-device';
+export type { AuthenticatorInfo } from './ctap2/client';
+export { Ctap2SecurityKey, type OpenSecurityKeyOptions } from './security-key';
+export { SecurityKeyWatcher } from './hid/watcher';
+export { VirtualAuthenticator, type VirtualAuthenticatorOptions } from './virtual/authenticator';
+export type { TouchPolicy } from './virtual/touch';
+
+/** FIDO security keys currently plugged in (through node-hid). */
+export function listSecurityKeys(): Promise<HidDeviceInfo[]> {
+  return listFidoHidDevices();
+}
+
+/** Open a plugged-in key by its path from listSecurityKeys(). */
+export async function openSecurityKey(
+  path: string,
+  prompter: UserPrompter,
+  opts: OpenSecurityKeyOptions = {},
+): Promise<Ctap2SecurityKey> {
+  const info = (await listFidoHidDevices()).find((d) => d.path === path);
+  if (!info) throw new FidoError('device-removed', 'The security key is no longer plugged in.');
+  return Ctap2SecurityKey.open(await openNodeHidDevice(info), prompter, opts);
+}
+
+/** Polls for keys being plugged in / pulled out; emits 'inserted' and 'removed' with HidDeviceInfo. */
+export function watchSecurityKeys(intervalMs = 1000): SecurityKeyWatcher {
+  return new SecurityKeyWatcher(listFidoHidDevices, intervalMs).start();
+}
+
+/** Plug in the virtual authenticator and open it as a SecurityKey (same CTAPHID/CTAP2 code). */
+export function openVirtualSecurityKey(
+  va: VirtualAuthenticator,
+  prompter: UserPrompter,
+  opts: OpenSecurityKeyOptions = {},
+): Promise<Ctap2SecurityKey> {
+  return Ctap2SecurityKey.open(va.connect(), prompter, { label: va.label, ...opts });
+}

@@ -1,0 +1,352 @@
+// SecurityKey (api.ts) on top of the CTAP2 client: decides when a PIN is needed, which PIN
+// protocol to use, turns KEEPALIVE UPNEEDED into touch prompts, and CTAP errors into sentences.
+
+import { createHash } from 'node:crypto';
+import {
+  FidoError,
+  FLAG_UV,
+  type AssertionResult,
+  type GetAssertionRequest,
+  type MakeCredentialRequest,
+  type MakeCredentialResult,
+  type OperationContext,
+  type SecurityKey,
+  type UserPrompter,
+} from './api';
+import { parseAuthData } from './ctap2/auth-data';
+import { asMap, getBytes, getString, type CborMap } from './ctap2/cbor';
+import { Ctap2Client, type AuthenticatorInfo } from './ctap2/client';
+import * as C from './ctap2/constants';
+import { credentialPublicKey } from './ctap2/cose';
+import { pinProtocolOne, pinProtocolTwo, type PinUvAuthProtocol } from './ctap2/pin-protocol';
+import { CtapHidConnection, type ConnectionOptions, type TransactOptions } from './ctaphid/connection';
+import { STATUS_UPNEEDED } from './ctaphid/constants';
+import { CtapStatusError, hasStatus } from './errors';
+import type { HidReportDevice } from './hid/report-device';
+
+const U2F_ONLY =
+  'This key only supports U2F (CTAP1); KeyVNet needs a FIDO2 key. Use a FIDO2-capable security key instead.';
+
+export interface OpenSecurityKeyOptions extends ConnectionOptions {
+  /** Label for prompts; default: the device's product name. */
+  label?: string;
+}
+
+/** PIN auth material for one request. */
+interface PinAuth {
+  protocol: PinUvAuthProtocol;
+  token: Buffer;
+}
+
+export class Ctap2SecurityKey implements SecurityKey {
+  private constructor(
+    readonly label: string,
+    readonly client: Ctap2Client,
+    private info: AuthenticatorInfo,
+    private readonly prompter: UserPrompter,
+  ) {}
+
+  /** INIT a channel on `device`, then getInfo; refuses U2F-only keys. Closes the device on failure. */
+  static async open(
+    device: HidReportDevice,
+    prompter: UserPrompter,
+    opts: OpenSecurityKeyOptions = {},
+  ): Promise<Ctap2SecurityKey> {
+    try {
+      const conn = await CtapHidConnection.open(device, opts);
+      if (!conn.supportsCbor) throw new FidoError('unsupported', U2F_ONLY);
+      const client = new Ctap2Client(conn);
+      let info: AuthenticatorInfo;
+      try {
+        info = await client.getInfo();
+      } catch (err) {
+        if (hasStatus(err, C.CTAP1_ERR_INVALID_COMMAND)) throw new FidoError('unsupported', U2F_ONLY);
+        throw err;
+      }
+      if (!info.versions.some((v) => v.startsWith('FIDO_2'))) throw new FidoError('unsupported', U2F_ONLY);
+      return new Ctap2SecurityKey(opts.label ?? device.info.product, client, info, prompter);
+    } catch (err) {
+      await device.close().catch(() => {});
+      throw err;
+    }
+  }
+
+  /** What the key said in getInfo (refreshed after setPin). */
+  get authenticatorInfo(): AuthenticatorInfo {
+    return this.info;
+  }
+
+  /** true: PIN set; false: PIN supported but not set; undefined: no PIN support. */
+  get pinSet(): boolean | undefined {
+    return this.info.options.get('clientPin');
+  }
+
+  /** Protocol two when the key lists it, else one (CTAP 2.1 §6.5.4). */
+  get pinProtocol(): PinUvAuthProtocol {
+    return this.info.pinUvAuthProtocols.includes(2) ? pinProtocolTwo : pinProtocolOne;
+  }
+
+  async getPinRetries(): Promise<number> {
+    return this.client.getRetries(this.pinProtocol);
+  }
+
+  /** Set the first PIN of a key that has none (setup). */
+  async setPin(pin: string): Promise<void> {
+    checkPinShape(pin);
+    if (this.pinSet === true) throw new FidoError('unsupported', 'The security key already has a PIN.');
+    await this.client.setPin(this.pinProtocol, pin);
+    this.info = await this.client.getInfo();
+  }
+
+  async wink(): Promise<void> {
+    await this.client.conn.wink();
+  }
+
+  async close(): Promise<void> {
+    await this.client.conn.close();
+  }
+
+  async makeCredential(req: MakeCredentialRequest, ctx: OperationContext): Promise<MakeCredentialResult> {
+    checkHash(req.clientDataHash);
+    const run = async (auth: PinAuth | null, builtInUv: boolean) => {
+      const params: CborMap = new Map<number, unknown>([
+        [1, req.clientDataHash],
+        [
+          2,
+          new Map([
+            ['id', req.rpId],
+            ['name', req.rpId],
+          ]),
+        ],
+        [
+          3,
+          new Map<string, unknown>([
+            ['id', req.userId],
+            ['name', req.userName],
+            ['displayName', req.userName],
+          ]),
+        ],
+        [
+          4,
+          [
+            new Map<string, unknown>([
+              ['alg', req.algorithm],
+              ['type', 'public-key'],
+            ]),
+          ],
+        ],
+      ]);
+      const options = new Map<string, boolean>();
+      if (req.residentKey) options.set('rk', true);
+      if (builtInUv) options.set('uv', true);
+      if (options.size > 0) params.set(7, options);
+      if (auth) {
+        params.set(8, auth.protocol.authenticate(auth.token, req.clientDataHash));
+        params.set(9, auth.protocol.version);
+      }
+      return this.withTouch(ctx, (o) => this.client.makeCredential(params, o));
+    };
+    const resp = await this.withUserVerification(req.userVerification, req.rpId, C.PERMISSION_MC, ctx, run);
+    return protocolShape(async () => {
+      const fmt = getString(resp, 1, 'fmt');
+      const authData = getBytes(resp, 2, 'authData');
+      const attStmtMap = asMap(resp.get(3), 'attStmt');
+      const parsed = await parseAuthData(authData);
+      checkRp(parsed.rpIdHash, req.rpId);
+      if (!parsed.attested) throw new Error('no attested credential data');
+      const { algorithm, publicKey } = credentialPublicKey(parsed.attested.publicKey);
+      if (algorithm !== req.algorithm)
+        throw new Error(`credential algorithm ${algorithm}, asked for ${req.algorithm}`);
+      if (req.userVerification && !(parsed.flags & FLAG_UV))
+        throw new Error('user verification flag missing');
+      const attStmt: Record<string, unknown> = {};
+      for (const [k, v] of attStmtMap) attStmt[String(k)] = v;
+      return {
+        credentialId: Buffer.from(parsed.attested.credentialId),
+        algorithm,
+        publicKey,
+        authData,
+        fmt,
+        attStmt,
+        flags: parsed.flags,
+        signCount: parsed.signCount,
+      };
+    });
+  }
+
+  async getAssertion(req: GetAssertionRequest, ctx: OperationContext): Promise<AssertionResult> {
+    checkHash(req.clientDataHash);
+    const run = async (auth: PinAuth | null, builtInUv: boolean) => {
+      const params: CborMap = new Map<number, unknown>([
+        [1, req.rpId],
+        [2, req.clientDataHash],
+      ]);
+      if (req.credentialIds.length > 0) {
+        params.set(
+          3,
+          req.credentialIds.map(
+            (id) =>
+              new Map<string, unknown>([
+                ['id', id],
+                ['type', 'public-key'],
+              ]),
+          ),
+        );
+      }
+      const options = new Map<string, boolean>();
+      if (!req.userPresence) options.set('up', false);
+      if (builtInUv) options.set('uv', true);
+      if (options.size > 0) params.set(5, options);
+      if (auth) {
+        params.set(6, auth.protocol.authenticate(auth.token, req.clientDataHash));
+        params.set(7, auth.protocol.version);
+      }
+      return this.withTouch(ctx, (o) => this.client.getAssertion(params, o));
+    };
+    const resp = await this.withUserVerification(req.userVerification, req.rpId, C.PERMISSION_GA, ctx, run);
+    return protocolShape(async () => {
+      const authData = getBytes(resp, 2, 'authData');
+      const signature = getBytes(resp, 3, 'signature');
+      const cred = resp.get(1);
+      let credentialId: Buffer;
+      if (cred !== undefined) credentialId = getBytes(asMap(cred, 'credential'), 'id', 'credential id');
+      else if (req.credentialIds.length === 1)
+        credentialId = req.credentialIds[0]; // may be omitted (§6.2)
+      else throw new Error('credential missing');
+      const parsed = await parseAuthData(authData);
+      checkRp(parsed.rpIdHash, req.rpId);
+      if (req.userVerification && !(parsed.flags & FLAG_UV))
+        throw new Error('user verification flag missing');
+      return {
+        credentialId: Buffer.from(credentialId),
+        authData,
+        flags: parsed.flags,
+        signCount: parsed.signCount,
+        signature,
+      };
+    });
+  }
+
+  /**
+   * Run `op` with the user verification it needs. The PIN is asked only when UV is requested and
+   * the key has a PIN, or when the key answers PIN_REQUIRED; a wrong PIN is never retried here.
+   */
+  private async withUserVerification<T>(
+    wantUv: boolean,
+    rpId: string,
+    permission: number,
+    ctx: OperationContext,
+    op: (auth: PinAuth | null, builtInUv: boolean) => Promise<T>,
+  ): Promise<T> {
+    const clientPin = this.info.options.get('clientPin');
+    if (wantUv) {
+      if (clientPin === true) return op(await this.pinAuth(rpId, permission, ctx), false);
+      if (this.info.options.get('uv') === true) return op(null, true);
+      if (clientPin === false) {
+        throw new FidoError(
+          'pin-not-set',
+          'This key needs a PIN for verify-required credentials; set a PIN on the key first.',
+        );
+      }
+      throw new FidoError(
+        'unsupported',
+        'This security key cannot verify the user (no PIN or biometrics support).',
+      );
+    }
+    try {
+      return await op(null, false);
+    } catch (err) {
+      if (!hasStatus(err, C.CTAP2_ERR_PUAT_REQUIRED) || clientPin !== true) throw err;
+      return op(await this.pinAuth(rpId, permission, ctx), false);
+    }
+  }
+
+  private async pinAuth(rpId: string, permission: number, ctx: OperationContext): Promise<PinAuth> {
+    const protocol = this.pinProtocol;
+    const retries = await this.client.getRetries(protocol);
+    if (retries === 0) {
+      throw new FidoError(
+        'pin-blocked',
+        'The security key PIN is blocked after too many wrong attempts; reset the key to use it again (this erases its credentials).',
+        0,
+      );
+    }
+    if (ctx.signal?.aborted) throw new FidoError('cancelled', 'The operation was cancelled.');
+    const pin = await this.prompter.askPin({
+      keyLabel: this.label,
+      purpose: ctx.purpose,
+      retriesLeft: retries,
+      wrongBefore: false,
+    });
+    if (pin === null)
+      throw new FidoError('pin-required', 'A PIN is needed to use the security key, and none was entered.');
+    if (ctx.signal?.aborted) throw new FidoError('cancelled', 'The operation was cancelled.');
+    checkPinShape(pin, retries);
+    const withPermissions =
+      this.info.options.get('pinUvAuthToken') === true ? { permissions: permission, rpId } : undefined;
+    try {
+      return { protocol, token: await this.client.getPinToken(protocol, pin, withPermissions) };
+    } catch (err) {
+      if (!hasStatus(err, C.CTAP2_ERR_PIN_INVALID)) throw err;
+      const left = await this.client.getRetries(protocol).catch(() => undefined);
+      const tail =
+        left === undefined
+          ? ''
+          : ` ${left} ${left === 1 ? 'attempt' : 'attempts'} left before the key locks.`;
+      throw new CtapStatusError(
+        C.CTAP2_ERR_PIN_INVALID,
+        'pin-invalid',
+        `Wrong PIN for the security key.${tail}`,
+        left,
+      );
+    }
+  }
+
+  /** Shows the touch prompt on the first KEEPALIVE UPNEEDED, hides it when the request ends. */
+  private async withTouch<T>(ctx: OperationContext, fn: (o: TransactOptions) => Promise<T>): Promise<T> {
+    let prompted = false;
+    const onKeepalive = (status: number) => {
+      if (status !== STATUS_UPNEEDED || prompted) return;
+      prompted = true;
+      this.prompter.touchNeeded({ keyLabel: this.label, purpose: ctx.purpose });
+    };
+    try {
+      return await fn({ signal: ctx.signal, onKeepalive });
+    } finally {
+      if (prompted) {
+        try {
+          this.prompter.touchDone();
+        } catch {
+          // UI errors must not mask the key's answer.
+        }
+      }
+    }
+  }
+}
+
+function checkHash(h: Buffer): void {
+  if (h.length !== 32) throw new FidoError('protocol', `clientDataHash must be 32 bytes, got ${h.length}.`);
+}
+
+/** CTAP PINs are 4 to 63 bytes (§6.5.1); reject others before spending a retry. */
+function checkPinShape(pin: string, retriesLeft?: number): void {
+  const bytes = Buffer.byteLength(pin.normalize('NFC'), 'utf8');
+  if ([...pin.normalize('NFC')].length < 4 || bytes > 63) {
+    throw new FidoError('pin-invalid', 'A security key PIN has 4 to 63 characters.', retriesLeft);
+  }
+}
+
+function checkRp(rpIdHash: Buffer, rpId: string): void {
+  if (!rpIdHash.equals(createHash('sha256').update(rpId, 'utf8').digest())) {
+    throw new Error('authenticatorData is for another relying party');
+  }
+}
+
+async function protocolShape<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (err instanceof FidoError) throw err;
+    throw new FidoError('protocol', `The security key sent an invalid response: ${(err as Error).message}.`);
+  }
+}

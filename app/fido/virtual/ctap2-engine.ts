@@ -1,0 +1,459 @@
+// The CTAP2 brain of the virtual authenticator (CTAP 2.1 §6): getInfo, makeCredential,
+// getAssertion, clientPIN with PIN/UV auth protocols 1 and 2. It takes a CBOR request (command
+// byte + map) and returns status byte + CBOR, like the firmware behind CTAPHID_CBOR.
+
+import { createHash, generateKeyPairSync, randomBytes, sign, type ECDH, type KeyObject } from 'node:crypto';
+import { COSE_EDDSA, COSE_ES256, FLAG_AT, FLAG_UP, FLAG_UV, type CoseAlgorithm } from '../api';
+import { buildAuthData } from '../ctap2/auth-data';
+import {
+  asMap,
+  cborDecode,
+  cborEncode,
+  CborShapeError,
+  getBytes,
+  getInt,
+  getString,
+  type CborMap,
+} from '../ctap2/cbor';
+import * as C from '../ctap2/constants';
+import { ec2CoseKey, ed25519CoseKey, rawPublicKey } from '../ctap2/cose';
+import {
+  keyAgreementCose,
+  newKeyAgreementKey,
+  pinHash16,
+  pinProtocol,
+  PinProtocolError,
+  sharedSecret,
+  type PinUvAuthProtocol,
+} from '../ctap2/pin-protocol';
+import { unwrapCredential, wrapCredential } from './credential-wrap';
+import { MAX_PIN_RETRIES, type VirtualKeyStore } from './state';
+import type { TouchController } from './touch';
+
+export interface EngineOptions {
+  attestation: 'packed' | 'none';
+  algorithms: CoseAlgorithm[];
+  pinProtocols: (1 | 2)[];
+  maxMsgSize: number;
+}
+
+export interface RequestIo {
+  signal: AbortSignal;
+  /** Send a KEEPALIVE with this status to the host. */
+  keepalive(status: number): void;
+}
+
+/** Thrown inside the engine to answer with a status code. */
+class Status extends Error {
+  constructor(readonly code: number) {
+    super(`CTAP status 0x${code.toString(16)}`);
+  }
+}
+
+const MAX_CONSECUTIVE_MISMATCHES = 3;
+
+export class Ctap2Engine {
+  // Volatile state, reset at each power-up (§6.5.5.1 "authenticator power-up configuration").
+  private keyAgreement: ECDH = newKeyAgreementKey();
+  private token: Buffer = randomBytes(32);
+  private tokenInUse = false;
+  private tokenPermissions = 0;
+  private tokenRpId: string | undefined;
+  private consecutiveMismatches = 0;
+
+  constructor(
+    private readonly store: VirtualKeyStore,
+    private readonly touch: TouchController,
+    private readonly opts: EngineOptions,
+  ) {}
+
+  /** Test hook: a fixed key-agreement private key, for known-answer tests. */
+  setKeyAgreementPrivateKey(priv: Buffer): void {
+    this.keyAgreement = newKeyAgreementKey(priv);
+  }
+
+  get pinAuthBlocked(): boolean {
+    return this.consecutiveMismatches >= MAX_CONSECUTIVE_MISMATCHES;
+  }
+
+  async handle(request: Buffer, io: RequestIo): Promise<Buffer> {
+    try {
+      if (request.length === 0) throw new Status(C.CTAP1_ERR_INVALID_LENGTH);
+      const cmd = request[0];
+      let params: CborMap = new Map();
+      if (request.length > 1) {
+        try {
+          params = asMap(await cborDecode(request.subarray(1)), 'request');
+        } catch {
+          throw new Status(C.CTAP2_ERR_INVALID_CBOR);
+        }
+      }
+      let resp: CborMap | null;
+      switch (cmd) {
+        case C.CTAP2_GET_INFO:
+          resp = this.getInfo();
+          break;
+        case C.CTAP2_MAKE_CREDENTIAL:
+          resp = await this.makeCredential(params, io);
+          break;
+        case C.CTAP2_GET_ASSERTION:
+          resp = await this.getAssertion(params, io);
+          break;
+        case C.CTAP2_CLIENT_PIN:
+          resp = this.clientPin(params);
+          break;
+        default:
+          throw new Status(C.CTAP1_ERR_INVALID_COMMAND);
+      }
+      return resp
+        ? Buffer.concat([Buffer.from([C.CTAP2_OK]), await cborEncode(resp)])
+        : Buffer.from([C.CTAP2_OK]);
+    } catch (err) {
+      if (err instanceof Status) return Buffer.from([err.code]);
+      if (err instanceof CborShapeError) return Buffer.from([C.CTAP2_ERR_CBOR_UNEXPECTED_TYPE]);
+      return Buffer.from([C.CTAP1_ERR_OTHER]);
+    }
+  }
+
+  private getInfo(): CborMap {
+    const s = this.store.state;
+    return new Map<number, unknown>([
+      [1, ['FIDO_2_0', 'FIDO_2_1']],
+      [3, Buffer.from(s.aaguid, 'hex')],
+      [
+        4,
+        new Map<string, boolean>([
+          ['rk', true],
+          ['up', true],
+          ['clientPin', s.pinHash !== null],
+          ['pinUvAuthToken', true],
+          // Non-resident credentials may be made without the PIN even when one is set (§6.4).
+          ['makeCredUvNotRqd', true],
+        ]),
+      ],
+      [5, this.opts.maxMsgSize],
+      [6, this.opts.pinProtocols],
+      [
+        0x0a,
+        this.opts.algorithms.map(
+          (alg) =>
+            new Map<string, unknown>([
+              ['alg', alg],
+              ['type', 'public-key'],
+            ]),
+        ),
+      ],
+    ]);
+  }
+
+  /** Common pinUvAuthParam handling of makeCredential/getAssertion; returns whether UV happened. */
+  private checkPinUvAuth(
+    params: CborMap,
+    paramKey: number,
+    protoKey: number,
+    clientDataHash: Buffer,
+    permission: number,
+    rpId: string,
+  ): boolean {
+    const param = getBytes(params, paramKey, 'pinUvAuthParam', true);
+    if (param === undefined) return false;
+    const proto = this.protocol(getInt(params, protoKey, 'pinUvAuthProtocol', true));
+    if (this.store.state.pinHash === null) throw new Status(C.CTAP2_ERR_PIN_NOT_SET);
+    if (!this.tokenInUse || !proto.verify(this.token, clientDataHash, param)) {
+      throw new Status(C.CTAP2_ERR_PIN_AUTH_INVALID);
+    }
+    if ((this.tokenPermissions & permission) === 0) throw new Status(C.CTAP2_ERR_PIN_AUTH_INVALID);
+    if (this.tokenRpId !== undefined && this.tokenRpId !== rpId)
+      throw new Status(C.CTAP2_ERR_PIN_AUTH_INVALID);
+    this.tokenRpId = rpId; // a token is bound to the first rpId it is used with (§6.5.5.7)
+    return true;
+  }
+
+  private protocol(version: number | undefined): PinUvAuthProtocol {
+    if (version === undefined) throw new Status(C.CTAP2_ERR_MISSING_PARAMETER);
+    const p = pinProtocol(version);
+    if (!p || !this.opts.pinProtocols.includes(version as 1 | 2))
+      throw new Status(C.CTAP1_ERR_INVALID_PARAMETER);
+    return p;
+  }
+
+  private async userPresence(io: RequestIo): Promise<void> {
+    const outcome = await this.touch.wait(io.signal, () => io.keepalive(2 /* UPNEEDED */));
+    if (outcome === 'denied') throw new Status(C.CTAP2_ERR_OPERATION_DENIED);
+    if (outcome === 'timeout') throw new Status(C.CTAP2_ERR_USER_ACTION_TIMEOUT);
+    if (outcome === 'cancelled') throw new Status(C.CTAP2_ERR_KEEPALIVE_CANCEL);
+  }
+
+  private nextSignCount(): number {
+    this.store.state.signCount += 1;
+    this.store.save();
+    return this.store.state.signCount;
+  }
+
+  private masterSecret(): Buffer {
+    return Buffer.from(this.store.state.masterSecret, 'hex');
+  }
+
+  // §6.1 authenticatorMakeCredential
+  private async makeCredential(p: CborMap, io: RequestIo): Promise<CborMap> {
+    const clientDataHash = requiredBytes(p, 1);
+    const rp = asMap(required(p, 2), 'rp');
+    const rpId = getString(rp, 'id', 'rp.id');
+    const user = asMap(required(p, 3), 'user');
+    const userId = getBytes(user, 'id', 'user.id');
+    const userName = getString(user, 'name', 'user.name', true) ?? '';
+    const credParams = required(p, 4);
+    if (!Array.isArray(credParams)) throw new Status(C.CTAP2_ERR_CBOR_UNEXPECTED_TYPE);
+    const options = optionsOf(p, 7);
+    if (options.get('up') !== undefined) throw new Status(C.CTAP2_ERR_INVALID_OPTION);
+    if (options.get('uv') === true) throw new Status(C.CTAP2_ERR_UNSUPPORTED_OPTION); // no built-in UV
+    const rk = options.get('rk') === true;
+
+    let alg: CoseAlgorithm | undefined;
+    for (const cp of credParams) {
+      const m = asMap(cp, 'pubKeyCredParams entry');
+      const a = m.get('alg');
+      if (
+        m.get('type') === 'public-key' &&
+        (a === COSE_ES256 || a === COSE_EDDSA) &&
+        this.opts.algorithms.includes(a)
+      ) {
+        alg = a;
+        break;
+      }
+    }
+    if (alg === undefined) throw new Status(C.CTAP2_ERR_UNSUPPORTED_ALGORITHM);
+
+    const uv = this.checkPinUvAuth(p, 8, 9, clientDataHash, C.PERMISSION_MC, rpId);
+    if (!uv && this.store.state.pinHash !== null && rk) throw new Status(C.CTAP2_ERR_PUAT_REQUIRED);
+
+    const rpIdHash = sha256(rpId);
+    const exclude = p.get(5);
+    if (Array.isArray(exclude)) {
+      for (const e of exclude) {
+        const id = asMap(e, 'excludeList entry').get('id');
+        if (Buffer.isBuffer(id) && unwrapCredential(this.masterSecret(), rpIdHash, id)) {
+          await this.userPresence(io);
+          throw new Status(C.CTAP2_ERR_CREDENTIAL_EXCLUDED);
+        }
+      }
+    }
+
+    await this.userPresence(io);
+
+    const pair =
+      alg === COSE_ES256
+        ? generateKeyPairSync('ec', { namedCurve: 'P-256' })
+        : generateKeyPairSync('ed25519');
+    const credentialId = wrapCredential(this.masterSecret(), rpIdHash, alg, pair.privateKey);
+    const raw = rawPublicKey(alg, pair.publicKey);
+    const coseKey = await cborEncode(alg === COSE_ES256 ? ec2CoseKey(raw, COSE_ES256) : ed25519CoseKey(raw));
+    const flags = FLAG_UP | (uv ? FLAG_UV : 0) | FLAG_AT;
+    const authData = buildAuthData(rpIdHash, flags, this.nextSignCount(), {
+      aaguid: Buffer.from(this.store.state.aaguid, 'hex'),
+      credentialId,
+      coseKey,
+    });
+    if (rk) {
+      const s = this.store.state;
+      const uid = userId.toString('hex');
+      s.residentCredentials = s.residentCredentials.filter((c) => !(c.rpId === rpId && c.userId === uid));
+      s.residentCredentials.push({ rpId, userId: uid, userName, credentialId: credentialId.toString('hex') });
+      this.store.save();
+    }
+    let fmt = 'none';
+    let attStmt = new Map<string, unknown>();
+    if (this.opts.attestation === 'packed') {
+      // Self attestation: signed with the credential key itself (WebAuthn §8.2).
+      fmt = 'packed';
+      attStmt = new Map<string, unknown>([
+        ['alg', alg],
+        ['sig', signWith(alg, pair.privateKey, Buffer.concat([authData, clientDataHash]))],
+      ]);
+    }
+    return new Map<number, unknown>([
+      [1, fmt],
+      [2, authData],
+      [3, attStmt],
+    ]);
+  }
+
+  // §6.2 authenticatorGetAssertion
+  private async getAssertion(p: CborMap, io: RequestIo): Promise<CborMap> {
+    const rpId = getString(p, 1, 'rpId');
+    const clientDataHash = requiredBytes(p, 2);
+    const options = optionsOf(p, 5);
+    if (options.get('uv') === true) throw new Status(C.CTAP2_ERR_UNSUPPORTED_OPTION);
+    const up = options.get('up') !== false;
+    const uv = this.checkPinUvAuth(p, 6, 7, clientDataHash, C.PERMISSION_GA, rpId);
+
+    const rpIdHash = sha256(rpId);
+    const master = this.masterSecret();
+    let found: { id: Buffer; key: KeyObject; alg: CoseAlgorithm; userId?: Buffer } | undefined;
+    let count = 1;
+    const allow = p.get(3);
+    if (Array.isArray(allow) && allow.length > 0) {
+      for (const e of allow) {
+        const id = asMap(e, 'allowList entry').get('id');
+        const k = Buffer.isBuffer(id) ? unwrapCredential(master, rpIdHash, id) : null;
+        if (k && Buffer.isBuffer(id)) {
+          found = { id, ...k };
+          break;
+        }
+      }
+    } else {
+      const mine = this.store.state.residentCredentials.filter((c) => c.rpId === rpId).reverse();
+      for (const c of mine) {
+        const id = Buffer.from(c.credentialId, 'hex');
+        const k = unwrapCredential(master, rpIdHash, id);
+        if (k) {
+          found ??= { id, ...k, userId: Buffer.from(c.userId, 'hex') };
+        }
+      }
+      count = mine.length;
+    }
+    if (!found) throw new Status(C.CTAP2_ERR_NO_CREDENTIALS);
+
+    if (up) await this.userPresence(io);
+    const flags = (up ? FLAG_UP : 0) | (uv ? FLAG_UV : 0);
+    const authData = buildAuthData(rpIdHash, flags, this.nextSignCount());
+    const resp = new Map<number, unknown>([
+      [
+        1,
+        new Map<string, unknown>([
+          ['id', found.id],
+          ['type', 'public-key'],
+        ]),
+      ],
+      [2, authData],
+      [3, signWith(found.alg, found.key, Buffer.concat([authData, clientDataHash]))],
+    ]);
+    if (found.userId) resp.set(4, new Map<string, unknown>([['id', found.userId]]));
+    if (found.userId && count > 1) resp.set(5, count);
+    return resp;
+  }
+
+  // §6.5.5 authenticatorClientPIN
+  private clientPin(p: CborMap): CborMap | null {
+    const sub = getInt(p, 2, 'subCommand');
+    const s = this.store.state;
+    if (sub === C.PIN_GET_RETRIES) return new Map([[3, s.pinRetries]]);
+    const proto = this.protocol(getInt(p, 1, 'pinUvAuthProtocol', true));
+    switch (sub) {
+      case C.PIN_GET_KEY_AGREEMENT:
+        return new Map([[1, keyAgreementCose(this.keyAgreement)]]);
+      case C.PIN_SET_PIN: {
+        const platformKey = asMap(required(p, 3), 'keyAgreement');
+        const auth = requiredBytes(p, 4);
+        const newPinEnc = requiredBytes(p, 5);
+        if (s.pinHash !== null) throw new Status(0x30 /* CTAP2_ERR_NOT_ALLOWED */);
+        const secret = this.decapsulate(proto, platformKey);
+        if (!proto.verify(secret, newPinEnc, auth)) throw new Status(C.CTAP2_ERR_PIN_AUTH_INVALID);
+        let padded: Buffer;
+        try {
+          padded = proto.decrypt(secret, newPinEnc);
+        } catch {
+          throw new Status(C.CTAP1_ERR_INVALID_PARAMETER);
+        }
+        if (padded.length !== 64) throw new Status(C.CTAP2_ERR_PIN_POLICY_VIOLATION);
+        const end = padded.indexOf(0);
+        const pin = padded.subarray(0, end === -1 ? 64 : end).toString('utf8');
+        if ([...pin].length < 4 || end === -1) throw new Status(C.CTAP2_ERR_PIN_POLICY_VIOLATION);
+        s.pinHash = pinHash16(pin).toString('hex');
+        s.pinRetries = MAX_PIN_RETRIES;
+        this.store.save();
+        return null;
+      }
+      case C.PIN_GET_PIN_TOKEN:
+      case C.PIN_GET_TOKEN_WITH_PERMISSIONS: {
+        const platformKey = asMap(required(p, 3), 'keyAgreement');
+        const pinHashEnc = requiredBytes(p, 6);
+        let permissions = C.PERMISSION_MC | C.PERMISSION_GA;
+        let rpId: string | undefined;
+        if (sub === C.PIN_GET_TOKEN_WITH_PERMISSIONS) {
+          permissions = getInt(p, 9, 'permissions', true) ?? -1;
+          if (permissions === -1) throw new Status(C.CTAP2_ERR_MISSING_PARAMETER);
+          if (permissions === 0) throw new Status(C.CTAP1_ERR_INVALID_PARAMETER);
+          if (permissions & ~(C.PERMISSION_MC | C.PERMISSION_GA))
+            throw new Status(C.CTAP2_ERR_UNAUTHORIZED_PERMISSION);
+          rpId = getString(p, 0x0a, 'rpId', true);
+        } else if (p.has(9) || p.has(0x0a)) {
+          throw new Status(C.CTAP1_ERR_INVALID_PARAMETER);
+        }
+        if (s.pinHash === null) throw new Status(C.CTAP2_ERR_PIN_NOT_SET);
+        if (s.pinRetries === 0) throw new Status(C.CTAP2_ERR_PIN_BLOCKED);
+        if (this.pinAuthBlocked) throw new Status(C.CTAP2_ERR_PIN_AUTH_BLOCKED);
+        const secret = this.decapsulate(proto, platformKey);
+        s.pinRetries -= 1;
+        this.store.save();
+        let given: Buffer | null = null;
+        try {
+          given = proto.decrypt(secret, pinHashEnc);
+        } catch {
+          given = null;
+        }
+        if (!given || !given.equals(Buffer.from(s.pinHash, 'hex'))) {
+          // Mismatch (§6.5.5.7.2): new key agreement key; three in a row need a power cycle.
+          this.keyAgreement = newKeyAgreementKey();
+          this.consecutiveMismatches += 1;
+          if (this.pinAuthBlocked) throw new Status(C.CTAP2_ERR_PIN_AUTH_BLOCKED);
+          if (s.pinRetries === 0) throw new Status(C.CTAP2_ERR_PIN_BLOCKED);
+          throw new Status(C.CTAP2_ERR_PIN_INVALID);
+        }
+        s.pinRetries = MAX_PIN_RETRIES;
+        this.store.save();
+        this.consecutiveMismatches = 0;
+        // A fresh token each time invalidates older ones (§6.5.5.1 resetPinUvAuthToken).
+        this.token = randomBytes(32);
+        this.tokenInUse = true;
+        this.tokenPermissions = permissions;
+        this.tokenRpId = rpId;
+        return new Map([[2, proto.encrypt(secret, this.token)]]);
+      }
+      default:
+        throw new Status(C.CTAP1_ERR_INVALID_PARAMETER);
+    }
+  }
+
+  private decapsulate(proto: PinUvAuthProtocol, platformKey: CborMap): Buffer {
+    try {
+      return sharedSecret(proto, this.keyAgreement, platformKey);
+    } catch (err) {
+      if (err instanceof PinProtocolError || err instanceof CborShapeError)
+        throw new Status(C.CTAP1_ERR_INVALID_PARAMETER);
+      throw err;
+    }
+  }
+}
+
+function sha256(s: string): Buffer {
+  return createHash('sha256').update(s, 'utf8').digest();
+}
+
+function required(p: CborMap, key: number): unknown {
+  const v = p.get(key);
+  if (v === undefined) throw new Status(C.CTAP2_ERR_MISSING_PARAMETER);
+  return v;
+}
+
+function requiredBytes(p: CborMap, key: number): Buffer {
+  const v = required(p, key);
+  if (!Buffer.isBuffer(v)) throw new Status(C.CTAP2_ERR_CBOR_UNEXPECTED_TYPE);
+  return v;
+}
+
+function optionsOf(p: CborMap, key: number): Map<string, boolean> {
+  const v = p.get(key);
+  const out = new Map<string, boolean>();
+  if (v === undefined) return out;
+  for (const [k, b] of asMap(v, 'options')) {
+    if (typeof k !== 'string' || typeof b !== 'boolean') throw new Status(C.CTAP2_ERR_CBOR_UNEXPECTED_TYPE);
+    out.set(k, b);
+  }
+  return out;
+}
+
+/** ES256 → ASN.1 DER ECDSA over SHA-256; EdDSA → 64 raw bytes. */
+function signWith(alg: CoseAlgorithm, key: KeyObject, data: Buffer): Buffer {
+  return alg === COSE_ES256 ? sign('sha256', data, key) : sign(null, data, key);
+}
