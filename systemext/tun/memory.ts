@@ -52,7 +52,10 @@ class MemoryTun implements TunDevice {
 }
 
 /** Two connected in-memory devices: `[engineSide, kernelSide]` by convention. */
-export function createMemoryTunPair(mtu = 1500, names: [string, string] = ['mem0', 'mem1']): [TunDevice, TunDevice] {
+export function createMemoryTunPair(
+  mtu = 1500,
+  names: [string, string] = ['mem0', 'mem1'],
+): [TunDevice, TunDevice] {
   const a = new MemoryTun(names[0], mtu);
   const b = new MemoryTun(names[1], mtu);
   a.peer = b;

@@ -1,0 +1,26 @@
+// How packets are framed on the device fd. Linux tun with IFF_NO_PI: bare IP packets. macOS utun:
+// a 4-byte address-family header before each packet (see ./utun-framing.darwin).
+import { utunFraming } from './utun-framing.darwin';
+
+export type FramingKind = 'none' | 'utun';
+
+export interface Framing {
+  /** Bytes before each IP packet on the fd. */
+  readonly headerLen: number;
+  /** Writes the header for `pkt` at `buf[off]`; false if `pkt` is neither IPv4 nor IPv6. */
+  writeHeader(buf: Buffer, off: number, pkt: Buffer): boolean;
+  /** The header to send before `pkt` (shared, do not modify), or null if not IPv4/IPv6. */
+  header(pkt: Buffer): Buffer | null;
+}
+
+const EMPTY = Buffer.alloc(0);
+
+const none: Framing = {
+  headerLen: 0,
+  writeHeader: () => true,
+  header: () => EMPTY,
+};
+
+export function framingFor(kind: FramingKind): Framing {
+  return kind === 'utun' ? utunFraming : none;
+}

@@ -1,0 +1,168 @@
+// A single-producer, single-consumer ring of packets in SharedArrayBuffers, between the reader
+// thread (producer) and the main thread (consumer). The reader reads straight into the ring, so a
+// packet is copied once across threads, and the main thread takes everything available in one
+// go: batching falls out of it without any per-packet message.
+//
+// Layout: `data` holds records [u32 length][payload][pad to 4]; a length of WRAP means "skip to the
+// start". `ctl` holds free-running byte counters HEAD (consumer) and TAIL (producer), modulo 2^32,
+// with capacity a power of two so `counter & mask` is the offset. A record never straddles the end.
+// Waking: the consumer sets CONSUMER_WAITING before sleeping; the producer clears it and tells the
+// caller to post a wake message. The producer waits for space with Atomics.wait on HEAD.
+
+export const CTL = {
+  HEAD: 0,
+  TAIL: 1,
+  CONSUMER_WAITING: 2,
+  PRODUCER_WAITING: 3,
+  /** 0 running, 1 closing */
+  STATE: 4,
+  // statistics, written by the producer
+  PASSED: 5,
+  OVERSIZE: 6,
+  FP_REPLIES: 7,
+  FP_DROPS: 8,
+  FP_ERRORS: 9,
+  FP_WRITE_ERRORS: 10,
+} as const;
+const CTL_SLOTS = 16;
+const WRAP = 0xffffffff;
+
+export const RUNNING = 0;
+export const CLOSING = 1;
+
+export interface RingShared {
+  ctl: SharedArrayBuffer;
+  data: SharedArrayBuffer;
+}
+
+export function createRing(capacity: number): RingShared {
+  if (capacity < 4096 || (capacity & (capacity - 1)) !== 0) {
+    throw new RangeError(`ring capacity must be a power of two >= 4096, got ${capacity}`);
+  }
+  return { ctl: new SharedArrayBuffer(CTL_SLOTS * 4), data: new SharedArrayBuffer(capacity) };
+}
+
+function recordSize(len: number): number {
+  return (4 + len + 3) & ~3;
+}
+
+class RingView {
+  readonly ctl: Int32Array;
+  readonly bytes: Buffer;
+  protected readonly words: Uint32Array;
+  protected readonly cap: number;
+  protected readonly mask: number;
+
+  constructor(shared: RingShared) {
+    this.ctl = new Int32Array(shared.ctl);
+    this.bytes = Buffer.from(shared.data);
+    this.words = new Uint32Array(shared.data);
+    this.cap = shared.data.byteLength;
+    this.mask = this.cap - 1;
+  }
+
+  load(slot: number): number {
+    return Atomics.load(this.ctl, slot);
+  }
+}
+
+export class RingProducer extends RingView {
+  /**
+   * Offset of a record with room for `maxLen` payload bytes at the tail (payload at offset + 4), or
+   * -1 when the ring is too full. Call commit() to publish it, or nothing to drop it.
+   */
+  reserve(maxLen: number): number {
+    const need = recordSize(maxLen);
+    if (need > this.cap / 2) throw new RangeError(`record of ${maxLen} bytes is too large for the ring`);
+    let tail = Atomics.load(this.ctl, CTL.TAIL) >>> 0;
+    const head = Atomics.load(this.ctl, CTL.HEAD) >>> 0;
+    let used = (tail - head) >>> 0;
+    let pos = tail & this.mask;
+    const toEnd = this.cap - pos;
+    if (toEnd < need) {
+      if (this.cap - used < toEnd + need) return -1;
+      this.words[pos >> 2] = WRAP;
+      tail = (tail + toEnd) >>> 0;
+      Atomics.store(this.ctl, CTL.TAIL, tail | 0);
+      used += toEnd;
+      pos = 0;
+    }
+    return this.cap - used < need ? -1 : pos;
+  }
+
+  /** Publishes the record at `pos` with `len` payload bytes. True if the consumer must be woken. */
+  commit(pos: number, len: number): boolean {
+    this.words[pos >> 2] = len;
+    const tail = (Atomics.load(this.ctl, CTL.TAIL) + recordSize(len)) | 0;
+    Atomics.store(this.ctl, CTL.TAIL, tail);
+    Atomics.add(this.ctl, CTL.PASSED, 1);
+    return (
+      Atomics.load(this.ctl, CTL.CONSUMER_WAITING) === 1 &&
+      Atomics.compareExchange(this.ctl, CTL.CONSUMER_WAITING, 1, 0) === 1
+    );
+  }
+
+  /** Blocks (this thread) until the consumer frees space or `timeoutMs` passes. */
+  waitForSpace(timeoutMs: number): void {
+    Atomics.store(this.ctl, CTL.PRODUCER_WAITING, 1);
+    Atomics.wait(this.ctl, CTL.HEAD, Atomics.load(this.ctl, CTL.HEAD), timeoutMs);
+    Atomics.store(this.ctl, CTL.PRODUCER_WAITING, 0);
+  }
+
+  count(slot: number): void {
+    Atomics.add(this.ctl, slot, 1);
+  }
+}
+
+export class RingConsumer extends RingView {
+  /** All published packets, oldest first, as copies the caller owns; frees their ring space. */
+  drain(): Buffer[] {
+    let head = Atomics.load(this.ctl, CTL.HEAD) >>> 0;
+    const tail = Atomics.load(this.ctl, CTL.TAIL) >>> 0;
+    if (head === tail) return [];
+    const out: Buffer[] = [];
+    // Copy each contiguous run of records at once, then hand out views into the copy.
+    let runStart = -1;
+    let runEnd = 0;
+    const spans: [number, number][] = [];
+    const flush = () => {
+      if (runStart < 0) return;
+      const copy = Buffer.from(this.bytes.subarray(runStart, runEnd));
+      for (const [off, len] of spans) out.push(copy.subarray(off - runStart, off - runStart + len));
+      spans.length = 0;
+      runStart = -1;
+    };
+    while (head !== tail) {
+      const pos = head & this.mask;
+      const len = this.words[pos >> 2];
+      if (len === WRAP) {
+        flush();
+        head = (head + (this.cap - pos)) >>> 0;
+        continue;
+      }
+      if (runStart < 0) runStart = pos;
+      spans.push([pos + 4, len]);
+      runEnd = pos + 4 + len;
+      head = (head + recordSize(len)) >>> 0;
+    }
+    flush();
+    Atomics.store(this.ctl, CTL.HEAD, head | 0);
+    if (Atomics.load(this.ctl, CTL.PRODUCER_WAITING) === 1) Atomics.notify(this.ctl, CTL.HEAD);
+    return out;
+  }
+
+  /** Announces that the consumer is about to sleep; returns false if packets arrived meanwhile. */
+  armWake(): boolean {
+    Atomics.store(this.ctl, CTL.CONSUMER_WAITING, 1);
+    if (Atomics.load(this.ctl, CTL.HEAD) !== Atomics.load(this.ctl, CTL.TAIL)) {
+      Atomics.store(this.ctl, CTL.CONSUMER_WAITING, 0);
+      return false;
+    }
+    return true;
+  }
+
+  setState(state: number): void {
+    Atomics.store(this.ctl, CTL.STATE, state);
+    Atomics.notify(this.ctl, CTL.HEAD); // a producer waiting for space rechecks the state
+  }
+}

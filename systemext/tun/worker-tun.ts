@@ -1,0 +1,261 @@
+// A TunDevice over a packet fd, with all reads done by a worker thread (./worker) and writes done
+// directly on the calling thread. Platform differences are only the framing and how to wake the
+// blocked reader at close, both passed in.
+//
+// Why main-thread writes: a tun/utun write never blocks for long (the kernel takes the packet into
+// its stack synchronously or drops it), and writing here avoids a copy and a thread hop per packet;
+// bench/tun-echo.ts measures it. Reads must not happen here: a blocking read would freeze the event
+// loop, and async fs.read would pin a libuv threadpool slot per pending read.
+import { closeSync, writeSync, writevSync } from 'node:fs';
+import { extname, join } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { TunClosedError, type TunDevice } from './device';
+import type { FastPathSpec } from './fast-path';
+import { framingFor, type Framing, type FramingKind } from './framing';
+import { CLOSING, createRing, CTL, RingConsumer } from './ring';
+import type { TunWorkerData, TunWorkerMessage } from './worker';
+
+export interface TunStats {
+  /** Packets handed to read(). */
+  passed: number;
+  /** Packets longer than the MTU (or empty) that were dropped on read. */
+  oversize: number;
+  fastPathReplies: number;
+  fastPathDrops: number;
+  /** Fast-path throws and invalid verdicts (the packet was dropped). */
+  fastPathErrors: number;
+  /** Writes that failed or were refused (bad length, not IPv4/IPv6 on utun, kernel error). */
+  writeErrors: number;
+  lastWriteError?: string;
+}
+
+export interface WorkerTunOptions {
+  fd: number;
+  name: string;
+  mtu: number;
+  framing: FramingKind;
+  /** Makes the worker's blocked read() return (called once at close). */
+  interrupt: () => void;
+  fastPath?: FastPathSpec;
+  /** Ring size in bytes (power of two); default 4 MiB. */
+  ringBytes?: number;
+}
+
+const CLOSE_TIMEOUT_MS = 5000;
+const START_TIMEOUT_MS = 30_000;
+
+export class WorkerTun implements TunDevice {
+  readonly name: string;
+  readonly mtu: number;
+  private readonly fd: number;
+  private readonly framing: Framing;
+  private readonly ring: RingConsumer;
+  private readonly worker: Worker;
+  private readonly exited: Promise<void>;
+  private readonly interrupt: () => void;
+  private pending: { resolve: (p: Buffer[]) => void; reject: (e: Error) => void } | null = null;
+  private failure: Error | null = null;
+  private closing: Promise<void> | null = null;
+  private writeErrors = 0;
+  private lastWriteError: string | undefined;
+  private ready!: Promise<void>;
+
+  private constructor(opts: WorkerTunOptions) {
+    this.name = opts.name;
+    this.mtu = opts.mtu;
+    this.fd = opts.fd;
+    this.interrupt = opts.interrupt;
+    this.framing = framingFor(opts.framing);
+    const shared = createRing(opts.ringBytes ?? 4 * 1024 * 1024);
+    this.ring = new RingConsumer(shared);
+    const data: TunWorkerData = {
+      fd: opts.fd,
+      name: opts.name,
+      mtu: opts.mtu,
+      framing: opts.framing,
+      ring: shared,
+      fastPath: opts.fastPath,
+    };
+    this.worker = new Worker(workerEntry(), { workerData: data, ...workerLoader() });
+    this.worker.unref(); // only a pending read() keeps the process alive, like a socket
+    this.exited = new Promise((resolve) => this.worker.once('exit', () => resolve()));
+    this.ready = new Promise((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new Error(`tun ${this.name}: reader thread did not start`)),
+        START_TIMEOUT_MS,
+      );
+      this.worker.on('message', (m: TunWorkerMessage) => {
+        if (m.type === 'ready') {
+          clearTimeout(timer);
+          resolve();
+        } else if (m.type === 'wake') this.wake();
+        else if (m.type === 'warning') console.warn(m.message);
+        else if (m.type === 'fatal') {
+          clearTimeout(timer);
+          this.fail(new Error(m.message));
+          reject(this.failure);
+        }
+      });
+      this.worker.on('error', (err) => {
+        clearTimeout(timer);
+        this.fail(err);
+        reject(err);
+      });
+      this.worker.on('exit', () => {
+        clearTimeout(timer);
+        if (!this.closing) this.fail(new Error(`tun ${this.name}: reader thread exited`));
+        reject(this.failure ?? new Error(`tun ${this.name}: reader thread exited`));
+      });
+    });
+  }
+
+  /** Starts the reader thread on `fd` and resolves once it runs (its fast path loaded). Owns the fd. */
+  static async start(opts: WorkerTunOptions): Promise<WorkerTun> {
+    const tun = new WorkerTun(opts);
+    try {
+      await tun.ready;
+    } catch (err) {
+      await tun.close().catch(() => undefined);
+      throw err;
+    }
+    return tun;
+  }
+
+  read(): Promise<Buffer[]> {
+    if (this.closing) return Promise.resolve([]);
+    if (this.pending) return Promise.reject(new Error(`${this.name}: read() is already pending`));
+    const now = this.ring.drain();
+    if (now.length > 0) return Promise.resolve(now);
+    if (this.failure) return Promise.reject(this.failure);
+    if (!this.ring.armWake()) return Promise.resolve(this.ring.drain());
+    this.worker.ref();
+    return new Promise((resolve, reject) => (this.pending = { resolve, reject }));
+  }
+
+  write(packets: Buffer | readonly Buffer[]): void {
+    if (this.closing) throw new TunClosedError(this.name);
+    const list = Buffer.isBuffer(packets) ? [packets] : packets;
+    const hdrLen = this.framing.headerLen;
+    for (const p of list) {
+      if (p.length === 0 || p.length > this.mtu) {
+        this.writeFailed(`packet of ${p.length} bytes does not fit MTU ${this.mtu}`);
+        continue;
+      }
+      try {
+        if (hdrLen === 0) writeSync(this.fd, p);
+        else {
+          const h = this.framing.header(p);
+          if (h) writevSync(this.fd, [h, p]);
+          else this.writeFailed('not an IPv4 or IPv6 packet');
+        }
+      } catch (err) {
+        // One refused packet (e.g. malformed) must not lose the rest of the batch.
+        this.writeFailed((err as Error).message);
+      }
+    }
+  }
+
+  stats(): TunStats {
+    const c = this.ring.ctl;
+    return {
+      passed: Atomics.load(c, CTL.PASSED),
+      oversize: Atomics.load(c, CTL.OVERSIZE),
+      fastPathReplies: Atomics.load(c, CTL.FP_REPLIES),
+      fastPathDrops: Atomics.load(c, CTL.FP_DROPS),
+      fastPathErrors: Atomics.load(c, CTL.FP_ERRORS),
+      writeErrors: this.writeErrors + Atomics.load(c, CTL.FP_WRITE_ERRORS),
+      lastWriteError: this.lastWriteError,
+    };
+  }
+
+  close(): Promise<void> {
+    this.closing ??= this.doClose();
+    return this.closing;
+  }
+
+  private async doClose(): Promise<void> {
+    this.ring.setState(CLOSING);
+    let interruptError: unknown = null;
+    try {
+      this.interrupt();
+    } catch (err) {
+      interruptError = err;
+    }
+    let timer: NodeJS.Timeout | undefined;
+    const stopped = await Promise.race([
+      this.exited.then(() => true),
+      new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), CLOSE_TIMEOUT_MS))),
+    ]);
+    clearTimeout(timer);
+    this.settle([]);
+    if (!stopped) {
+      // The thread is stuck in read(): keep the fd open (closing it under a blocked read is unsafe
+      // and would not wake it) and let the error say why.
+      await this.worker.terminate().catch(() => undefined);
+      throw new Error(
+        `tun ${this.name}: reader thread did not stop${interruptError ? `: ${String(interruptError)}` : ''}`,
+      );
+    }
+    closeSync(this.fd);
+  }
+
+  private wake(): void {
+    if (!this.pending) return; // a stale wake for packets already taken
+    const pkts = this.ring.drain();
+    if (pkts.length > 0) this.settle(pkts);
+    else if (!this.ring.armWake()) this.settle(this.ring.drain());
+  }
+
+  private fail(err: Error): void {
+    this.failure ??= err;
+    if (!this.pending || this.closing) return;
+    const pkts = this.ring.drain();
+    if (pkts.length > 0) this.settle(pkts);
+    else {
+      const p = this.pending;
+      this.pending = null;
+      this.worker.unref();
+      p.reject(this.failure);
+    }
+  }
+
+  private settle(pkts: Buffer[]): void {
+    const p = this.pending;
+    if (!p) return;
+    this.pending = null;
+    this.worker.unref();
+    p.resolve(pkts);
+  }
+
+  private writeFailed(reason: string): void {
+    this.writeErrors++;
+    this.lastWriteError = reason;
+  }
+}
+
+/** The worker script next to this file: worker.ts under tsx, worker.js when bundled/compiled. */
+function workerEntry(): string {
+  return join(__dirname, `worker${extname(__filename) || '.js'}`);
+}
+
+/**
+ * Under tsx the worker must load TypeScript (its own file and a .ts fast-path module). On Node 20 the
+ * ESM hooks of `--import tsx` do not apply to a worker's entry file (it fails with "Unknown file
+ * extension .ts"), so drop an inherited `--import tsx` and register tsx's CommonJS hook with
+ * `--require`, which does apply.
+ */
+function workerLoader(): { execArgv?: string[] } {
+  if (extname(__filename) !== '.ts') return {};
+  const inherited: string[] = [];
+  const argv = process.execArgv;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (
+      (a === '--import' || a === '--loader' || a === '--require' || a === '-r') &&
+      /tsx/.test(argv[i + 1] ?? '')
+    )
+      i++;
+    else if (!/^--(import|loader|require)=.*tsx/.test(a)) inherited.push(a);
+  }
+  return { execArgv: [...inherited, '--require', require.resolve('tsx/cjs')] };
+}
