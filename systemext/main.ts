@@ -1,0 +1,72 @@
+// CLI entry of the root daemon: `node --import tsx systemext/main.ts --config <file.json>`.
+// Prints `READY <json>` on stdout once the tun, the OS configuration and the engine are up; stops in
+// order on SIGTERM/SIGINT. Log lines go to stderr.
+import { readFileSync } from 'node:fs';
+import { ConfigError, parseDaemonConfig, type DaemonConfig } from './daemon-config';
+import { startDaemon, stderrLog, type RunningDaemon } from './daemon';
+
+const USAGE = 'usage: main.ts --config <file.json>';
+
+/** Reads and validates the config file; errors name the file and the field. */
+export function loadConfig(path: string): DaemonConfig {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new Error(`cannot read config ${path}: ${(err as Error).message}`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    throw new Error(`config ${path} is not valid JSON: ${(err as Error).message}`);
+  }
+  try {
+    return parseDaemonConfig(json);
+  } catch (err) {
+    if (err instanceof ConfigError) throw new Error(`config ${path}: ${err.message}`);
+    throw err;
+  }
+}
+
+async function main(argv: string[]): Promise<void> {
+  const i = argv.indexOf('--config');
+  if (i < 0 || !argv[i + 1]) throw new Error(USAGE);
+  const config = loadConfig(argv[i + 1]);
+
+  let daemon: RunningDaemon | null = null;
+  let stopping = false;
+  const keepAlive = setInterval(() => {}, 1 << 30);
+  const shutdown = (signal: string): void => {
+    if (stopping) return;
+    stopping = true;
+    stderrLog('info', `${signal}: stopping`);
+    // During start-up the stop happens once startDaemon returns (below), so nothing is left configured.
+    if (!daemon) return;
+    void daemon.stop().then(() => {
+      stderrLog('info', 'stopped');
+      clearInterval(keepAlive);
+      process.exit(0);
+    });
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  // Nothing a peer sends may take the daemon down: log what escaped and keep serving.
+  process.on('uncaughtException', (err) => stderrLog('error', `uncaught: ${err.stack ?? err.message}`));
+  process.on('unhandledRejection', (err) => stderrLog('error', `unhandled rejection: ${String(err)}`));
+
+  daemon = await startDaemon(config);
+  if (stopping) {
+    await daemon.stop();
+    stderrLog('info', 'stopped');
+    process.exit(0);
+  }
+  process.stdout.write(`READY ${JSON.stringify(daemon.info)}\n`);
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).catch((err: Error) => {
+    stderrLog('error', err.message);
+    process.exit(1);
+  });
+}
