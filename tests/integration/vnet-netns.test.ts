@@ -60,6 +60,29 @@ function exited(child: ChildProcess, ms = 20_000): Promise<number | null> {
   });
 }
 
+/** Runs a command in the namespace and returns its exit code instead of rejecting on non-zero. */
+async function runRc(
+  ns: NetNs,
+  cmd: string,
+  args: string[],
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const r = await ns.run(cmd, args);
+    return { code: 0, ...r };
+  } catch (err) {
+    const e = err as { code?: unknown; stdout?: string; stderr?: string };
+    if (typeof e.code !== 'number') throw err;
+    return { code: e.code, stdout: String(e.stdout ?? ''), stderr: String(e.stderr ?? '') };
+  }
+}
+
+interface ReadyInfo {
+  tun: string;
+  dns: string[];
+  resolver: string;
+  apps: Record<string, { v4: string; v6: string | null }>;
+}
+
 /** What our configuration could change in the namespace: links, addresses, routes, resolv.conf. */
 async function snapshot(ns: NetNs): Promise<Record<string, string>> {
   const strip = (s: string) =>
@@ -149,6 +172,136 @@ describe('VNet in a network namespace (root)', function () {
       await waitForLine(clean, /^CLEANED$/);
       expect(await snapshot(ns)).to.deep.equal(before);
       await ns.run('ip', ['tuntap', 'del', 'mode', 'tun', 'name', tun]);
+    });
+  });
+  describe('daemon end to end (real tun, engine, direct dialer, real clients)', () => {
+    const PAGE = 'hello from behind VNet';
+    let configPath: string;
+    let beforeDaemon: Record<string, string>;
+    let daemon: ChildProcess | null = null;
+    let info: ReadyInfo;
+    let app: { v4: string; v6: string | null };
+
+    const startDaemon = async (): Promise<ChildProcess> => {
+      const child = ns.spawnNode('systemext/main.ts', ['--config', configPath]);
+      const m = await waitForLine(child, /^READY (.*)$/);
+      info = JSON.parse(m[1]) as ReadyInfo;
+      app = info.apps['hello.corp.test'];
+      return child;
+    };
+
+    before(async () => {
+      const server = ns.spawnNode(join(FIXTURES, 'http-server.ts'), ['127.0.0.1', '8080', PAGE]);
+      await waitForLine(server, /^LISTENING/);
+      mkdirSync(stateRoot, { recursive: true });
+      configPath = join(stateRoot, 'daemon.json');
+      writeFileSync(
+        configPath,
+        JSON.stringify({
+          zones: ['corp.test'],
+          apps: [{ name: 'hello.corp.test', target: '127.0.0.1:8080', ports: [80] }],
+          stateDir: join(stateRoot, 'daemon'),
+          tunName: 'kvnt0',
+        }),
+      );
+      beforeDaemon = await snapshot(ns);
+      daemon = await startDaemon();
+    });
+
+    after(() => {
+      // ns.delete() (outer after) kills it if a test failed before the stop test.
+      daemon?.kill('SIGKILL');
+    });
+
+    it('is ready with the tun, IPv4+IPv6 and the namespace resolver pointed at it', () => {
+      expect(info.tun).to.equal('kvnt0');
+      expect(info.resolver).to.equal('netns-resolv-conf');
+      expect(info.dns).to.have.length(2);
+      expect(app.v4).to.match(/^100\.(6[4-9]|[7-9]\d|1[01]\d|12[0-7])\./);
+      expect(app.v6).to.be.a('string');
+    });
+
+    it('getent resolves the app to its virtual IPv4 (and hosts to one of its addresses)', async () => {
+      const v4 = await ns.run('getent', ['ahostsv4', 'hello.corp.test']);
+      expect(v4.stdout.split(/\s+/)[0]).to.equal(app.v4);
+      const any = await ns.run('getent', ['hosts', 'hello.corp.test']);
+      expect([app.v4, app.v6]).to.include(any.stdout.split(/\s+/)[0]);
+    });
+
+    it('answers AAAA (getent ahostsv6 and dig)', async () => {
+      const v6 = await ns.run('getent', ['ahostsv6', 'hello.corp.test']);
+      expect(v6.stdout.split(/\s+/)[0]).to.equal(app.v6);
+      const dig = await ns.run('dig', [
+        '+short',
+        '+time=2',
+        '+tries=1',
+        'AAAA',
+        `@${info.dns[0]}`,
+        'hello.corp.test',
+      ]);
+      expect(dig.stdout.trim()).to.equal(app.v6);
+    });
+
+    it('curl reaches the app through the tun and the direct dialer', async () => {
+      const r = await ns.run('curl', ['-sS', '--max-time', '20', 'http://hello.corp.test/']);
+      expect(r.stdout).to.equal(`${PAGE}\n`);
+      const v6 = await ns.run('curl', ['-sS', '-6', '--max-time', '20', 'http://hello.corp.test/']);
+      expect(v6.stdout).to.equal(`${PAGE}\n`);
+    });
+
+    it('an unknown name in the zone is NXDOMAIN', async () => {
+      const dig = await ns.run('dig', ['+time=2', '+tries=1', `@${info.dns[0]}`, 'nope.corp.test']);
+      expect(dig.stdout).to.match(/status: NXDOMAIN/);
+      const g = await runRc(ns, 'getent', ['hosts', 'nope.corp.test']);
+      expect(g.code).to.equal(2); // getent(1): key not found
+    });
+
+    it('a disallowed port is refused at once (curl exit 7), not left to time out', async () => {
+      // --max-time is only a hang guard: a timeout would be exit 28.
+      const r = await runRc(ns, 'curl', ['-sS', '-4', '--max-time', '20', 'http://hello.corp.test:81/']);
+      expect(r.code, r.stderr).to.equal(7);
+      expect(r.stderr).to.match(/Couldn't connect|Connection refused/);
+    });
+
+    it('ping of the app address answers (IPv4 and IPv6)', async () => {
+      expect((await runRc(ns, 'ping', ['-c1', '-W2', app.v4])).code).to.equal(0);
+      expect((await runRc(ns, 'ping', ['-6', '-c1', '-W2', app.v6!])).code).to.equal(0);
+    });
+
+    it('after SIGTERM nothing of ours is left: tun, addresses, routes, resolv.conf', async () => {
+      daemon!.kill('SIGTERM');
+      expect(await exited(daemon!)).to.equal(0);
+      daemon = null;
+      expect(await snapshot(ns)).to.deep.equal(beforeDaemon);
+      expect(readFileSync(`/etc/netns/${ns.name}/resolv.conf`, 'utf8')).to.equal(ORIGINAL_RESOLV);
+    });
+
+    it('after kill -9, the next start cleans the leftovers and works; its stop leaves nothing', async () => {
+      daemon = await startDaemon();
+      daemon.kill('SIGKILL');
+      await exited(daemon);
+      // The crash left the resolver pointed at a dead daemon (the tun went with its fd).
+      expect(readFileSync(`/etc/netns/${ns.name}/resolv.conf`, 'utf8')).to.match(/^# managed by KeyVNet/);
+      daemon = await startDaemon();
+      const r = await ns.run('curl', ['-sS', '--max-time', '20', 'http://hello.corp.test/']);
+      expect(r.stdout).to.equal(`${PAGE}\n`);
+      daemon.kill('SIGTERM');
+      expect(await exited(daemon)).to.equal(0);
+      daemon = null;
+      expect(await snapshot(ns)).to.deep.equal(beforeDaemon);
+      expect(readFileSync(`/etc/netns/${ns.name}/resolv.conf`, 'utf8')).to.equal(ORIGINAL_RESOLV);
+    });
+
+    it('a bad config file is refused with the field named, changing nothing', async () => {
+      const bad = join(stateRoot, 'bad.json');
+      writeFileSync(
+        bad,
+        JSON.stringify({ zones: ['corp.test'], apps: [{ name: 'x.corp.test', target: 'h:0' }] }),
+      );
+      const r = await runRc(ns, process.execPath, ['--import', 'tsx', 'systemext/main.ts', '--config', bad]);
+      expect(r.code).to.equal(1);
+      expect(r.stderr).to.contain('apps[0].target');
+      expect(await snapshot(ns)).to.deep.equal(beforeDaemon);
     });
   });
 });
