@@ -62,7 +62,6 @@ export class FakeKernel {
     extra: Partial<dnsPacket.Packet> = {},
   ): Promise<{ raw: Buffer; msg: dnsPacket.Packet }> {
     const id = Math.floor(Math.random() * 65535);
-    const sport = 20000 + Math.floor(Math.random() * 20000);
     const payload = dnsPacket.encode({
       type: 'query',
       id,
@@ -70,6 +69,13 @@ export class FakeKernel {
       questions: [q],
       ...extra,
     });
+    const { raw } = await this.queryRaw(src, dnsAddr, payload);
+    return { raw, msg: dnsPacket.decode(raw) };
+  }
+
+  /** Sends raw DNS bytes over UDP and returns the raw answer payload. */
+  async queryRaw(src: string, dnsAddr: string, payload: Buffer): Promise<{ raw: Buffer }> {
+    const sport = 20000 + Math.floor(Math.random() * 20000);
     this.send(buildUdp({ src: ipToBytes(src), dst: ipToBytes(dnsAddr), sport, dport: 53, payload }));
     const pkt = await this.next((p) => {
       const ip = parseIp(p);
@@ -81,7 +87,6 @@ export class FakeKernel {
     if (typeof ip === 'string') throw new Error(ip);
     const u = parseUdp(pkt, ip);
     if (typeof u === 'string') throw new Error(u);
-    const raw = pkt.subarray(u.dataOff, u.dataEnd);
-    return { raw, msg: dnsPacket.decode(raw) };
+    return { raw: pkt.subarray(u.dataOff, u.dataEnd) };
   }
 }
