@@ -86,7 +86,7 @@ async function openScripted(
 describe('fido: CTAPHID transport', function () {
   it('allocates a channel with INIT and ignores INIT answers carrying another nonce', async function () {
     const dev = new ScriptedDevice();
-    dev.onMessage = (cid, cmd, payload) => {
+    dev.onMessage = (cid, _cmd, payload) => {
       const other = Buffer.alloc(17);
       other.writeUInt32BE(0x55555555, 8); // another application's nonce (zeros)
       dev.reply(cid, H.CMD_INIT, other);
