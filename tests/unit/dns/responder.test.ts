@@ -16,7 +16,7 @@ import { parseIp, parseTcp, TCP_SYN } from '../../../systemext/net/packet';
 import { FakeKernel } from '../vnet/kernel';
 import { StubUpstream } from './stub-upstream';
 
-type Rcoded = dnsPacket.Packet & { rcode?: string };
+type Rcoded = dnsPacket.Packet & { rcode?: string; flag_aa?: boolean; flag_tc?: boolean };
 
 const zones = ['corp.test'];
 const apps = [{ fqdn: 'web.corp.test', target: { host: '127.0.0.1', port: 1 } }];
@@ -167,7 +167,7 @@ describe('dns responder', () => {
     const upstreams = [{ host: '127.0.0.1', port: big.port }];
     await withEngine({ upstreams }, async (k, plan, engine) => {
       const small = await k.query(plan.tun4, plan.dns4, { type: 'TXT', name: 'big.example.org' });
-      expect(small.msg.flag_tc).to.equal(true);
+      expect((small.msg as Rcoded).flag_tc).to.equal(true);
       expect(small.msg.answers).to.deep.equal([]);
       const edns = await k.query(
         plan.tun4,
@@ -175,7 +175,7 @@ describe('dns responder', () => {
         { type: 'TXT', name: 'big.example.org' },
         { additionals: [{ type: 'OPT', name: '.', udpPayloadSize: 1400 } as dnsPacket.Answer] },
       );
-      expect(edns.msg.flag_tc).to.equal(false);
+      expect((edns.msg as Rcoded).flag_tc).to.equal(false);
       expect(edns.msg.answers).to.have.length(12);
 
       // DNS over TCP through the system stack: the SYN to DNS:53 is accepted at once (built-in app)...
@@ -208,7 +208,7 @@ describe('dns responder', () => {
       client.destroy();
       const m = dnsPacket.decode(answer);
       expect(m.id).to.equal(77);
-      expect(m.flag_tc).to.equal(false);
+      expect((m as Rcoded).flag_tc).to.equal(false);
       expect(m.answers).to.have.length(12);
     });
   });
