@@ -19,7 +19,7 @@ export interface TrayStatus {
   /** QSystemTrayIcon::isSystemTrayAvailable(). */
   available: boolean;
   /** Qt's XEMBED fallback icons (X11 without a StatusNotifier host): one per shown tray icon. */
-  x11Icons: { visible: boolean; exposed: boolean; width: number; height: number }[];
+  x11Icons: { visible: boolean; exposed: boolean; x: number; y: number; width: number; height: number }[];
 }
 
 interface StandinModule {

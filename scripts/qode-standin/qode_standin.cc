@@ -17,13 +17,15 @@
 //    the storage is static). Node's own arguments are not Qt's business; use QT_* env vars.
 //  - InjectCustomRunLoop(fn): the run-loop function is stored but never called, because exec()
 //    would block Node's loop forever. Instead we start the pump below.
-//  - The pump: a libuv timer on Node's loop fires every PUMP_INTERVAL_MS and calls
-//    QCoreApplication::processEvents() with a time cap, so neither loop starves the other. The
+//  - The pump: a libuv timer on Node's loop calls QCoreApplication::processEvents() with a time
+//    cap, so neither loop starves the other; every 16 ms (a display frame) while Qt has events,
+//    backing off to every 50 ms after a second without any (an application-wide event filter
+//    counts them), which halves idle wake-ups while a click after a pause still lands within
+//    50 ms. (A fully event-driven pump would need Qt's private dispatcher or glib's poll fds.) The
 //    call runs inside a Node callback scope (napi_open_callback_scope), exactly like an I/O
 //    callback: JS handlers NodeGui invokes for Qt signals/events get process.nextTick and promise
 //    continuations drained right after, instead of waiting for some unrelated Node callback.
-//    Idle cost is one timer wake-up per interval doing an empty processEvents (see
-//    bench/ or the report for figures). The timer is referenced, so Node stays alive while the UI
+//    The timer is referenced, so Node stays alive while the UI
 //    exists; quit the app with process.exit() (QApplication::quit() only ends exec(), which never
 //    runs here).
 //  - Deferred deletes: Qt only honours deleteLater() from inside an event loop level deeper
@@ -35,6 +37,7 @@
 #include <QCoreApplication>
 #include <QEvent>
 #include <QEventLoop>
+#include <QPoint>
 #include <QSystemTrayIcon>
 #include <QWidget>
 #include <QWindow>
@@ -62,8 +65,20 @@ void InjectCustomRunLoop(QodeCustomRunLoopFunc customRunLoop);
 
 namespace {
 
-constexpr unsigned kPumpIntervalMs = 16;  // one display frame: smooth UI, ~60 cheap wake-ups/s idle
-constexpr int kMaxProcessMs = 8;          // cap per pump so libuv I/O keeps flowing under UI load
+constexpr unsigned kBusyIntervalMs = 16;  // one display frame: smooth animation and typing
+constexpr unsigned kIdleIntervalMs = 50;  // after kQuietPumps pumps without a Qt event
+constexpr unsigned kQuietPumps = 1000 / kBusyIntervalMs;
+constexpr int kMaxProcessMs = 8;  // cap per pump so libuv I/O keeps flowing under UI load
+
+// Sees every event Qt delivers in the main thread; only counts them (never filters).
+class EventCounter : public QObject {
+ public:
+  unsigned seen = 0;
+  bool eventFilter(QObject *, QEvent *) override {
+    seen++;
+    return false;
+  }
+};
 
 struct Pump {
   napi_env env = nullptr;
@@ -74,10 +89,15 @@ struct Pump {
   bool closed = false;
   bool inPump = false;
   qode::QodeCustomRunLoopFunc injected = nullptr;
+  EventCounter *counter = nullptr;
+  unsigned quietPumps = 0;
+  unsigned intervalMs = kBusyIntervalMs;
   double pumps = 0;
 };
 
 Pump gPump;
+
+void onPumpTimer(uv_timer_t *);
 
 void reportEscapedException(napi_env env, const char *what) {
   // A JS handler threw through NodeGui's C++ (node-addon-api turns it into a C++ exception).
@@ -86,6 +106,17 @@ void reportEscapedException(napi_env env, const char *what) {
   if (napi_create_string_utf8(env, what, NAPI_AUTO_LENGTH, &msg) != napi_ok) return;
   if (napi_create_error(env, nullptr, msg, &err) != napi_ok) return;
   napi_fatal_exception(env, err);
+}
+
+void adaptInterval() {
+  if (gPump.counter == nullptr) return;
+  gPump.quietPumps = gPump.counter->seen > 0 ? 0 : gPump.quietPumps + 1;
+  gPump.counter->seen = 0;
+  unsigned want = gPump.quietPumps >= kQuietPumps ? kIdleIntervalMs : kBusyIntervalMs;
+  if (want == gPump.intervalMs) return;
+  gPump.intervalMs = want;
+  // Takes effect now: restart so that a burst after a pause is served at the busy rate at once.
+  uv_timer_start(&gPump.timer, onPumpTimer, want, want);
 }
 
 void onPumpTimer(uv_timer_t *) {
@@ -109,6 +140,7 @@ void onPumpTimer(uv_timer_t *) {
   }
   // Closing the callback scope runs the nextTick queue and microtasks, as after any I/O callback.
   if (scoped) napi_close_callback_scope(env, scope);
+  adaptInterval();
   bool pending = false;
   napi_is_exception_pending(env, &pending);
   if (pending) {
@@ -127,8 +159,10 @@ void startPumpIfReady() {
     fprintf(stderr, "qode-standin: cannot get Node's event loop; Qt events will not be processed\n");
     return;
   }
+  gPump.counter = new EventCounter();
+  QCoreApplication::instance()->installEventFilter(gPump.counter);
   uv_timer_init(loop, &gPump.timer);
-  uv_timer_start(&gPump.timer, onPumpTimer, 0, kPumpIntervalMs);
+  uv_timer_start(&gPump.timer, onPumpTimer, 0, kBusyIntervalMs);
   gPump.started = true;
 }
 
@@ -153,7 +187,7 @@ napi_value getStats(napi_env env, napi_callback_info) {
   napi_set_named_property(env, out, "pumping", v);
   napi_create_double(env, gPump.pumps, &v);
   napi_set_named_property(env, out, "pumps", v);
-  napi_create_uint32(env, kPumpIntervalMs, &v);
+  napi_create_uint32(env, gPump.intervalMs, &v);
   napi_set_named_property(env, out, "intervalMs", v);
   return out;
 }
@@ -179,6 +213,11 @@ napi_value trayStatus(napi_env env, napi_callback_info) {
       QWindow *win = w->windowHandle();
       napi_get_boolean(env, win != nullptr && win->isExposed(), &v);
       napi_set_named_property(env, icon, "exposed", v);
+      const QPoint origin = w->mapToGlobal(QPoint(0, 0));  // where to click, for UI tests
+      napi_create_int32(env, origin.x(), &v);
+      napi_set_named_property(env, icon, "x", v);
+      napi_create_int32(env, origin.y(), &v);
+      napi_set_named_property(env, icon, "y", v);
       napi_create_int32(env, w->width(), &v);
       napi_set_named_property(env, icon, "width", v);
       napi_create_int32(env, w->height(), &v);
