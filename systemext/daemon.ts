@@ -79,6 +79,8 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps = {}): 
 
   // Upstreams for non-zone queries: when we rewrite the namespace resolv.conf, the ones it had before
   // (read from osconfig, since the file then points at us); otherwise the system's, re-read by the engine.
+  const ipv6 = config.ipv6 && os.ipv6Available();
+  if (config.ipv6 && !ipv6) log('warn', 'IPv6 is disabled in this system: VNet runs IPv4 only');
   let osResult: OsConfigResult | null = null;
   const ownDns = [plan.dns4, plan.dns6];
   const upstreams = async (): Promise<Upstream[]> =>
@@ -90,7 +92,8 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps = {}): 
     plan,
     resolver: deps.resolver ?? staticResolverFrom(config),
     dialer: deps.dialer ?? new DirectDialer(),
-    ipv6: config.ipv6,
+    // Without IPv6 in the OS, AAAA answers would send clients to addresses nothing routes.
+    ipv6,
     upstreams,
   });
   forwardEvents(engine, log);
@@ -100,12 +103,12 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps = {}): 
   try {
     tun = await openTun({ name: config.tunName, mtu: config.mtu, fastPath: engine.fastPathHook });
     log('info', `tun ${tun.name} open (mtu ${config.mtu})`);
-    const dns = config.ipv6 ? ownDns : [plan.dns4];
+    const dns = ipv6 ? ownDns : [plan.dns4];
     osResult = await os.up({
       tunName: tun.name,
       mtu: config.mtu,
       ipv4Range: plan.ipv4Range,
-      ipv6Range: config.ipv6 ? plan.ipv6Range : null,
+      ipv6Range: ipv6 ? plan.ipv6Range : null,
       dnsAddresses: dns,
       zones: config.zones,
     });

@@ -35,6 +35,11 @@ export class DarwinOsConfigurator implements OsConfigurator {
     // Our resolver files are reconciled by up() (unchanged ones are kept, not rewritten) or removed by down().
   }
 
+  /** macOS always has IPv6 on utun. */
+  ipv6Available(): boolean {
+    return true;
+  }
+
   async up(req: OsConfigRequest): Promise<OsConfigResult> {
     const ipv6 = req.ipv6Range !== null;
     const v4 = parseCidr(req.ipv4Range);

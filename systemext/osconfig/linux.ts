@@ -53,11 +53,17 @@ export class LinuxOsConfigurator implements OsConfigurator {
     }
   }
 
+  ipv6Available(): boolean {
+    return ipv6Enabled(
+      readOrNull('/proc/sys/net/ipv6/conf/all/disable_ipv6'),
+      readOrNull('/proc/sys/net/ipv6/conf/default/disable_ipv6'),
+      existsSync('/proc/net/if_inet6'),
+    );
+  }
+
   async up(req: OsConfigRequest): Promise<OsConfigResult> {
     const warnings: string[] = [];
-    const ipv6 =
-      req.ipv6Range !== null &&
-      ipv6Enabled(readOrNull('/proc/sys/net/ipv6/conf/all/disable_ipv6'), existsSync('/proc/net/if_inet6'));
+    const ipv6 = req.ipv6Range !== null && this.ipv6Available();
     if (req.ipv6Range !== null && !ipv6)
       warnings.push('IPv6 is disabled in this system: configuring IPv4 only');
     const mode = chooseLinuxResolver({

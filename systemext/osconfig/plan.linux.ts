@@ -4,10 +4,18 @@ import { originalFrom, ourResolvConf } from './resolv-conf';
 import type { OsState } from './state';
 import type { OsConfigRequest, ResolverMode, Step } from './types';
 
-/** IPv6 is usable unless disabled by sysctl (`/proc/sys/net/ipv6/conf/all/disable_ipv6` = 1) or absent. */
-export function ipv6Enabled(disableIpv6Content: string | null, ifInet6Exists: boolean): boolean {
+/**
+ * IPv6 is usable on a new tun unless the kernel has none (/proc/net/if_inet6 missing) or it is disabled by
+ * sysctl for all devices or for new ones (`net.ipv6.conf.{all,default}.disable_ipv6` = 1, ip-sysctl.rst).
+ * Arguments are the files' contents, null when absent.
+ */
+export function ipv6Enabled(
+  disableAll: string | null,
+  disableDefault: string | null,
+  ifInet6Exists: boolean,
+): boolean {
   if (!ifInet6Exists) return false;
-  return disableIpv6Content === null ? true : disableIpv6Content.trim() !== '1';
+  return disableAll?.trim() !== '1' && disableDefault?.trim() !== '1';
 }
 
 /** Addresses and routes for the tun: `.1` of each range with the range's prefix, a route per range. */

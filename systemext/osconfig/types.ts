@@ -36,6 +36,8 @@ export interface OsConfigResult {
 export interface OsConfigurator {
   /** Undoes what an earlier run left behind (crash, kill -9): state file and our markers. Never throws. */
   cleanupLeftovers(): Promise<void>;
+  /** Whether the OS can give the tun an IPv6 address (so the engine should answer AAAA at all). */
+  ipv6Available(): boolean;
   /** Configures address, MTU, routes and resolver. Throws OsConfigError (after undoing partial work) on failure. */
   up(req: OsConfigRequest): Promise<OsConfigResult>;
   /** Undoes what up() did. Idempotent, never throws; problems are logged. */

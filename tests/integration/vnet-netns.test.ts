@@ -305,3 +305,75 @@ describe('VNet in a network namespace (root)', function () {
     });
   });
 });
+
+describe('VNet in a network namespace with IPv6 disabled (root)', function () {
+  this.timeout(120_000);
+  let ns: NetNs;
+  let stateRoot: string;
+
+  before(async function () {
+    requireNetns(this, 'VNet netns IPv4-only');
+    ns = await NetNs.create('vnetv4');
+    // net.* sysctls are per namespace: this does not touch the host.
+    await ns.run('sysctl', [
+      '-q',
+      '-w',
+      'net.ipv6.conf.all.disable_ipv6=1',
+      'net.ipv6.conf.default.disable_ipv6=1',
+    ]);
+    mkdirSync(`/etc/netns/${ns.name}`, { recursive: true });
+    writeFileSync(`/etc/netns/${ns.name}/resolv.conf`, ORIGINAL_RESOLV);
+    stateRoot = `/run/keyvnet-test-${ns.name}`;
+  });
+
+  after(async () => {
+    await ns?.delete();
+    if (ns) rmSync(`/etc/netns/${ns.name}`, { recursive: true, force: true });
+    try {
+      rmdirSync('/etc/netns');
+    } catch {
+      /* not empty or absent */
+    }
+    if (stateRoot) rmSync(stateRoot, { recursive: true, force: true });
+  });
+
+  it('runs IPv4-only without error: no AAAA, curl works, stop leaves nothing', async () => {
+    const server = ns.spawnNode(join(FIXTURES, 'http-server.ts'), ['127.0.0.1', '8080', 'v4 only']);
+    await waitForLine(server, /^LISTENING/);
+    mkdirSync(stateRoot, { recursive: true });
+    const configPath = join(stateRoot, 'daemon.json');
+    writeFileSync(
+      configPath,
+      JSON.stringify({
+        zones: ['corp.test'],
+        apps: [{ name: 'hello.corp.test', target: '127.0.0.1:8080', ports: [80] }],
+        stateDir: join(stateRoot, 'daemon'),
+      }),
+    );
+    const before = await snapshot(ns);
+    const daemon = ns.spawnNode('systemext/main.ts', ['--config', configPath]);
+    const info = JSON.parse((await waitForLine(daemon, /^READY (.*)$/))[1]) as ReadyInfo & {
+      ipv6Range: unknown;
+    };
+    expect(info.ipv6Range).to.equal(null);
+    expect(info.dns).to.have.length(1);
+    expect(info.apps['hello.corp.test'].v6).to.equal(null);
+    const v4 = await ns.run('getent', ['ahostsv4', 'hello.corp.test']);
+    expect(v4.stdout.split(/\s+/)[0]).to.equal(info.apps['hello.corp.test'].v4);
+    const aaaa = await ns.run('dig', [
+      '+short',
+      '+time=2',
+      '+tries=1',
+      'AAAA',
+      `@${info.dns[0]}`,
+      'hello.corp.test',
+    ]);
+    expect(aaaa.stdout.trim()).to.equal('');
+    expect((await ns.run('curl', ['-sS', '--max-time', '20', 'http://hello.corp.test/'])).stdout).to.equal(
+      'v4 only\n',
+    );
+    daemon.kill('SIGTERM');
+    expect(await exited(daemon)).to.equal(0);
+    expect(await snapshot(ns)).to.deep.equal(before);
+  });
+});

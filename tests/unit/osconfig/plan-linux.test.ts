@@ -37,11 +37,12 @@ describe('osconfig/plan.linux', () => {
     expect(argvs(planUpLinux(req, false))).to.have.length(3);
     expect(argvs(planUpLinux({ ...req, ipv6Range: null }, true))).to.have.length(3);
   });
-  it('detects disabled IPv6', () => {
-    expect(ipv6Enabled('0\n', true)).to.equal(true);
-    expect(ipv6Enabled('1\n', true)).to.equal(false);
-    expect(ipv6Enabled(null, true)).to.equal(true);
-    expect(ipv6Enabled('0\n', false)).to.equal(false);
+  it('detects disabled IPv6 (all or default devices, or no IPv6 in the kernel)', () => {
+    expect(ipv6Enabled('0\n', '0\n', true)).to.equal(true);
+    expect(ipv6Enabled('1\n', '0\n', true)).to.equal(false);
+    expect(ipv6Enabled('0\n', '1\n', true)).to.equal(false);
+    expect(ipv6Enabled(null, null, true)).to.equal(true);
+    expect(ipv6Enabled('0\n', '0\n', false)).to.equal(false);
   });
   it('undoes from the state record, every step allowed to fail', () => {
     const state: OsState = {
