@@ -73,9 +73,9 @@ describe('osconfig/runner and state file', () => {
       resolver: 'netns-resolv-conf',
       resolverPath: '/etc/resolv.conf',
     };
-    expect(readState(p, log)).to.equal(null);
+    expect(readState(p, (m) => log('warn', m))).to.equal(null);
     writeState(p, s);
-    expect(readState(p, log)).to.deep.equal(s);
+    expect(readState(p, (m) => log('warn', m))).to.deep.equal(s);
     writeFileSync(p, '{"version": 1, "tunName"');
     const bad: string[] = [];
     expect(readState(p, (m) => bad.push(m))).to.equal(null);
