@@ -29,6 +29,8 @@ export interface VirtualAuthenticatorOptions {
   pinProtocols?: (1 | 2)[];
   /** Simulate a U2F-only key (no CBOR capability). */
   ctap1Only?: boolean;
+  /** Drop a half-received CTAPHID message after this long (ERR_MSG_TIMEOUT; default 3 s). */
+  messageTimeoutMs?: number;
 }
 
 let serial = 0;
@@ -79,7 +81,11 @@ export class VirtualAuthenticator extends EventEmitter {
         manufacturer: 'KeyVNet',
       },
       this.engine,
-      { ctap1Only: this.opts.ctap1Only ?? false, messageTimeoutMs: 3000, version: [1, 0, 0] },
+      {
+        ctap1Only: this.opts.ctap1Only ?? false,
+        messageTimeoutMs: this.opts.messageTimeoutMs ?? 3000,
+        version: [1, 0, 0],
+      },
     );
     device.on('wink', () => this.emit('wink'));
     this.device = device;

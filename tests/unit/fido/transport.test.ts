@@ -200,6 +200,21 @@ describe('fido: CTAPHID transport', function () {
     expect(dev.received.map((m) => m.cmd)).to.include(H.CMD_CANCEL);
   });
 
+  it('gives up on a key that ignores CTAPHID_CANCEL, and resynchronizes before the next request', async function () {
+    const ac = new AbortController();
+    const { dev, conn } = await openScripted((cid, cmd, payload) => {
+      if (cmd === H.CMD_CBOR) {
+        dev.reply(cid, H.CMD_KEEPALIVE, [H.STATUS_UPNEEDED]);
+        ac.abort();
+      }
+      if (cmd === H.CMD_PING) dev.reply(cid, cmd, payload);
+    });
+    const err = await rejection(conn.transact(H.CMD_CBOR, Buffer.from([1]), { signal: ac.signal }));
+    expect(err.code).to.equal('cancelled');
+    expect(await conn.ping(Buffer.from('p'))).to.deep.equal(Buffer.from('p'));
+    expect(dev.received.map((m) => m.cmd).slice(-3)).to.deep.equal([H.CMD_CANCEL, H.CMD_INIT, H.CMD_PING]);
+  });
+
   it('rejects at once when the signal is already aborted', async function () {
     const { dev, conn } = await openScripted(() => {});
     const before = dev.received.length;
