@@ -208,6 +208,64 @@ describe('ssh-agent server (Unix socket, vector key)', () => {
   });
 });
 
+describe('ssh-agent server without a usable security key', () => {
+  let dir: string;
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'kvn-sshagent-'));
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  async function oneSign(
+    agentOpts: Partial<ConstructorParameters<typeof SshAgent>[0]>,
+  ): Promise<SignEvent[]> {
+    const vk = new VectorKey();
+    const key = (await enrollSkKey(vk, {}, { purpose: 'enroll' })).key;
+    const events: SignEvent[] = [];
+    const agent = new SshAgent({
+      keys: () => [key],
+      securityKey: async () => vk,
+      log: () => undefined,
+      ...agentOpts,
+    });
+    agent.on('sign', (e: SignEvent) => events.push(e));
+    await agent.listen(join(dir, `a${Math.random().toString(36).slice(2)}.sock`));
+    const c = await AgentClient.connect(agent.path);
+    try {
+      expect(await c.sign(encodePublicKeyBlob(key), Buffer.from('x'))).to.equal(null);
+    } finally {
+      c.close();
+      await agent.close();
+    }
+    return events;
+  }
+
+  it('answers FAILURE when no security key is plugged in', async () => {
+    const events = await oneSign({
+      securityKey: () => Promise.reject(new Error('no security key is plugged in')),
+    });
+    expect(events.map((e) => e.reason)).to.deep.equal(['no security key is plugged in']);
+  });
+
+  it('gives up on a request the security key never answers, and cancels it', async () => {
+    let aborted = false;
+    const hanging: SecurityKey = {
+      label: 'hanging key',
+      makeCredential: () => new Promise(() => undefined),
+      getAssertion: (_r, ctx) =>
+        new Promise((_resolve, reject) => {
+          ctx.signal?.addEventListener('abort', () => {
+            aborted = true;
+            reject(new FidoError('cancelled', 'cancelled'));
+          });
+        }),
+      close: async () => undefined,
+    };
+    const events = await oneSign({ securityKey: async () => hanging, requestTimeoutMs: 200 });
+    expect(events.map((e) => e.reason)).to.deep.equal(['sign request timed out']);
+    expect(aborted).to.equal(true);
+  });
+});
+
 function u32(n: number): Buffer {
   const b = Buffer.alloc(4);
   b.writeUInt32BE(n);
