@@ -3,12 +3,13 @@
 // kernel's TCP stack. Needs root (skips on a laptop, must run under CI=true).
 import { expect } from 'chai';
 import type { ChildProcess } from 'node:child_process';
-import { mkdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { NetNs } from '../helpers/netns';
 import { requireNetns } from '../helpers/privileges';
 
 const FIXTURES = join(__dirname, 'fixtures', 'vnet');
+const MAIN = join(__dirname, '..', '..', 'systemext', 'main.ts');
 const ORIGINAL_RESOLV =
   '# the namespace resolver before VNet\nnameserver 192.0.2.53\noptions timeout:1 attempts:1\n';
 
@@ -183,7 +184,7 @@ describe('VNet in a network namespace (root)', function () {
     let app: { v4: string; v6: string | null };
 
     const startDaemon = async (): Promise<ChildProcess> => {
-      const child = ns.spawnNode('systemext/main.ts', ['--config', configPath]);
+      const child = ns.spawnNode(MAIN, ['--config', configPath]);
       const m = await waitForLine(child, /^READY (.*)$/);
       info = JSON.parse(m[1]) as ReadyInfo;
       app = info.apps['hello.corp.test'];
@@ -298,7 +299,7 @@ describe('VNet in a network namespace (root)', function () {
         bad,
         JSON.stringify({ zones: ['corp.test'], apps: [{ name: 'x.corp.test', target: 'h:0' }] }),
       );
-      const r = await runRc(ns, process.execPath, ['--import', 'tsx', 'systemext/main.ts', '--config', bad]);
+      const r = await runRc(ns, process.execPath, ['--import', 'tsx', MAIN, '--config', bad]);
       expect(r.code).to.equal(1);
       expect(r.stderr).to.contain('apps[0].target');
       expect(await snapshot(ns)).to.deep.equal(beforeDaemon);
@@ -351,7 +352,7 @@ describe('VNet in a network namespace with IPv6 disabled (root)', function () {
       }),
     );
     const before = await snapshot(ns);
-    const daemon = ns.spawnNode('systemext/main.ts', ['--config', configPath]);
+    const daemon = ns.spawnNode(MAIN, ['--config', configPath]);
     const info = JSON.parse((await waitForLine(daemon, /^READY (.*)$/))[1]) as ReadyInfo & {
       ipv6Range: unknown;
     };
@@ -375,5 +376,54 @@ describe('VNet in a network namespace with IPv6 disabled (root)', function () {
     daemon.kill('SIGTERM');
     expect(await exited(daemon)).to.equal(0);
     expect(await snapshot(ns)).to.deep.equal(before);
+  });
+});
+
+describe('VNet in a network namespace without its own resolv.conf (root)', function () {
+  this.timeout(120_000);
+  let ns: NetNs;
+  let stateRoot: string;
+
+  before(async function () {
+    requireNetns(this, 'VNet netns without resolv.conf');
+    ns = await NetNs.create('vnetnors');
+    stateRoot = `/run/keyvnet-test-${ns.name}`;
+  });
+
+  after(async () => {
+    await ns?.delete();
+    if (stateRoot) rmSync(stateRoot, { recursive: true, force: true });
+  });
+
+  it('never rewrites the host resolv.conf: resolver "none", DNS still answers explicit queries', async () => {
+    // Without /etc/netns/NAME/resolv.conf, /etc/resolv.conf inside the namespace IS the host's file.
+    const hostBefore = readFileSync('/etc/resolv.conf', 'utf8');
+    const mtimeBefore = statSync('/etc/resolv.conf').mtimeMs;
+    mkdirSync(stateRoot, { recursive: true });
+    const configPath = join(stateRoot, 'daemon.json');
+    writeFileSync(
+      configPath,
+      JSON.stringify({
+        zones: ['corp.test'],
+        apps: [{ name: 'hello.corp.test', target: '127.0.0.1:8080', ports: [80] }],
+        stateDir: join(stateRoot, 'daemon'),
+      }),
+    );
+    const daemon = ns.spawnNode(MAIN, ['--config', configPath]);
+    const info = JSON.parse((await waitForLine(daemon, /^READY (.*)$/))[1]) as ReadyInfo;
+    expect(info.resolver).to.equal('none');
+    const a = await ns.run('dig', [
+      '+short',
+      '+time=2',
+      '+tries=1',
+      'A',
+      `@${info.dns[0]}`,
+      'hello.corp.test',
+    ]);
+    expect(a.stdout.trim()).to.equal(info.apps['hello.corp.test'].v4);
+    daemon.kill('SIGTERM');
+    expect(await exited(daemon)).to.equal(0);
+    expect(readFileSync('/etc/resolv.conf', 'utf8')).to.equal(hostBefore);
+    expect(statSync('/etc/resolv.conf').mtimeMs).to.equal(mtimeBefore);
   });
 });
