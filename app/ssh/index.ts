@@ -26,3 +26,4 @@ export { SshAgent, type SshAgentOptions, type SignEvent, type AgentLogLevel } fr
 export { AgentClient } from './agent-client';
 export { defaultAgentSocketPath, sshAuthSockExport } from './socket-path';
 export { SshFormatError } from './wire';
+export { SkKeyDirectory, type KeyFileProblem } from './key-store';
