@@ -1,12 +1,17 @@
 // An in-memory TunDevice pair, like wireguard-go's tuntest: what one end writes the other end
 // reads. The packet engine takes one end; a test plays the kernel on the other. No root needed.
+// An optional fast path (./fast-path) runs on packets arriving at the engine side, with the same
+// verdicts as in the real device's reader thread, so engine tests see identical behaviour.
 import { TunClosedError, type TunDevice } from './device';
+import { loadFastPath, PASS, REPLY, type FastPathFn, type FastPathSpec } from './fast-path';
 
 class MemoryTun implements TunDevice {
   peer!: MemoryTun;
   private readonly queue: Buffer[] = [];
   private waiter: ((pkts: Buffer[]) => void) | null = null;
   private closed = false;
+  /** Runs on each packet delivered to this end (the engine side) before read() sees it. */
+  fastPath: FastPathFn | null = null;
 
   constructor(
     readonly name: string,
@@ -32,6 +37,17 @@ class MemoryTun implements TunDevice {
 
   private deliver(pkt: Buffer): void {
     if (this.closed) return;
+    if (this.fastPath) {
+      let verdict;
+      try {
+        verdict = this.fastPath(pkt);
+      } catch {
+        return; // like the reader thread: a throwing fast path drops the packet
+      }
+      if (verdict === REPLY) return this.writeBack(pkt);
+      if (Buffer.isBuffer(verdict)) return this.writeBack(Buffer.from(verdict));
+      if (verdict !== PASS) return; // DROP, or an invalid verdict
+    }
     if (this.waiter) {
       const w = this.waiter;
       this.waiter = null;
@@ -39,6 +55,12 @@ class MemoryTun implements TunDevice {
     } else {
       this.queue.push(pkt);
     }
+  }
+
+  /** A fast-path reply goes straight back to the peer, as the reader thread writes it to the device. */
+  private writeBack(pkt: Buffer): void {
+    if (pkt.length === 0 || pkt.length > this.mtu || this.peer.closed) return;
+    this.peer.deliver(pkt);
   }
 
   async close(): Promise<void> {
@@ -51,14 +73,20 @@ class MemoryTun implements TunDevice {
   }
 }
 
-/** Two connected in-memory devices: `[engineSide, kernelSide]` by convention. */
+/**
+ * Two connected in-memory devices: `[engineSide, kernelSide]` by convention. `fastPath` (a module spec
+ * as for openTun, loaded in this thread, or the function itself) runs on packets the kernel side
+ * writes, before the engine side's read() sees them.
+ */
 export function createMemoryTunPair(
   mtu = 1500,
   names: [string, string] = ['mem0', 'mem1'],
+  fastPath?: FastPathSpec | FastPathFn,
 ): [TunDevice, TunDevice] {
   const a = new MemoryTun(names[0], mtu);
   const b = new MemoryTun(names[1], mtu);
   a.peer = b;
   b.peer = a;
+  if (fastPath) a.fastPath = typeof fastPath === 'function' ? fastPath : loadFastPath(fastPath);
   return [a, b];
 }
