@@ -272,12 +272,16 @@ export class Ctap2SecurityKey implements SecurityKey {
       );
     }
     if (ctx.signal?.aborted) throw new FidoError('cancelled', 'The operation was cancelled.');
-    const pin = await this.prompter.askPin({
-      keyLabel: this.label,
-      purpose: ctx.purpose,
-      retriesLeft: retries,
-      wrongBefore: false,
-    });
+    // The prompt is raced with the operation's signal: a cancelled operation must not wait on the user.
+    const pin = await untilAborted(
+      this.prompter.askPin({
+        keyLabel: this.label,
+        purpose: ctx.purpose,
+        retriesLeft: retries,
+        wrongBefore: false,
+      }),
+      ctx.signal,
+    );
     if (pin === null)
       throw new FidoError('pin-required', 'A PIN is needed to use the security key, and none was entered.');
     if (ctx.signal?.aborted) throw new FidoError('cancelled', 'The operation was cancelled.');
@@ -322,6 +326,16 @@ export class Ctap2SecurityKey implements SecurityKey {
       }
     }
   }
+}
+
+function untilAborted<T>(p: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return p;
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(new FidoError('cancelled', 'The operation was cancelled.'));
+    if (signal.aborted) return onAbort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
 }
 
 function checkHash(h: Buffer): void {

@@ -32,18 +32,23 @@ export interface TransactOptions {
 }
 
 export interface ConnectionOptions {
-  /** Default idle timeout of transactions; keys send keepalives every 100 ms while busy. */
+  /** Give up on a transaction when the key sends nothing for this long. */
   idleTimeoutMs?: number;
   /** Default cap on one transaction (a touch may take a while). */
   timeoutMs?: number;
   /** How long to wait for the key's answer after CTAPHID_CANCEL before giving up on it. */
   cancelGraceMs?: number;
+  /** How long to keep retrying while another application keeps the key busy (ERR_CHANNEL_BUSY). */
+  busyRetryMs?: number;
 }
 
+// Idle: keys send KEEPALIVE every 100 ms while busy, but not all do while waiting for a touch;
+// 35 s outlasts the usual 30 s touch timeout of the key itself.
 const DEFAULTS: Required<ConnectionOptions> = {
-  idleTimeoutMs: 10_000,
+  idleTimeoutMs: 35_000,
   timeoutMs: 120_000,
   cancelGraceMs: 2_000,
+  busyRetryMs: 5_000,
 };
 
 export interface InitInfo {
@@ -136,25 +141,36 @@ export class CtapHidConnection {
       this.init = await runInit(this.device, this.cid, this.opts);
       this.needsResync = false;
     }
-    return exchange(
-      this.device,
-      {
-        cid: this.cid,
-        cmd,
-        payload,
-        accept: (rcmd, rpayload) => {
-          if (rcmd === cmd) return rpayload;
-          throw new FidoError(
-            'protocol',
-            `The security key answered command 0x${rcmd.toString(16)} to 0x${cmd.toString(16)}.`,
-          );
-        },
-      },
-      { ...this.opts, ...opts },
-      () => {
-        this.needsResync = true;
-      },
-    );
+    // CHANNEL_BUSY means another application holds the key and our request was not run:
+    // retrying is safe, for a while (libfido2 does the same).
+    const busyDeadline = Date.now() + this.opts.busyRetryMs;
+    for (;;) {
+      try {
+        return await exchange(
+          this.device,
+          {
+            cid: this.cid,
+            cmd,
+            payload,
+            accept: (rcmd, rpayload) => {
+              if (rcmd === cmd) return rpayload;
+              throw new FidoError(
+                'protocol',
+                `The security key answered command 0x${rcmd.toString(16)} to 0x${cmd.toString(16)}.`,
+              );
+            },
+          },
+          { ...this.opts, ...opts },
+          () => {
+            this.needsResync = true;
+          },
+        );
+      } catch (err) {
+        const busy = err instanceof HidTransportError && err.hidCode === ERR_CHANNEL_BUSY;
+        if (!busy || Date.now() >= busyDeadline || opts.signal?.aborted || this.device.closed) throw err;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
   }
 }
 

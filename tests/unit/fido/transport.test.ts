@@ -163,10 +163,10 @@ describe('fido: CTAPHID transport', function () {
   });
 
   it('maps CTAPHID_ERROR to a clear error', async function () {
-    const { dev, conn } = await openScripted((cid) => dev.reply(cid, H.CMD_ERROR, [H.ERR_CHANNEL_BUSY]));
+    const { dev, conn } = await openScripted((cid) => dev.reply(cid, H.CMD_ERROR, [H.ERR_INVALID_LEN]));
     const err = await rejection(conn.transact(H.CMD_CBOR, Buffer.from([4])));
     expect(err.code).to.equal('protocol');
-    expect(err.message).to.match(/busy with another application/);
+    expect(err.message).to.match(/transport error: invalid message length/);
   });
 
   it('times out when the key goes silent, and resynchronizes the channel afterwards', async function () {
@@ -258,22 +258,31 @@ describe('fido: CTAPHID transport', function () {
     va.unplug();
   });
 
-  it('gets CHANNEL_BUSY from the virtual key for a second application while the first waits', async function () {
+  it('retries while the virtual key is busy with another application, then gives up clearly', async function () {
     const va = new VirtualAuthenticator({ touch: { mode: 'manual' } });
     const device = va.connect();
     const a = await CtapHidConnection.open(device);
-    const b = await CtapHidConnection.open(device);
+    const b = await CtapHidConnection.open(device, { busyRetryMs: 300 });
     expect(a.cid).to.not.equal(b.cid);
     const waiting = new Promise((resolve) => va.once('touch-needed', resolve));
     // makeCredential (minimal map, see ctap2 tests) waits for a touch on channel a
     const mc = a.transact(H.CMD_CBOR, await minimalMakeCredential());
     await waiting;
     const err = await rejection(b.ping(Buffer.from('hello')));
-    expect(err.message).to.match(/busy/);
+    expect(err.message).to.match(/busy with another application/);
+    // A patient application's retries succeed once a is done.
+    const c = await CtapHidConnection.open(device, { busyRetryMs: 30_000 });
+    const later = c.ping(Buffer.from('hello'));
+    const busyOnC = new Promise<void>((resolve) =>
+      device.on('report', (r: Buffer) => {
+        if (reportCid(r) === c.cid && r[4] === (0x80 | H.CMD_ERROR)) resolve();
+      }),
+    );
+    await busyOnC;
     va.touch();
+    expect(await later).to.deep.equal(Buffer.from('hello'));
     const resp = await mc;
     expect(resp[0]).to.equal(0);
-    expect(await b.ping(Buffer.from('hello'))).to.deep.equal(Buffer.from('hello'));
     va.unplug();
   });
 });

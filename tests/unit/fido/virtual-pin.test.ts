@@ -89,6 +89,22 @@ describe('fido: PIN through the virtual authenticator', function () {
     expect(va.pinRetries).to.equal(8);
   });
 
+  it('cancels while the PIN prompt is open, without touching the key', async function () {
+    const va = new VirtualAuthenticator({ pin: '1234' });
+    const ac = new AbortController();
+    const prompter = new RecordingPrompter('1234');
+    prompter.askPin = async () => {
+      ac.abort();
+      return new Promise<string | null>(() => {}); // the user never answers
+    };
+    const key = await open(va, prompter);
+    const err = await rejection(
+      key.makeCredential(mcRequest({ userVerification: true }), { purpose: 't', signal: ac.signal }),
+    );
+    expect(err.code).to.equal('cancelled');
+    expect(va.pinRetries).to.equal(8);
+  });
+
   it('pin-not-set when verification is requested but the key has no PIN', async function () {
     const va = new VirtualAuthenticator();
     const prompter = new RecordingPrompter('1234');
