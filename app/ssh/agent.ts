@@ -226,20 +226,23 @@ export class SshAgent extends EventEmitter {
   }
 }
 
-/** A prompt text from the data ssh asks to sign (an SSH userauth request names the user). */
+/** A prompt text from the data a client asks to sign, so the user knows what the touch is for. */
 function describeSshPurpose(data: Buffer, comment: string): string {
-  // RFC 4252 §7: string session id, byte 50, string user, string service, string "publickey", …
+  const using = comment ? ` with ${comment}` : '';
   try {
+    // `ssh-keygen -Y sign` (git commit signing): "SSHSIG", string namespace, … (OpenSSH PROTOCOL.sshsig)
+    if (data.subarray(0, 6).toString('latin1') === 'SSHSIG') {
+      const r = new SshReader(data.subarray(6), 'SSHSIG data');
+      return `Sign "${r.text('namespace')}" data${using}`;
+    }
+    // RFC 4252 §7 userauth: string session id, byte 50, string user, string service, "publickey", …
     const r = new SshReader(data, 'userauth request');
     r.string('session id');
-    if (r.byte('message') === 50) {
-      const user = r.text('user');
-      return `SSH login as ${user}${comment ? ` with ${comment}` : ''}`;
-    }
+    if (r.byte('message') === 50) return `SSH login as ${r.text('user')}${using}`;
   } catch {
-    /* not a userauth request, e.g. a git commit signature */
+    /* something else: fall through to the generic text */
   }
-  return `SSH signature${comment ? ` with ${comment}` : ''}`;
+  return `SSH signature${using}`;
 }
 
 /** Removes a socket left by a dead agent; refuses to touch a live one or a non-socket file. */
