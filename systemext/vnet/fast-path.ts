@@ -4,33 +4,38 @@
 // checksums. No allocation, no FFI. Anything unusual returns PASS for the slow path.
 //
 // Loaded by the tun worker with require(): keep its imports to pure modules.
-import {
-  E_CLIENT,
-  E_CPORT,
-  E_FAMILY,
-  E_SEEN,
-  E_STATE,
-  E_VER,
-  E_VIP,
-  E_VPORT,
-  E_FLAGS,
-  F_FIN_CLIENT,
-  F_FIN_SERVER,
-  F_RST,
-  H_FAKEBASE4,
-  H_LPORT4,
-  H_LPORT6,
-  H_NOW,
-  H_PREFIX6,
-  H_TUN4,
-  H_TUN6,
-  NatTable,
-  readWord,
-  ST_CLOSING,
-  ST_DIALING,
-  ST_OPEN,
-  type NatInit,
-} from './nat-table';
+// Atomics cost ~15 ns each here (V8 does not inline them), so only the seqlock version reads
+// and the rare FIN/RST flag updates use them; other shared words are read and written plainly
+// (aligned Int32 accesses are tear-free, and a stale value only costs a trip to the slow path).
+import * as layout from './nat-table';
+import type { NatInit } from './nat-table';
+
+// Local copies: imported bindings can compile to getter calls (CommonJS interop), which would
+// cost more than the whole rewrite on this per-packet path.
+const NatTable = layout.NatTable;
+const readWord = layout.readWord;
+const E_CLIENT = layout.E_CLIENT;
+const E_CPORT = layout.E_CPORT;
+const E_FAMILY = layout.E_FAMILY;
+const E_SEEN = layout.E_SEEN;
+const E_STATE = layout.E_STATE;
+const E_VER = layout.E_VER;
+const E_VIP = layout.E_VIP;
+const E_VPORT = layout.E_VPORT;
+const E_FLAGS = layout.E_FLAGS;
+const F_FIN_CLIENT = layout.F_FIN_CLIENT;
+const F_FIN_SERVER = layout.F_FIN_SERVER;
+const F_RST = layout.F_RST;
+const H_FAKEBASE4 = layout.H_FAKEBASE4;
+const H_LPORT4 = layout.H_LPORT4;
+const H_LPORT6 = layout.H_LPORT6;
+const H_NOW = layout.H_NOW;
+const H_PREFIX6 = layout.H_PREFIX6;
+const H_TUN4 = layout.H_TUN4;
+const H_TUN6 = layout.H_TUN6;
+const ST_CLOSING = layout.ST_CLOSING;
+const ST_DIALING = layout.ST_DIALING;
+const ST_OPEN = layout.ST_OPEN;
 
 /** Verdicts of the fast-path hook (engineer A's worker contract). */
 export const PASS = 0; // hand to the main thread
@@ -86,17 +91,17 @@ export function createFastPath(init: NatInit): FastPath {
     let ipd = 0;
     if (v4) {
       ipd = put32(p, 12, w[H_FAKEBASE4] + fakeIdx) + put32(p, 16, w[H_TUN4]);
-      d = ipd + put16(p, l4, nat.natPort(i)) + put16(p, l4 + 2, Atomics.load(w, H_LPORT4));
+      d = ipd + put16(p, l4, nat.natPort(i)) + put16(p, l4 + 2, w[H_LPORT4]);
       adjust(p, 10, ipd);
     } else {
       for (let k = 0; k < 3; k++) d += put32(p, 8 + 4 * k, w[H_PREFIX6 + k]);
       d += put32(p, 20, w[H_FAKEBASE4] + fakeIdx);
       for (let k = 0; k < 4; k++) d += put32(p, 24 + 4 * k, w[H_TUN6 + k]);
-      d += put16(p, l4, nat.natPort(i)) + put16(p, l4 + 2, Atomics.load(w, H_LPORT6));
+      d += put16(p, l4, nat.natPort(i)) + put16(p, l4 + 2, w[H_LPORT6]);
     }
     adjust(p, l4 + 16, d);
     if (tcpFlags & (TCP_FIN | TCP_RST)) Atomics.or(w, b + E_FLAGS, tcpFlags & TCP_RST ? F_RST : F_FIN_CLIENT);
-    Atomics.store(w, b + E_SEEN, Atomics.load(w, H_NOW));
+    w[b + E_SEEN] = w[H_NOW];
     return WRITTEN;
   }
 
@@ -105,7 +110,7 @@ export function createFastPath(init: NatInit): FastPath {
     const b = eOff + i * 16;
     const n = v4 ? 1 : 4;
     const ver = Atomics.load(w, b + E_VER);
-    const st = Atomics.load(w, b + E_STATE);
+    const st = w[b + E_STATE];
     if (ver & 1 || (st !== ST_OPEN && st !== ST_CLOSING) || w[b + E_FAMILY] !== n * 4) return PASS;
     let d = 0;
     for (let k = 0; k < n; k++) d += put32(p, (v4 ? 12 : 8) + 4 * k, w[b + E_VIP + k]);
@@ -113,8 +118,10 @@ export function createFastPath(init: NatInit): FastPath {
     if (v4) adjust(p, 10, d);
     d += put16(p, l4, w[b + E_VPORT]) + put16(p, l4 + 2, w[b + E_CPORT]);
     adjust(p, l4 + 16, d);
+    // The entry changed under us (freed and reused): the rewrite may be torn, drop it (TCP resends).
+    if (Atomics.load(w, b + E_VER) !== ver) return DROP;
     if (tcpFlags & (TCP_FIN | TCP_RST)) Atomics.or(w, b + E_FLAGS, tcpFlags & TCP_RST ? F_RST : F_FIN_SERVER);
-    Atomics.store(w, b + E_SEEN, Atomics.load(w, H_NOW));
+    w[b + E_SEEN] = w[H_NOW];
     return WRITTEN;
   }
 
@@ -143,7 +150,7 @@ export function createFastPath(init: NatInit): FastPath {
     const dport = (p[l4 + 2] << 8) | p[l4 + 3];
 
     // Listener -> fake source: the reply direction, found by arithmetic on the fake address.
-    const lport = Atomics.load(w, v4 ? H_LPORT4 : H_LPORT6);
+    const lport = w[v4 ? H_LPORT4 : H_LPORT6];
     if (sport === lport && lport !== 0) {
       let fromTun = true;
       let toFake = true;
@@ -164,7 +171,7 @@ export function createFastPath(init: NatInit): FastPath {
     // Client -> VIP.
     const i = v4 ? nat.lookup(p, 12, 16, 4, sport, dport) : nat.lookup(p, 8, 24, 16, sport, dport);
     if (i < 0) return PASS;
-    const st = Atomics.load(w, eOff + i * 16 + E_STATE);
+    const st = w[eOff + i * 16 + E_STATE];
     const bareSyn = (tcpFlags & (TCP_SYN | TCP_ACK)) === TCP_SYN;
     if (st === ST_DIALING) return bareSyn ? DROP : PASS; // absorb SYN retransmits while dialing
     if (st === ST_CLOSING && bareSyn) return PASS; // a new connection reusing the tuple

@@ -195,7 +195,7 @@ export class NatTable {
     const vl = n === 1 ? v0 : readWord(buf, vOff + 12);
     let s = flowHash(c0, cl, v0, vl, cport, vport) & this.mask;
     for (let probes = 0; probes <= this.mask; probes++) {
-      const v = Atomics.load(w, this.slotsOff + s);
+      const v = w[this.slotsOff + s];
       if (v === SLOT_EMPTY) return -1;
       if (v > 0) {
         const i = v - 1;
