@@ -22,12 +22,18 @@ import { encodePublicKeyBlob, fingerprint, type SkKey } from './keys';
 import { describeSignError, signWithSkKey } from './signer';
 import { SshReader } from './wire';
 
+/** A client (ssh asks one thing at a time) with this many unanswered requests is misbehaving. */
+const MAX_QUEUED_REQUESTS = 64;
+
 export type AgentLogLevel = 'debug' | 'info' | 'warn' | 'error';
 
 export interface SshAgentOptions {
   /** The keys to offer, read at every request (so enrolling or removing a key needs no restart). */
   keys: () => SkKey[];
-  /** The security key to sign with; rejects (e.g. "no security key plugged in") when there is none. */
+  /**
+   * The security key to sign with; rejects (e.g. "no security key plugged in") when there is none.
+   * Return the same object while the key stays plugged in: signatures are serialized per object.
+   */
   securityKey: () => Promise<SecurityKey>;
   /** Default: warnings and errors to stderr. */
   log?: (level: AgentLogLevel, message: string) => void;
@@ -75,7 +81,7 @@ export class SshAgent extends EventEmitter {
     mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
     chmodSync(dirname(path), 0o700);
     await removeStaleSocket(path);
-    const server = createServer((sock) => this.serve(sock));
+    const server = createServer({ allowHalfOpen: true }, (sock) => this.serve(sock));
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(path, () => {
@@ -111,6 +117,7 @@ export class SshAgent extends EventEmitter {
     this.clients.add(sock);
     const decoder = new AgentFrameDecoder();
     let queue = Promise.resolve();
+    let queued = 0;
     let partialTimer: NodeJS.Timeout | null = null;
     const drop = (why: string): void => {
       this.log('warn', `closing client: ${why}`);
@@ -132,10 +139,16 @@ export class SshAgent extends EventEmitter {
           this.opts.partialFrameTimeoutMs,
         );
       }
+      queued += bodies.length;
+      if (queued > MAX_QUEUED_REQUESTS) {
+        drop(`more than ${MAX_QUEUED_REQUESTS} requests waiting for answers`);
+        return;
+      }
       for (const body of bodies) {
         // Answers go out in request order, as the protocol requires.
         queue = queue.then(async () => {
           const answer = await this.handle(body);
+          queued--;
           if (!sock.destroyed) sock.write(frame(answer));
         });
       }
@@ -143,7 +156,8 @@ export class SshAgent extends EventEmitter {
     sock.on('end', () => {
       if (decoder.pending > 0)
         this.log('warn', `client closed in the middle of a frame (${decoder.pending} bytes)`);
-      sock.end();
+      // Half-closed by the client: answer what it already asked, then close our side.
+      void queue.then(() => sock.end());
     });
     sock.on('error', (err) => this.log('debug', `client socket error: ${err.message}`));
     sock.on('close', () => {

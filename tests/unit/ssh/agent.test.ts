@@ -10,6 +10,7 @@ import {
   AgentFrameDecoder,
   encodeSignRequest,
   MAX_AGENT_FRAME,
+  parseIdentitiesAnswer,
   parseAgentRequest,
   SSH_AGENT_FAILURE,
   SSH_AGENT_SUCCESS,
@@ -197,6 +198,32 @@ describe('ssh-agent server (Unix socket, vector key)', () => {
       s.resume();
     });
     await waitFor(() => logs.some((l) => /middle of a frame \(6 bytes\)/.test(l)));
+  });
+
+  it('answers a client that half-closes after asking', async () => {
+    const answer = await new Promise<Buffer>((resolve) => {
+      const chunks: Buffer[] = [];
+      const s = createConnection({ path: agent.path, allowHalfOpen: true }, () =>
+        s.end(Buffer.concat([u32(1), Buffer.from([11])])),
+      );
+      s.on('data', (d: Buffer) => chunks.push(d));
+      s.on('close', () => resolve(Buffer.concat(chunks)));
+    });
+    expect(parseIdentitiesAnswer(answer.subarray(4))).to.have.length(1);
+  });
+
+  it('drops a client that floods requests without reading answers', async () => {
+    logs.length = 0;
+    const flood = Buffer.concat(
+      Array.from({ length: 100 }, () => Buffer.concat([u32(1), Buffer.from([11])])),
+    );
+    await new Promise<void>((resolve) => {
+      const s = createConnection(agent.path, () => s.end(flood));
+      s.on('close', () => resolve());
+      s.on('error', () => undefined);
+      s.resume();
+    });
+    expect(logs).to.include('warn: closing client: more than 64 requests waiting for answers');
   });
 
   it('serves concurrent clients', async () => {
