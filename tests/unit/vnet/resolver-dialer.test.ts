@@ -90,7 +90,10 @@ describe('vnet resolver', () => {
 
 describe('vnet direct dialer', () => {
   it('connects to target host and fixed port, else the client port', async () => {
-    const srv = createServer((s) => s.end('hi'));
+    const srv = createServer((s) => {
+      s.on('error', () => {});
+      s.end('hi');
+    });
     await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
     const port = (srv.address() as { port: number }).port;
     try {
