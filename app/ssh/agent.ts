@@ -56,6 +56,7 @@ export interface SignEvent {
 export class SshAgent extends EventEmitter {
   private server: Server | null = null;
   private readonly clients = new Set<Socket>();
+  private readonly inFlight = new Set<AbortController>();
   private readonly opts: Required<SshAgentOptions>;
   private socketPath = '';
 
@@ -76,10 +77,12 @@ export class SshAgent extends EventEmitter {
     this.emit('log', level, message);
   }
 
-  /** Listens on `path` (parent directory made 0700, socket 0600). Refuses if another agent is live there. */
+  /**
+   * Listens on `path`, socket mode 0600. Its directory is created 0700 if missing and must be
+   * private (ours, no group/other access) if it exists. Refuses if another agent is live there.
+   */
   async listen(path: string): Promise<void> {
-    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-    chmodSync(dirname(path), 0o700);
+    ensurePrivateDirectory(dirname(path));
     await removeStaleSocket(path);
     const server = createServer({ allowHalfOpen: true }, (sock) => this.serve(sock));
     await new Promise<void>((resolve, reject) => {
@@ -104,6 +107,7 @@ export class SshAgent extends EventEmitter {
   async close(): Promise<void> {
     const server = this.server;
     this.server = null;
+    for (const ac of this.inFlight) ac.abort(new Error('the agent is stopping'));
     for (const c of this.clients) c.destroy();
     if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
     try {
@@ -204,6 +208,7 @@ export class SshAgent extends EventEmitter {
     const fp = fingerprint(key);
     const ac = new AbortController();
     const timer = setTimeout(() => ac.abort(new Error('sign request timed out')), this.opts.requestTimeoutMs);
+    this.inFlight.add(ac);
     try {
       const sk = await this.opts.securityKey();
       const purpose = describeSshPurpose(data, key.comment);
@@ -212,12 +217,13 @@ export class SshAgent extends EventEmitter {
       this.emit('sign', { fingerprint: fp, ok: true } satisfies SignEvent);
       return encodeSignResponse(sig);
     } catch (err) {
-      const reason = ac.signal.aborted ? 'sign request timed out' : describeSignError(err);
+      const reason = ac.signal.aborted ? (ac.signal.reason as Error).message : describeSignError(err);
       this.log('warn', `signing with ${fp} failed: ${reason}`);
       this.emit('sign', { fingerprint: fp, ok: false, reason } satisfies SignEvent);
       return encodeFailure();
     } finally {
       clearTimeout(timer);
+      this.inFlight.delete(ac);
     }
   }
 
@@ -257,6 +263,18 @@ function describeSshPurpose(data: Buffer, comment: string): string {
     /* something else: fall through to the generic text */
   }
   return `SSH signature${using}`;
+}
+
+function ensurePrivateDirectory(dir: string): void {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const st = lstatSync(dir);
+  const uid = process.getuid?.();
+  if (!st.isDirectory() || (uid !== undefined && st.uid !== uid) || st.mode & 0o077) {
+    throw new Error(
+      `the agent socket directory ${dir} must be a private directory (mode 0700, owned by you); ` +
+        `it is mode ${(st.mode & 0o777).toString(8)}, owner uid ${st.uid}`,
+    );
+  }
 }
 
 /** Removes a socket left by a dead agent; refuses to touch a live one or a non-socket file. */

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -104,6 +104,17 @@ describe('ssh-agent server (Unix socket, vector key)', () => {
   it('makes a private socket in a private directory', () => {
     expect(statSync(agent.path).mode & 0o777).to.equal(0o600);
     expect(statSync(join(dir, 'sub')).mode & 0o777).to.equal(0o700);
+  });
+
+  it('refuses a socket directory others can enter, without touching its mode', async () => {
+    const shared = join(dir, 'shared');
+    mkdirSync(shared, { mode: 0o755 });
+    chmodSync(shared, 0o755);
+    const other = new SshAgent({ keys: () => [], securityKey: () => Promise.reject(new Error('none')) });
+    let err: Error | undefined;
+    await other.listen(join(shared, 'agent.sock')).catch((e) => (err = e));
+    expect(err?.message).to.match(/must be a private directory .* it is mode 755/);
+    expect(statSync(shared).mode & 0o777).to.equal(0o755);
   });
 
   it('refuses to start over a live agent', async () => {
