@@ -379,6 +379,18 @@ async function orchestrate(quick: boolean): Promise<void> {
         `  p${p}: VNet DNS ${f3(pct(qv, p))} ms  minimal Node DNS on loopback ${f3(pct(qr, p))} ms  ratio ${(pct(qv, p) / pct(qr, p)).toFixed(2)}`,
       );
     }
+    // Where set-up time goes: one packet to the engine and back (ICMP echo answered by the engine's
+    // main thread) vs the kernel answering on loopback.
+    const pingAvg = async (addr: string): Promise<number> => {
+      const out = (await ns.run('ping', ['-q', '-c', String(n), '-i', '0.002', '-W', '2', addr])).stdout;
+      const m = /= [\d.]+\/([\d.]+)\//.exec(out);
+      return m ? Number(m[1]) : NaN;
+    };
+    const pv = await pingAvg(b.appAddress);
+    const pl = await pingAvg('127.0.0.1');
+    console.log(
+      `\nICMP echo, ${n} pings, average RTT: VNet (engine answers) ${f3(pv)} ms  loopback ${f3(pl)} ms  ratio ${(pv / pl).toFixed(1)}`,
+    );
     await b.stopDaemon();
   } finally {
     await cleanup();

@@ -29,7 +29,7 @@ export const DEFAULTS = {
   range: '100.64.0.0/10',
   ipv6: true,
   stateDir: '/run/keyvnet',
-  // Chosen with bench/vnet.ts (MTU sweep): see the comment in daemon.ts.
+  // Chosen with bench/vnet.ts (MTU sweep): figures in the comment at the top of daemon.ts.
   mtu: 16384,
 };
 
