@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { enrollSkKey } from '../../../app/ssh/enroll';
@@ -141,6 +141,19 @@ describe('ssh sk keys: blobs, lines, fingerprints', () => {
       dir = mkdtempSync(join(tmpdir(), 'kvn-sshkeys-'));
     });
     after(() => rmSync(dir, { recursive: true, force: true }));
+
+    it('explains why files made by ssh-keygen for other keys cannot be used', () => {
+      const plain = join(dir, 'id_ed25519');
+      execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', plain]);
+      expect(() => readPrivateKeyFile(readFileSync(plain, 'utf8'))).to.throw(
+        /unsupported key type "ssh-ed25519": only FIDO keys/,
+      );
+      const locked = join(dir, 'id_locked');
+      execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', 'secret words', '-f', locked]);
+      expect(() => readPrivateKeyFile(readFileSync(locked, 'utf8'))).to.throw(
+        /passphrase-protected keys are not supported yet \(cipher "aes256-ctr", kdf "bcrypt"\)/,
+      );
+    });
 
     for (const which of ['ecdsa', 'ed25519'] as const) {
       it(`ssh-keygen -y and -l agree with our ${which} key`, () => {
