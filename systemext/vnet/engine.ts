@@ -91,6 +91,7 @@ interface Flow {
 }
 
 const DNS_APP = '(vnet dns)';
+const MAX_DNS_INFLIGHT = 1024;
 
 export class VNetEngine extends EventEmitter {
   readonly plan: AddressPlan;
@@ -109,6 +110,7 @@ export class VNetEngine extends EventEmitter {
   private sweeper: NodeJS.Timeout | null = null;
   private stopped = false;
   private readLoop: Promise<void> = Promise.resolve();
+  private dnsInflight = 0;
 
   constructor(private readonly opts: VNetOptions) {
     super();
@@ -268,6 +270,12 @@ export class VNetEngine extends EventEmitter {
     const src = p.subarray(ip.srcOff, ip.srcOff + ip.addrLen);
     const dst = p.subarray(ip.dstOff, ip.dstOff + ip.addrLen);
     if (fqdn === DNS_APP && udp.dport === 53) {
+      // Bounded: a query flood must not open unbounded upstream sockets; clients retry.
+      if (this.dnsInflight >= MAX_DNS_INFLIGHT) {
+        this.stats.dropped++;
+        return;
+      }
+      this.dnsInflight++;
       const query = Buffer.from(p.subarray(udp.dataOff, udp.dataEnd));
       const replyTo = { src: Buffer.from(dst), dst: Buffer.from(src), sport: 53, dport: udp.sport };
       const maxUdp = (this.tun?.mtu ?? 1500) - (ip.version === 4 ? 28 : 48);
@@ -276,7 +284,8 @@ export class VNetEngine extends EventEmitter {
         .then((answer) => {
           if (answer) this.write(buildUdp({ ...replyTo, payload: answer }));
         })
-        .catch((err: Error) => this.emitError(`DNS: ${err.message}`));
+        .catch((err: Error) => this.emitError(`DNS: ${err.message}`))
+        .finally(() => this.dnsInflight--);
       return;
     }
     if (fqdn !== undefined) this.write(this.unreachable(p, ip));
