@@ -3,7 +3,8 @@
 // Usage:
 //   import { listSecurityKeys, openSecurityKey, watchSecurityKeys } from './fido';
 //   const [first] = await listSecurityKeys();               // FIDO HID devices (usage page 0xF1D0)
-//   const key = await openSecurityKey(first.path, prompter); // a SecurityKey (api.ts)
+//   const key = await openSecurityKey(first.path, prompter); // a SecurityKey (api.ts); key.kind is
+//                                                            // 'ctap2' (FIDO2) or 'u2f' (CTAP1-only key)
 //   const cred = await key.makeCredential({ rpId: 'ssh:', ... }, { purpose: 'Create your SSH key' });
 //   const sig = await key.getAssertion({ rpId: 'ssh:', credentialIds: [cred.credentialId], ... }, ctx);
 //   await key.close();
@@ -12,8 +13,11 @@
 //
 // Tests and the Linux demo use the virtual authenticator through the very same transport:
 //   const va = new VirtualAuthenticator({ statePath: '~/.keyvnet/virtual-key.json', pin: '1234' });
-//   const key = await openVirtualSecurityKey(va, prompter);
+//   const key = await openVirtualSecurityKey(va, prompter);  // always CTAP2 (Ctap2SecurityKey)
 //   va.touch(); va.unplug(); va.setTouchPolicy({ mode: 'manual' });
+//
+// U2F-only keys work through U2fSecurityKey with U2F's limits (ECDSA only, no PIN, no resident
+// keys: such requests fail with 'unsupported'); pass { allowU2f: false } to refuse them.
 //
 // Errors are FidoError (api.ts) whose message is a sentence fit for a notification. A wrong PIN
 // is never retried automatically: the caller asks again by starting a new operation.
@@ -24,12 +28,15 @@ import type { HidDeviceInfo } from './hid/report-device';
 import { SecurityKeyWatcher } from './hid/watcher';
 import { Ctap2SecurityKey, type OpenSecurityKeyOptions } from './security-key';
 import { FidoError } from './api';
+import { openKeyOnDevice, type AnySecurityKey, type OpenAnyOptions } from './open';
 import type { VirtualAuthenticator } from './virtual/authenticator';
 
 export * from './api';
 export type { HidDeviceInfo, HidReportDevice } from './hid/report-device';
 export type { AuthenticatorInfo } from './ctap2/client';
-export { Ctap2SecurityKey, type OpenSecurityKeyOptions } from './security-key';
+export { Ctap2SecurityKey, U2fOnlyError, type OpenSecurityKeyOptions } from './security-key';
+export { U2fSecurityKey, type U2fOptions } from './ctap1/u2f-security-key';
+export { openKeyOnDevice, type AnySecurityKey, type OpenAnyOptions } from './open';
 export { SecurityKeyWatcher } from './hid/watcher';
 export { VirtualAuthenticator, type VirtualAuthenticatorOptions } from './virtual/authenticator';
 export type { TouchPolicy } from './virtual/touch';
@@ -39,15 +46,15 @@ export function listSecurityKeys(): Promise<HidDeviceInfo[]> {
   return listFidoHidDevices();
 }
 
-/** Open a plugged-in key by its path from listSecurityKeys(). */
+/** Open a plugged-in key by its path from listSecurityKeys() (FIDO2, or U2F unless allowU2f: false). */
 export async function openSecurityKey(
   path: string,
   prompter: UserPrompter,
-  opts: OpenSecurityKeyOptions = {},
-): Promise<Ctap2SecurityKey> {
+  opts: OpenAnyOptions = {},
+): Promise<AnySecurityKey> {
   const info = (await listFidoHidDevices()).find((d) => d.path === path);
   if (!info) throw new FidoError('device-removed', 'The security key is no longer plugged in.');
-  return Ctap2SecurityKey.open(await openNodeHidDevice(info), prompter, opts);
+  return openKeyOnDevice(await openNodeHidDevice(info), prompter, opts);
 }
 
 /** Polls for keys being plugged in / pulled out; emits 'inserted' and 'removed' with HidDeviceInfo. */
@@ -55,11 +62,20 @@ export function watchSecurityKeys(intervalMs = 1000): SecurityKeyWatcher {
   return new SecurityKeyWatcher(listFidoHidDevices, intervalMs).start();
 }
 
-/** Plug in the virtual authenticator and open it as a SecurityKey (same CTAPHID/CTAP2 code). */
+/** Plug in the virtual authenticator and open it as a CTAP2 SecurityKey (same CTAPHID/CTAP2 code). */
 export function openVirtualSecurityKey(
   va: VirtualAuthenticator,
   prompter: UserPrompter,
   opts: OpenSecurityKeyOptions = {},
 ): Promise<Ctap2SecurityKey> {
   return Ctap2SecurityKey.open(va.connect(), prompter, { label: va.label, ...opts });
+}
+
+/** Plug in the virtual authenticator and open it like a real key (U2F when it is ctap1Only). */
+export function openVirtualKey(
+  va: VirtualAuthenticator,
+  prompter: UserPrompter,
+  opts: OpenAnyOptions = {},
+): Promise<AnySecurityKey> {
+  return openKeyOnDevice(va.connect(), prompter, { label: va.label, ...opts });
 }

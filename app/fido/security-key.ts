@@ -24,8 +24,12 @@ import { STATUS_UPNEEDED } from './ctaphid/constants';
 import { CtapStatusError, hasStatus } from './errors';
 import type { HidReportDevice } from './hid/report-device';
 
-const U2F_ONLY =
-  'This key only supports U2F (CTAP1); KeyVNet needs a FIDO2 key. Use a FIDO2-capable security key instead.';
+/** The key has no CTAP2: only U2F (CTAP1), or nothing usable. */
+export class U2fOnlyError extends FidoError {
+  constructor() {
+    super('unsupported', 'This key only supports U2F (CTAP1); KeyVNet needs a FIDO2 key for this.');
+  }
+}
 
 export interface OpenSecurityKeyOptions extends ConnectionOptions {
   /** Label for prompts; default: the device's product name. */
@@ -39,6 +43,8 @@ interface PinAuth {
 }
 
 export class Ctap2SecurityKey implements SecurityKey {
+  readonly kind = 'ctap2' as const;
+
   private constructor(
     readonly label: string,
     readonly client: Ctap2Client,
@@ -54,21 +60,30 @@ export class Ctap2SecurityKey implements SecurityKey {
   ): Promise<Ctap2SecurityKey> {
     try {
       const conn = await CtapHidConnection.open(device, opts);
-      if (!conn.supportsCbor) throw new FidoError('unsupported', U2F_ONLY);
-      const client = new Ctap2Client(conn);
-      let info: AuthenticatorInfo;
-      try {
-        info = await client.getInfo();
-      } catch (err) {
-        if (hasStatus(err, C.CTAP1_ERR_INVALID_COMMAND)) throw new FidoError('unsupported', U2F_ONLY);
-        throw err;
-      }
-      if (!info.versions.some((v) => v.startsWith('FIDO_2'))) throw new FidoError('unsupported', U2F_ONLY);
-      return new Ctap2SecurityKey(opts.label ?? device.info.product, client, info, prompter);
+      return await Ctap2SecurityKey.onConnection(conn, opts.label ?? device.info.product, prompter);
     } catch (err) {
       await device.close().catch(() => {});
       throw err;
     }
+  }
+
+  /** getInfo on an open channel; throws U2fOnlyError for keys without CTAP2. */
+  static async onConnection(
+    conn: CtapHidConnection,
+    label: string,
+    prompter: UserPrompter,
+  ): Promise<Ctap2SecurityKey> {
+    if (!conn.supportsCbor) throw new U2fOnlyError();
+    const client = new Ctap2Client(conn);
+    let info: AuthenticatorInfo;
+    try {
+      info = await client.getInfo();
+    } catch (err) {
+      if (hasStatus(err, C.CTAP1_ERR_INVALID_COMMAND)) throw new U2fOnlyError();
+      throw err;
+    }
+    if (!info.versions.some((v) => v.startsWith('FIDO_2'))) throw new U2fOnlyError();
+    return new Ctap2SecurityKey(label, client, info, prompter);
   }
 
   /** What the key said in getInfo (refreshed after setPin). */

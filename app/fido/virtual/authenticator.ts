@@ -10,6 +10,7 @@ import { Ctap2Engine } from './ctap2-engine';
 import { VirtualHidDevice } from './hid-device';
 import { freshState, MAX_PIN_RETRIES, VirtualKeyStore } from './state';
 import { TouchController, type TouchPolicy } from './touch';
+import { U2fEngine } from './u2f-engine';
 
 export interface VirtualAuthenticatorOptions {
   /** Keep the key's state (master secret, PIN, counter, resident credentials) in this JSON file. */
@@ -29,6 +30,8 @@ export interface VirtualAuthenticatorOptions {
   pinProtocols?: (1 | 2)[];
   /** Simulate a U2F-only key (no CBOR capability). */
   ctap1Only?: boolean;
+  /** Answer U2F (CTAP1) over CTAPHID_MSG too, like most real keys (default true). */
+  u2f?: boolean;
   /** Drop a half-received CTAPHID message after this long (ERR_MSG_TIMEOUT; default 3 s). */
   messageTimeoutMs?: number;
 }
@@ -46,6 +49,7 @@ export class VirtualAuthenticator extends EventEmitter {
   readonly path: string;
   private engine: Ctap2Engine | null = null;
   private device: VirtualHidDevice | null = null;
+  private power: AbortController | null = null;
 
   constructor(private readonly opts: VirtualAuthenticatorOptions = {}) {
     super();
@@ -66,6 +70,10 @@ export class VirtualAuthenticator extends EventEmitter {
   /** Plug the key in (a power-up: PIN tokens and the wrong-PIN streak are forgotten). */
   connect(): HidReportDevice {
     this.unplug();
+    this.power = new AbortController();
+    const u2f = this.opts.u2f ?? true;
+    const msg =
+      u2f || this.opts.ctap1Only ? new U2fEngine(this.store, this.touchController, this.power.signal) : null;
     this.engine = new Ctap2Engine(this.store, this.touchController, {
       attestation: this.opts.attestation ?? 'packed',
       algorithms: this.opts.algorithms ?? [COSE_ES256, COSE_EDDSA],
@@ -83,6 +91,7 @@ export class VirtualAuthenticator extends EventEmitter {
       this.engine,
       {
         ctap1Only: this.opts.ctap1Only ?? false,
+        msg,
         messageTimeoutMs: this.opts.messageTimeoutMs ?? 3000,
         version: [1, 0, 0],
       },
@@ -95,8 +104,10 @@ export class VirtualAuthenticator extends EventEmitter {
   /** Pull the key out; the connected transport sees 'removed'. */
   unplug(): void {
     this.device?.unplug();
+    this.power?.abort();
     this.device = null;
     this.engine = null;
+    this.power = null;
   }
 
   get plugged(): boolean {

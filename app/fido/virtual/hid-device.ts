@@ -13,9 +13,16 @@ export interface CborHandler {
   handle(request: Buffer, io: { signal: AbortSignal; keepalive(status: number): void }): Promise<Buffer>;
 }
 
+/** What runs behind CTAPHID_MSG (U2F APDUs). */
+export interface MsgHandler {
+  handle(apdu: Buffer): Promise<Buffer>;
+}
+
 export interface VirtualHidOptions {
   /** Capabilities without CBOR: a U2F-only key. */
   ctap1Only: boolean;
+  /** U2F behind CTAPHID_MSG; null: capability NMSG (no U2F). */
+  msg: MsgHandler | null;
   /** A message whose continuation packets stop coming is dropped after this (ERR_MSG_TIMEOUT). */
   messageTimeoutMs: number;
   version: [number, number, number];
@@ -158,7 +165,10 @@ export class VirtualHidDevice extends EventEmitter implements HidReportDevice {
     resp.writeUInt32BE(newCid, 8);
     resp[12] = 2; // CTAPHID protocol version
     [resp[13], resp[14], resp[15]] = this.opts.version;
-    resp[16] = H.CAPABILITY_WINK | (this.opts.ctap1Only ? 0 : H.CAPABILITY_CBOR | H.CAPABILITY_NMSG);
+    resp[16] =
+      H.CAPABILITY_WINK |
+      (this.opts.ctap1Only ? 0 : H.CAPABILITY_CBOR) |
+      (this.opts.msg ? 0 : H.CAPABILITY_NMSG);
     this.send(cid, H.CMD_INIT, resp);
   }
 
@@ -190,8 +200,23 @@ export class VirtualHidDevice extends EventEmitter implements HidReportDevice {
           });
         return;
       }
+      case H.CMD_MSG: {
+        const msg = this.opts.msg;
+        if (!msg) return this.sendError(cid, H.ERR_INVALID_CMD);
+        const busy = { cid, abort: new AbortController() };
+        this.busy = busy;
+        msg
+          .handle(payload)
+          .catch(() => Buffer.from([0x6f, 0x00])) // SW "no precise diagnosis"
+          .then((resp) => {
+            if (this.busy !== busy) return;
+            this.busy = null;
+            this.send(cid, H.CMD_MSG, resp);
+          });
+        return;
+      }
       default:
-        // CTAPHID_MSG (U2F) and LOCK are not implemented by the virtual key.
+        // LOCK is not implemented by the virtual key.
         return this.sendError(cid, H.ERR_INVALID_CMD);
     }
   }
