@@ -29,6 +29,7 @@ import {
   type AppResolver,
   type Dialer,
   type VNetEngine,
+  type VNetStats,
 } from './vnet';
 
 export type LogLevel = 'info' | 'warn' | 'error';
@@ -56,9 +57,16 @@ export interface DaemonInfo {
   apps: Record<string, { v4: string; v6: string | null }>;
 }
 
+export interface DaemonStats {
+  engine: VNetStats;
+  tun: object;
+}
+
 export interface RunningDaemon {
   info: DaemonInfo;
   engine: VNetEngine;
+  /** Packet counters of the engine and the tun reader (for logs, later for the agent's status view). */
+  stats(): DaemonStats;
   /** Orderly stop: engine, OS clean-up, tun close. Idempotent; resolves within the hard timeout. */
   stop(): Promise<void>;
 }
@@ -103,7 +111,7 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps = {}): 
   });
   forwardEvents(engine, log);
 
-  let tun: TunDevice | null = null;
+  let tun: (TunDevice & { stats?: () => object }) | null = null;
   let osUp = false;
   try {
     tun = await openTun({ name: config.tunName, mtu: config.mtu, fastPath: engine.fastPathHook });
@@ -133,8 +141,14 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps = {}): 
       resolver: osResult.resolver,
       apps,
     };
-    const stop = once(() => orderlyStop(engine, os, tun!, log, deps.stopTimeoutMs ?? 10_000));
-    return { info, engine, stop };
+    const dev = tun;
+    const stats = (): DaemonStats => ({ engine: { ...engine.stats }, tun: dev.stats?.() ?? {} });
+    const stop = once(() => {
+      // One line of counters at stop: how much went through the fast path, what was malformed or dropped.
+      log('info', `stats ${JSON.stringify(stats())}`);
+      return orderlyStop(engine, os, dev, log, deps.stopTimeoutMs ?? 10_000);
+    });
+    return { info, engine, stats, stop };
   } catch (err) {
     log('error', `start failed: ${(err as Error).message}`);
     await engine.stop().catch(() => {});
