@@ -29,6 +29,7 @@ import {
   type AppResolver,
   type Dialer,
   type VNetEngine,
+  type VNetOptions,
   type VNetStats,
 } from './vnet';
 
@@ -43,6 +44,10 @@ export interface DaemonDeps {
   log?: DaemonLog;
   /** Hard limit for an orderly stop; past it stop() resolves anyway (default 10 s). */
   stopTimeoutMs?: number;
+  /** Seams for unit tests without root (an in-memory tun, a recording OS configurator, engine options). */
+  openTun?: typeof openTun;
+  os?: OsConfigurator;
+  engineOptions?: Partial<VNetOptions>;
 }
 
 /** What a started daemon tells its caller (and main.ts prints as its ready line). */
@@ -82,7 +87,7 @@ export function staticResolverFrom(config: DaemonConfig): StaticResolver {
 
 export async function startDaemon(config: DaemonConfig, deps: DaemonDeps = {}): Promise<RunningDaemon> {
   const log: DaemonLog = deps.log ?? stderrLog;
-  const os: OsConfigurator = createOsConfigurator(config.stateDir, log);
+  const os: OsConfigurator = deps.os ?? createOsConfigurator(config.stateDir, log);
   await os.cleanupLeftovers();
 
   const { plan, warning } = loadAddressPlan(join(config.stateDir, ADDRESS_STATE_FILE), config.range);
@@ -108,13 +113,18 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps = {}): 
     // Without IPv6 in the OS, AAAA answers would send clients to addresses nothing routes.
     ipv6,
     upstreams,
+    ...deps.engineOptions,
   });
   forwardEvents(engine, log);
 
   let tun: (TunDevice & { stats?: () => object }) | null = null;
   let osUp = false;
   try {
-    tun = await openTun({ name: config.tunName, mtu: config.mtu, fastPath: engine.fastPathHook });
+    tun = await (deps.openTun ?? openTun)({
+      name: config.tunName,
+      mtu: config.mtu,
+      fastPath: engine.fastPathHook,
+    });
     log('info', `tun ${tun.name} open (mtu ${config.mtu})`);
     const dns = ipv6 ? ownDns : [plan.dns4];
     osResult = await os.up({
