@@ -1,7 +1,7 @@
 // VNet benchmark (NOT a test): root only; makes and deletes its own network namespace; bounded.
 // Side by side in one run, inside one namespace:
-//   - bulk TCP upload through VNet (client -> app VIP -> tun -> engine -> direct dialer -> server)
-//     vs the same upload over plain loopback (client -> server);
+//   - bulk TCP upload and download through VNet (client -> app VIP -> tun -> engine -> direct dialer -> server)
+//     vs the same transfers over plain loopback (client -> server);
 //   - connection set-up (connect + 1-byte round trip), p50/p99 over N connections, VNet vs direct;
 //   - DNS query latency for an app name, p50/p99, VNet DNS (100.64.0.2) vs a minimal Node DNS server
 //     on loopback (same dns-packet library, fixed answer): the peer shows the floor of a Node UDP round trip;
@@ -23,21 +23,43 @@ const HANG_GUARD_MS = 120_000;
 
 // ---------- roles inside the namespace ----------
 
-/** TCP server: first byte 'U' = upload sink (replies with the byte count after the client's FIN), 'P' = ping echo. */
+/**
+ * TCP server, by the first byte: 'U' = upload sink (replies with the byte count after the client's FIN),
+ * 'D' + decimal size + '\n' = download source (sends that many bytes, then FIN), 'P' = ping echo.
+ */
 function serverRole(): void {
+  const chunk = Buffer.alloc(1 << 20, 0x62);
   const srv = createServer((s) => {
     s.setNoDelay(true);
     let mode = '';
     let count = 0;
+    let header = '';
     s.on('data', (d: Buffer) => {
       if (mode === '') {
         mode = String.fromCharCode(d[0]);
         d = d.subarray(1);
         if (mode === 'P') s.write('p');
       }
+      if (mode === 'D' && !header.endsWith('\n')) {
+        header += d.toString();
+        if (!header.endsWith('\n')) return;
+        let left = Number(header.trim());
+        const pump = (): void => {
+          while (left > 0) {
+            const n = Math.min(chunk.length, left);
+            left -= n;
+            if (!s.write(n === chunk.length ? chunk : chunk.subarray(0, n)))
+              return void s.once('drain', pump);
+          }
+          s.end();
+        };
+        return pump();
+      }
       count += d.length;
     });
-    s.on('end', () => s.end(mode === 'U' ? `${count}\n` : ''));
+    s.on('end', () => {
+      if (mode !== 'D') s.end(mode === 'U' ? `${count}\n` : '');
+    });
     s.on('error', () => s.destroy());
   });
   srv.listen(SERVER_PORT, '127.0.0.1', () => console.log('LISTENING'));
@@ -71,7 +93,7 @@ function dnsRefRole(): void {
 }
 
 interface ClientJob {
-  kind: 'bulk' | 'setup' | 'dns';
+  kind: 'bulk' | 'download' | 'setup' | 'dns';
   host: string;
   port: number;
   bytes?: number;
@@ -82,6 +104,7 @@ interface ClientJob {
 async function clientRole(job: ClientJob): Promise<void> {
   let result: unknown;
   if (job.kind === 'bulk') result = await bulk(job.host, job.port, job.bytes!);
+  else if (job.kind === 'download') result = await download(job.host, job.port, job.bytes!);
   else if (job.kind === 'setup') result = await setups(job.host, job.port, job.count!);
   else result = await dnsQueries(job.host, job.port, job.name!, job.count!);
   console.log(`RESULT ${JSON.stringify(result)}`);
@@ -128,6 +151,30 @@ function bulk(host: string, port: number, bytes: number): Promise<{ bps: number;
       });
     }),
     'bulk',
+  );
+}
+
+/** Downloads `bytes` from the server: returns bytes/second. */
+function download(host: string, port: number, bytes: number): Promise<{ bps: number; bytes: number }> {
+  return guard(
+    new Promise((resolve, reject) => {
+      const s: Socket = connect({ host, port });
+      let t0 = 0n;
+      let got = 0;
+      s.on('error', reject);
+      s.on('connect', () => {
+        t0 = process.hrtime.bigint();
+        s.write(`D${bytes}\n`);
+      });
+      s.on('data', (d: Buffer) => (got += d.length));
+      s.on('end', () => {
+        const secs = Number(process.hrtime.bigint() - t0) / 1e9;
+        s.end();
+        if (got !== bytes) return reject(new Error(`received ${got} of ${bytes} bytes`));
+        resolve({ bps: bytes / secs, bytes });
+      });
+    }),
+    'download',
   );
 }
 
@@ -269,6 +316,12 @@ class Bench {
   bulkVnet(bytes: number) {
     return this.client<{ bps: number }>({ kind: 'bulk', host: this.vip, port: 80, bytes });
   }
+  downloadVnet(bytes: number) {
+    return this.client<{ bps: number }>({ kind: 'download', host: this.vip, port: 80, bytes });
+  }
+  downloadDirect(bytes: number) {
+    return this.client<{ bps: number }>({ kind: 'download', host: '127.0.0.1', port: SERVER_PORT, bytes });
+  }
   bulkDirect(bytes: number) {
     return this.client<{ bps: number }>({ kind: 'bulk', host: '127.0.0.1', port: SERVER_PORT, bytes });
   }
@@ -336,11 +389,16 @@ async function orchestrate(quick: boolean): Promise<void> {
     }
 
     await b.startDaemon(16384);
-    console.log(`\nBulk upload ${bulkBytes >> 20} MB (default MTU 16384):`);
+    console.log(`\nBulk transfer ${bulkBytes >> 20} MB each way (default MTU 16384):`);
     const v = await b.bulkVnet(bulkBytes);
     const d = await b.bulkDirect(bulkBytes);
     console.log(
-      `  VNet ${mbps(v.bps)}  loopback ${mbps(d.bps)}  ratio VNet/loopback ${(v.bps / d.bps).toFixed(2)}`,
+      `  upload   VNet ${mbps(v.bps)}  loopback ${mbps(d.bps)}  ratio VNet/loopback ${(v.bps / d.bps).toFixed(2)}`,
+    );
+    const vd = await b.downloadVnet(bulkBytes);
+    const dd = await b.downloadDirect(bulkBytes);
+    console.log(
+      `  download VNet ${mbps(vd.bps)}  loopback ${mbps(dd.bps)}  ratio VNet/loopback ${(vd.bps / dd.bps).toFixed(2)}`,
     );
 
     console.log(`\nConnection set-up (connect + 1-byte round trip), ${n} sequential connections:`);
