@@ -8,9 +8,8 @@ export interface HeadlessOptions {
 }
 
 export async function runHeadless(opts: HeadlessOptions): Promise<void> {
-  console.log(`KeyVNet ${opts.version} agent (headless)`);
-  console.log('VNet: not connected');
   if (opts.demoPrompts) {
+    printStatus(opts);
     const prompter = new TerminalPrompter();
     const keyLabel = 'KeyVNet virtual key';
     prompter.touchNeeded({ keyLabel, purpose: 'Sign in to bastion.corp.example.com' });
@@ -26,7 +25,8 @@ export async function runHeadless(opts: HeadlessOptions): Promise<void> {
     return;
   }
   // The agent's services (config, key, daemon socket) attach here; until then, idle until stopped.
-  await new Promise<void>((resolve) => {
+  // Signal handlers go in before the status is printed: whoever waits for that line may stop us.
+  const stopped = new Promise<void>((resolve) => {
     const keepAlive = setInterval(() => undefined, 1 << 30);
     const stop = (): void => {
       clearInterval(keepAlive);
@@ -36,4 +36,11 @@ export async function runHeadless(opts: HeadlessOptions): Promise<void> {
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
   });
+  printStatus(opts);
+  await stopped;
+}
+
+function printStatus(opts: HeadlessOptions): void {
+  console.log(`KeyVNet ${opts.version} agent (headless)`);
+  console.log('VNet: not connected');
 }

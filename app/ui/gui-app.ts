@@ -39,7 +39,8 @@ export function runGui(opts: GuiOptions): void {
     probe('action', { name: 'connect' });
     // Placeholder until the daemon link exists: say so rather than pretend.
     console.error('keyvnet: connect requested (the daemon link is not wired yet)');
-    tray.notify('KeyVNet', 'Connecting is not available yet in this build.');
+    state.status = 'VNet: not connected (no daemon link yet)';
+    tray.update(state);
   });
   tray.on('disconnect', () => {
     probe('action', { name: 'disconnect' });
@@ -50,6 +51,8 @@ export function runGui(opts: GuiOptions): void {
     state.startAtLogin = enabled; // placeholder hook: not persisted yet (launchd / XDG autostart)
     console.error(`keyvnet: start at login ${enabled ? 'enabled' : 'disabled'} (not persisted yet)`);
   });
+  tray.on('menu-shown', () => probe('menu-shown'));
+  tray.on('menu-hidden', () => probe('menu-hidden'));
   tray.on('quit', () => {
     probe('exit', { reason: 'quit' });
     quit(0);
@@ -72,6 +75,7 @@ function startProbe(qt: NodeGui, tray: Tray, seconds: number, quit: (code: numbe
     const embedded = status === null || status.x11Icons.some((i) => i.visible && i.exposed);
     if (!reported && available && tray.isVisible() && embedded) {
       reported = true;
+      clearInterval(poll);
       console.log(probeLine('tray-visible', { available, icons: status?.x11Icons ?? [] }));
     }
   }, 100);

@@ -13,6 +13,9 @@ export interface TrayEvents {
   /** "Start at login" toggled; the agent decides how (launchd agent / XDG autostart). */
   'start-at-login': [enabled: boolean];
   quit: [];
+  /** The menu has just been shown / hidden (for the --ui-probe report). */
+  'menu-shown': [];
+  'menu-hidden': [];
 }
 
 export interface TrayState {
@@ -53,9 +56,19 @@ export class Tray extends EventEmitter<TrayEvents> {
     this.menu.addSeparator();
     this.addAction(qt, 'Quit KeyVNet', () => this.emit('quit'));
 
+    this.menu.addEventListener(qt.WidgetEventTypes.Show, () => this.emit('menu-shown'));
+    this.menu.addEventListener(qt.WidgetEventTypes.Hide, () => this.emit('menu-hidden'));
+
     this.icon = new qt.QSystemTrayIcon();
     this.icon.setToolTip('KeyVNet');
     this.icon.setContextMenu(this.menu);
+    this.icon.addEventListener('activated', (reason) => {
+      // Qt opens the menu on a right click; a left click opens it too, as a macOS menu-bar item
+      // does (where Qt already does so itself).
+      if (reason !== qt.QSystemTrayIconActivationReason.Trigger || process.platform === 'darwin') return;
+      const at = new qt.QCursor().pos();
+      this.menu.popup(new qt.QPoint(at.x, at.y));
+    });
     this.update(initial);
   }
 
