@@ -31,15 +31,12 @@
 //  - Deferred deletes: Qt only honours deleteLater() from inside an event loop level deeper
 //    than the one that posted it; with no exec() that never happens, so each pump also flushes
 //    QEvent::DeferredDelete explicitly (QCoreApplication::sendPostedEvents docs).
-//  - After a pump that handled events, QGuiApplication::sync() pushes the X requests they made to
-//    the server at once (see flushWindowSystem).
 //  - Modal dialogs must use open()/show(), never exec(): a nested Qt loop would block Node.
 
 #include <QApplication>
 #include <QCoreApplication>
 #include <QEvent>
 #include <QEventLoop>
-#include <QGuiApplication>
 #include <QPoint>
 #include <QSystemTrayIcon>
 #include <QWidget>
@@ -122,18 +119,6 @@ void adaptInterval() {
   uv_timer_start(&gPump.timer, onPumpTimer, want, want);
 }
 
-void flushWindowSystem() {
-  // Qt's xcb backend flushes its queued X requests when it next reads X events, i.e. at the start
-  // of the next pump. Requests made while handling this pump's events (a closing menu's pointer
-  // ungrab, a dialog's map) would wait up to one interval, and input arriving meanwhile goes
-  // astray (a click right after a menu closed was lost). So after a pump that handled events,
-  // flush them now. QGuiApplication::sync() is a round trip to the X server, hence not when idle.
-  if (gPump.counter != nullptr && gPump.counter->seen > 0 &&
-      qobject_cast<QGuiApplication *>(QCoreApplication::instance()) != nullptr) {
-    QGuiApplication::sync();
-  }
-}
-
 void onPumpTimer(uv_timer_t *) {
   if (gPump.inPump || QCoreApplication::instance() == nullptr) return;
   gPump.inPump = true;
@@ -155,7 +140,6 @@ void onPumpTimer(uv_timer_t *) {
   }
   // Closing the callback scope runs the nextTick queue and microtasks, as after any I/O callback.
   if (scoped) napi_close_callback_scope(env, scope);
-  flushWindowSystem();
   adaptInterval();
   bool pending = false;
   napi_is_exception_pending(env, &pending);
