@@ -69,10 +69,12 @@ export class LinuxOsConfigurator implements OsConfigurator {
     const mode = chooseLinuxResolver({
       resolvedRunning: await resolvedRunning(),
       netnsResolvConf: netnsResolvConfMounted(),
+      inHostNetns: inHostNetns(),
     });
     if (mode === 'none') {
       warnings.push(
-        'no systemd-resolved and not in a network namespace with its own resolv.conf: resolver NOT configured ' +
+        'neither a network-namespace resolv.conf (/etc/netns/NAME/resolv.conf) nor systemd-resolved for this ' +
+          'namespace: resolver NOT configured ' +
           '(the host /etc/resolv.conf is never rewritten); VNet DNS still answers queries sent to it directly',
       );
     }
@@ -167,4 +169,15 @@ export function netnsResolvConfMounted(): boolean {
     /* no /run/netns or unreadable: not in a named namespace */
   }
   return false;
+}
+
+/** Whether we share pid 1's network namespace (the host's), by comparing the nsfs inodes. */
+function inHostNetns(): boolean {
+  try {
+    const self = statSync('/proc/self/ns/net');
+    const init = statSync('/proc/1/ns/net');
+    return self.ino === init.ino && self.dev === init.dev;
+  } catch {
+    return true; // cannot tell (no /proc access): assume the host, where resolved is the norm
+  }
 }

@@ -95,11 +95,18 @@ export interface LinuxResolverFacts {
   resolvedRunning: boolean;
   /** We run under `ip netns exec NAME` and /etc/resolv.conf is the bind-mounted /etc/netns/NAME/resolv.conf. */
   netnsResolvConf: boolean;
+  /** We share pid 1's network namespace: only there do resolved's links include our tun. */
+  inHostNetns: boolean;
 }
 
+/**
+ * A namespace's own resolv.conf wins: processes in the namespace read that file, not the host's
+ * systemd-resolved. And resolved (reached over the host's D-Bus) only knows links of the host's
+ * namespace, so in any other namespace it cannot take our tun.
+ */
 export function chooseLinuxResolver(f: LinuxResolverFacts): ResolverMode {
-  if (f.resolvedRunning) return 'systemd-resolved';
   if (f.netnsResolvConf) return 'netns-resolv-conf';
+  if (f.resolvedRunning && f.inHostNetns) return 'systemd-resolved';
   return 'none';
 }
 

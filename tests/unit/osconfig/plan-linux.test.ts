@@ -63,14 +63,13 @@ describe('osconfig/plan.linux', () => {
     ]);
     expect(steps.every((s) => s.kind === 'run' && s.mayFail)).to.equal(true);
   });
-  it('chooses the resolver: systemd-resolved, then a netns resolv.conf, else nothing', () => {
-    expect(chooseLinuxResolver({ resolvedRunning: true, netnsResolvConf: true })).to.equal(
-      'systemd-resolved',
-    );
-    expect(chooseLinuxResolver({ resolvedRunning: false, netnsResolvConf: true })).to.equal(
-      'netns-resolv-conf',
-    );
-    expect(chooseLinuxResolver({ resolvedRunning: false, netnsResolvConf: false })).to.equal('none');
+  it('chooses the resolver: a netns resolv.conf, then systemd-resolved (host namespace only), else nothing', () => {
+    const c = (resolvedRunning: boolean, netnsResolvConf: boolean, inHostNetns: boolean) =>
+      chooseLinuxResolver({ resolvedRunning, netnsResolvConf, inHostNetns });
+    expect(c(true, true, false)).to.equal('netns-resolv-conf');
+    expect(c(true, false, true)).to.equal('systemd-resolved');
+    expect(c(true, false, false)).to.equal('none');
+    expect(c(false, false, true)).to.equal('none');
   });
   it('plans resolvectl per-link DNS and routing domains', () => {
     expect(argvs(planResolvedUp('kvn0', req.dnsAddresses, req.zones))).to.deep.equal([
