@@ -44,6 +44,8 @@ interface PinAuth {
 
 export class Ctap2SecurityKey implements SecurityKey {
   readonly kind = 'ctap2' as const;
+  /** Whole operations run one at a time: a PIN exchange must not interleave with another. */
+  private opChain: Promise<unknown> = Promise.resolve();
 
   private constructor(
     readonly label: string,
@@ -106,7 +108,25 @@ export class Ctap2SecurityKey implements SecurityKey {
   }
 
   /** Set the first PIN of a key that has none (setup). */
-  async setPin(pin: string): Promise<void> {
+  private exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const p = this.opChain.then(fn, fn);
+    this.opChain = p.catch(() => {});
+    return p;
+  }
+
+  setPin(pin: string): Promise<void> {
+    return this.exclusive(() => this.setPinNow(pin));
+  }
+
+  makeCredential(req: MakeCredentialRequest, ctx: OperationContext): Promise<MakeCredentialResult> {
+    return this.exclusive(() => this.makeCredentialNow(req, ctx));
+  }
+
+  getAssertion(req: GetAssertionRequest, ctx: OperationContext): Promise<AssertionResult> {
+    return this.exclusive(() => this.getAssertionNow(req, ctx));
+  }
+
+  private async setPinNow(pin: string): Promise<void> {
     checkPinShape(pin);
     if (this.pinSet === true) throw new FidoError('unsupported', 'The security key already has a PIN.');
     await this.client.setPin(this.pinProtocol, pin);
@@ -121,7 +141,10 @@ export class Ctap2SecurityKey implements SecurityKey {
     await this.client.conn.close();
   }
 
-  async makeCredential(req: MakeCredentialRequest, ctx: OperationContext): Promise<MakeCredentialResult> {
+  private async makeCredentialNow(
+    req: MakeCredentialRequest,
+    ctx: OperationContext,
+  ): Promise<MakeCredentialResult> {
     checkHash(req.clientDataHash);
     const run = async (auth: PinAuth | null, builtInUv: boolean) => {
       const params: CborMap = new Map<number, unknown>([
@@ -189,7 +212,7 @@ export class Ctap2SecurityKey implements SecurityKey {
     });
   }
 
-  async getAssertion(req: GetAssertionRequest, ctx: OperationContext): Promise<AssertionResult> {
+  private async getAssertionNow(req: GetAssertionRequest, ctx: OperationContext): Promise<AssertionResult> {
     checkHash(req.clientDataHash);
     const run = async (auth: PinAuth | null, builtInUv: boolean) => {
       const params: CborMap = new Map<number, unknown>([

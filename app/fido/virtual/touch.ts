@@ -46,7 +46,9 @@ export class TouchController extends EventEmitter {
 
   /** Wait for a touch, calling `keepalive()` at once and then every keepaliveIntervalMs. */
   wait(signal: AbortSignal, keepalive: () => void): Promise<TouchOutcome> {
-    if (this.pending) return Promise.resolve('denied'); // one request at a time
+    // Only one request runs at a time (CTAPHID busy), so a wait still pending here is a U2F
+    // background wait its client gave up on: the new request takes over the blinking.
+    if (this.pending) this.pending('cancelled');
     if (signal.aborted) return Promise.resolve('cancelled');
     return new Promise<TouchOutcome>((resolve) => {
       const timers: NodeJS.Timeout[] = [];

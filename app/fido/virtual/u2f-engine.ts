@@ -13,8 +13,11 @@ import type { VirtualKeyStore } from './state';
 import type { TouchController } from './touch';
 import { selfSignedCertificate } from './x509';
 
+const PRESENCE_VALIDITY_MS = 10_000;
+
 export class U2fEngine {
   private presence: 'none' | 'waiting' | 'granted' = 'none';
+  private grantedAt = 0;
   private readonly attestationKey: KeyObject;
   private readonly certificate: Buffer;
 
@@ -58,7 +61,8 @@ export class U2fEngine {
   private consumePresence(): boolean {
     if (this.presence === 'granted') {
       this.presence = 'none';
-      return true;
+      // Like real keys, a touch is only good for a while (about 10 s on a YubiKey).
+      if (Date.now() - this.grantedAt <= PRESENCE_VALIDITY_MS) return true;
     }
     if (this.presence === 'none') {
       this.presence = 'waiting';
@@ -66,6 +70,7 @@ export class U2fEngine {
         .wait(this.powerSignal, () => {})
         .then((o) => {
           this.presence = o === 'touched' ? 'granted' : 'none';
+          this.grantedAt = Date.now();
         });
     }
     return false;

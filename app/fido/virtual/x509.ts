@@ -32,7 +32,10 @@ export function selfSignedCertificate(
   cn: string,
   serial: Buffer,
 ): Buffer {
-  const serialInt = tlv(0x02, serial[0] & 0x80 ? Buffer.concat([Buffer.from([0]), serial]) : serial);
+  // DER INTEGER: minimal (no leading zero bytes) and positive (0x00 before a high bit).
+  let n = serial;
+  while (n.length > 1 && n[0] === 0) n = n.subarray(1);
+  const serialInt = tlv(0x02, n[0] & 0x80 ? Buffer.concat([Buffer.from([0]), n]) : n);
   const spki = publicKey.export({ type: 'spki', format: 'der' });
   const tbs = seq(
     serialInt,

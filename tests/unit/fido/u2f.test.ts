@@ -3,12 +3,13 @@
 // authenticatorData || clientDataHash).
 
 import { expect } from 'chai';
-import { createHash, verify, X509Certificate } from 'node:crypto';
+import { createHash, generateKeyPairSync, verify, X509Certificate } from 'node:crypto';
 import { COSE_EDDSA, COSE_ES256, FLAG_AT, FLAG_UP } from '../../../app/fido/api';
 import * as A from '../../../app/fido/ctap1/apdu';
 import { U2fSecurityKey } from '../../../app/fido/ctap1/u2f-security-key';
 import { publicKeyObject } from '../../../app/fido/ctap2/cose';
 import { CtapHidConnection } from '../../../app/fido/ctaphid/connection';
+import { selfSignedCertificate } from '../../../app/fido/virtual/x509';
 import {
   openKeyOnDevice,
   openVirtualSecurityKey,
@@ -47,6 +48,18 @@ describe('fido: U2F APDUs', function () {
     expect(A.parseRegisterResponse(ok).keyHandle).to.deep.equal(Buffer.from([9, 9]));
     expect(() => A.parseRegisterResponse(ok.subarray(0, 70))).to.throw(/truncated/);
     expect(() => A.parseRegisterResponse(ok.subarray(0, 71))).to.throw(/no signature/);
+  });
+});
+
+describe('fido: virtual U2F attestation certificate', function () {
+  it('is valid DER for any serial (leading zero bytes, high bit) and verifies', function () {
+    const pair = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    for (const serial of ['00112233', '0000', '80', '00ff']) {
+      const der = selfSignedCertificate(pair.privateKey, pair.publicKey, 'test', Buffer.from(serial, 'hex'));
+      const cert = new X509Certificate(der);
+      expect(cert.verify(pair.publicKey)).to.equal(true);
+      expect(A.derLength(der)).to.equal(der.length);
+    }
   });
 });
 

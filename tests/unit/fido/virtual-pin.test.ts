@@ -62,6 +62,19 @@ describe('fido: PIN through the virtual authenticator', function () {
     });
   }
 
+  it('runs concurrent PIN operations one after the other (no PIN exchange interleaving)', async function () {
+    const va = new VirtualAuthenticator({ pin: '1234' });
+    const prompter = new RecordingPrompter('1234');
+    const key = await open(va, prompter);
+    const cred = await key.makeCredential(mcRequest(), ctx);
+    const results = await Promise.all(
+      [1, 2, 3].map(() => key.getAssertion(gaRequest([cred.credentialId], { userVerification: true }), ctx)),
+    );
+    expect(results.every((r) => (r.flags & FLAG_UV) === FLAG_UV)).to.equal(true);
+    expect(prompter.pinAsks).to.have.length(3);
+    expect(va.pinRetries).to.equal(8);
+  });
+
   it('does not ask for the PIN when no verification is needed, even with a PIN set', async function () {
     const va = new VirtualAuthenticator({ pin: '1234' });
     const prompter = new RecordingPrompter('1234');
