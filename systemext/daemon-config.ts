@@ -28,7 +28,8 @@ export interface DaemonConfig {
 export const DEFAULTS = {
   range: '100.64.0.0/10',
   ipv6: true,
-  stateDir: '/run/keyvnet',
+  // Persistent, so apps keep their addresses across reboots; a stale OS record there is harmless to undo.
+  stateDir: '/var/lib/keyvnet',
   // Chosen with bench/vnet.ts (MTU sweep): figures in the comment at the top of daemon.ts.
   mtu: 16384,
 };

@@ -1,6 +1,19 @@
 // CLI entry of the root daemon: `node --import tsx systemext/main.ts --config <file.json>`.
 // Prints `READY <json>` on stdout once the tun, the OS configuration and the engine are up; stops in
-// order on SIGTERM/SIGINT. Log lines go to stderr.
+// order on SIGTERM/SIGINT. Log lines go to stderr. A config file (fields: daemon-config.ts):
+//
+//   {
+//     "zones": ["corp.test"],                       // required: DNS zones VNet answers
+//     "apps": [{ "name": "hello.corp.test",         // an FQDN inside a zone
+//                "target": "127.0.0.1:8080",        // "host", "host:port", "[v6]:port" or {host, port}
+//                "ports": [80, [8000, 8099]],       // allowed ports/ranges; [] or absent = all
+//                "via": "direct" }],                // only "direct" for now (SSH bastion: later)
+//     "range": "100.64.0.0/10",                     // optional, IPv4 VNet range (/8../24)
+//     "ipv6": true,                                 // optional, also the ULA range when the OS has IPv6
+//     "mtu": 16384,                                 // optional
+//     "stateDir": "/var/lib/keyvnet",               // optional, address plan + OS configuration record
+//     "tunName": "kvn0"                             // optional (Linux), else the kernel's kvnN
+//   }
 import { readFileSync } from 'node:fs';
 import { ConfigError, parseDaemonConfig, type DaemonConfig } from './daemon-config';
 import { startDaemon, stderrLog, type RunningDaemon } from './daemon';
