@@ -3,7 +3,9 @@
 import { expect } from 'chai';
 import type { HidDeviceInfo } from '../../../app/fido/hid/report-device';
 import { SecurityKeyWatcher } from '../../../app/fido/hid/watcher';
-import { isFidoDevice } from '../../../app/fido/hid/node-hid-device';
+import { isFidoDevice, openNodeHidDevice } from '../../../app/fido/hid/node-hid-device';
+import { listSecurityKeys, openSecurityKey } from '../../../app/fido';
+import { RecordingPrompter, rejection } from './helpers';
 
 const key = (path: string): HidDeviceInfo => ({
   path,
@@ -50,5 +52,24 @@ describe('fido: security key watcher', function () {
     expect(isFidoDevice({ ...base, usagePage: 0xf1d0, usage: 1 })).to.equal(true);
     expect(isFidoDevice({ ...base, usagePage: 0x01, usage: 6 })).to.equal(false); // a keyboard
     expect(isFidoDevice({ ...base, usagePage: 0xf1d0, usage: 1, path: undefined })).to.equal(false);
+  });
+});
+
+describe('fido: node-hid access (real HID stack, no key attached needed)', function () {
+  it('lists FIDO devices without failing, and explains a key that is not there', async function () {
+    const keys = await listSecurityKeys();
+    expect(keys).to.be.an('array');
+    for (const k of keys) expect(k.path).to.be.a('string');
+    const err = await rejection(openSecurityKey('/dev/hidraw-does-not-exist', new RecordingPrompter()));
+    expect(err.code).to.equal('device-removed');
+    expect(err.message).to.match(/no longer plugged in/);
+  });
+
+  it('explains a device path that cannot be opened', async function () {
+    const err = await rejection(
+      openNodeHidDevice({ ...key('/dev/hidraw-does-not-exist'), product: 'Ghost key' }),
+    );
+    expect(err.code).to.equal('device-removed');
+    expect(err.message).to.match(/Cannot open the security key Ghost key/);
   });
 });
