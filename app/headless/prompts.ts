@@ -69,10 +69,23 @@ export class TerminalPrompter implements UserPrompter {
         resolve(value);
       };
       const onData = (chunk: Buffer | string): void => {
-        for (const ch of Buffer.isBuffer(chunk) ? chunk.toString('utf8') : chunk) {
+        const chars = [...(Buffer.isBuffer(chunk) ? chunk.toString('utf8') : chunk)];
+        for (let i = 0; i < chars.length; i++) {
+          const ch = chars[i];
           const code = ch.codePointAt(0) ?? 0;
           if (ch === '\r' || ch === '\n') return done(pin);
-          if (code === CTRL_C || code === CTRL_D || code === ESC) return done(null);
+          if (code === CTRL_C || code === CTRL_D) return done(null);
+          if (code === ESC) {
+            // A lone Escape cancels; an escape sequence (arrow keys: ESC [ A) arrives in one chunk
+            // and is skipped up to its final byte (ECMA-48 §5.4: 0x40..0x7E).
+            if (i === chars.length - 1) return done(null);
+            i++;
+            if (chars[i] === '[' || chars[i] === 'O') {
+              while (i + 1 < chars.length && !/[\x40-\x7e]/.test(chars[i + 1])) i++;
+              i++;
+            }
+            continue;
+          }
           if (code === BACKSPACE || code === DEL) pin = [...pin].slice(0, -1).join('');
           else if (code >= 0x20) pin += ch;
         }

@@ -4,17 +4,10 @@
 import { join } from 'node:path';
 import type { QDialog, QLabel, QLineEdit, QPushButton, QWidget } from '@nodegui/nodegui';
 import type { UserPrompter } from '../fido/api';
+import { pinLengthOk } from './pin-rules';
 import { pinPromptText, touchPromptText, type PinRequest, type TouchRequest } from './prompt-text';
 import type { NodeGui } from './qt-runtime';
 import { ASSETS_DIR, type Tray } from './tray';
-
-// CTAP2 §6.5.1: a PIN has at least 4 Unicode code points and at most 63 bytes of UTF-8.
-const PIN_MIN_CODE_POINTS = 4;
-const PIN_MAX_BYTES = 63;
-
-export function pinLengthOk(pin: string): boolean {
-  return [...pin].length >= PIN_MIN_CODE_POINTS && Buffer.byteLength(pin, 'utf8') <= PIN_MAX_BYTES;
-}
 
 const WARNING_STYLE = 'color: #b00020; font-weight: bold;';
 const TITLE_STYLE = 'font-size: 15px; font-weight: bold;';

@@ -1,0 +1,104 @@
+import { PassThrough } from 'node:stream';
+import { expect } from 'chai';
+import { TerminalPrompter } from '../../../app/headless/prompts';
+
+/** A fake terminal: a stream with isTTY and setRawMode, recording the raw-mode switches. */
+function fakeTty(): PassThrough & { isTTY: boolean; rawModes: boolean[]; setRawMode(raw: boolean): void } {
+  const s = new PassThrough() as PassThrough & {
+    isTTY: boolean;
+    rawModes: boolean[];
+    setRawMode(raw: boolean): void;
+  };
+  s.isTTY = true;
+  s.rawModes = [];
+  s.setRawMode = (raw: boolean) => void s.rawModes.push(raw);
+  return s;
+}
+
+function collect(): { stream: PassThrough; text(): string } {
+  const stream = new PassThrough();
+  let out = '';
+  stream.on('data', (d: Buffer) => (out += d.toString()));
+  return { stream, text: () => out };
+}
+
+const req = { keyLabel: 'Test key', purpose: 'Sign in to bastion', retriesLeft: 3, wrongBefore: true };
+
+describe('headless terminal prompter', () => {
+  it('reads a PIN from a TTY in raw mode without echo, with Backspace', async () => {
+    const input = fakeTty();
+    const out = collect();
+    const p = new TerminalPrompter({ input, output: out.stream });
+    const pin = p.askPin(req);
+    input.write('12x\x7f3');
+    input.write('4\r');
+    expect(await pin).to.equal('1234');
+    expect(input.rawModes).to.deep.equal([true, false]);
+    expect(out.text()).to.include('Enter the PIN of Test key');
+    expect(out.text()).to.include('Wrong PIN. 3 attempts left.');
+    expect(out.text()).not.to.match(/[1234x]{2,}/); // nothing typed is echoed
+  });
+
+  it('Ctrl-C, Ctrl-D and Escape on a TTY cancel (null) and restore the terminal', async () => {
+    for (const chunks of [['12\x0334\r'], ['12\x0434\r'], ['12', '\x1b', '34\r']]) {
+      const input = fakeTty();
+      const p = new TerminalPrompter({ input, output: collect().stream });
+      const pin = p.askPin(req);
+      for (const c of chunks) input.write(c);
+      expect(await pin).to.equal(null);
+      expect(input.rawModes).to.deep.equal([true, false]);
+    }
+  });
+
+  it('skips arrow keys and other escape sequences instead of cancelling', async () => {
+    const input = fakeTty();
+    const p = new TerminalPrompter({ input, output: collect().stream });
+    const pin = p.askPin(req);
+    input.write('12');
+    input.write('\x1b[D'); // left arrow
+    input.write('\x1b[3~34'); // Delete key, then more digits
+    input.write('\r');
+    expect(await pin).to.equal('1234');
+  });
+
+  it('reads one line per request from a pipe, keeping the rest for the next one', async () => {
+    const input = new PassThrough();
+    const p = new TerminalPrompter({ input, output: collect().stream });
+    input.write('first\nsecond\r\n');
+    expect(await p.askPin(req)).to.equal('first');
+    expect(await p.askPin(req)).to.equal('second');
+    const third = p.askPin(req);
+    input.end();
+    expect(await third).to.equal(null);
+    expect(await p.askPin(req)).to.equal(null); // input stays ended
+  });
+
+  it('serializes concurrent requests: one prompt at a time', async () => {
+    const input = new PassThrough();
+    const out = collect();
+    const p = new TerminalPrompter({ input, output: out.stream });
+    const a = p.askPin({ ...req, purpose: 'first purpose' });
+    const b = p.askPin({ ...req, purpose: 'second purpose' });
+    await new Promise((r) => setImmediate(r));
+    expect(out.text()).to.include('first purpose');
+    expect(out.text()).not.to.include('second purpose');
+    input.write('aaaa\nbbbb\n');
+    expect(await a).to.equal('aaaa');
+    expect(await b).to.equal('bbbb');
+  });
+
+  it('announces the touch and its end once', () => {
+    const out = collect();
+    const p = new TerminalPrompter({ input: new PassThrough(), output: out.stream });
+    p.touchNeeded({ keyLabel: 'Test key', purpose: 'Sign in to bastion' });
+    p.touchDone();
+    p.touchDone();
+    return new Promise<void>((resolve) =>
+      setImmediate(() => {
+        expect(out.text()).to.include('Touch your security key… Sign in to bastion (Test key)');
+        expect(out.text().match(/touched/g)).to.have.length(1);
+        resolve();
+      }),
+    );
+  });
+});
