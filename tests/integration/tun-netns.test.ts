@@ -123,3 +123,59 @@ describe('tun: a real tun device in a network namespace', function () {
     expect(code).to.equal(0);
   });
 });
+
+describe('tun: opening devices through native-bindings (root, netns)', function () {
+  let ns: NetNs | undefined;
+
+  before(async function () {
+    requireNetns(this, 'tun open errors');
+    ns = await NetNs.create('tunopen');
+  });
+
+  after(async () => {
+    await ns?.delete();
+  });
+
+  const fixture = join(FIXTURES, 'open-tun.ts');
+
+  it('gives the requested name, numbers templates, and names the call and errno when busy', async () => {
+    const { stdout } = await ns!.run(process.execPath, [
+      '--import',
+      'tsx',
+      fixture,
+      'kvnx0',
+      'kvny%d',
+      'kvny%d',
+      'kvnx0',
+    ]);
+    expect(JSON.parse(stdout)).to.deep.equal([
+      { name: 'kvnx0' },
+      { name: 'kvny0' },
+      { name: 'kvny1' },
+      { error: 'TUNSETIFF kvnx0: Device or resource busy (EBUSY)', code: 'EBUSY' },
+    ]);
+    const { stdout: links } = await ns!.run('ip', ['-o', 'link']);
+    expect(links).to.not.match(/kvn[xy]/); // closing the fds removed them
+  });
+
+  it('without CAP_NET_ADMIN: "TUNSETIFF kvn%d: Operation not permitted (EPERM)"', async () => {
+    // Still root (so /dev/net/tun opens), but CAP_NET_ADMIN is gone from the bounding set.
+    const { stdout } = await ns!.run('setpriv', [
+      '--bounding-set=-net_admin',
+      '--inh-caps=-net_admin',
+      process.execPath,
+      '--import',
+      'tsx',
+      fixture,
+      'kvn%d',
+    ]);
+    expect(JSON.parse(stdout)).to.deep.equal([
+      { error: 'TUNSETIFF kvn%d: Operation not permitted (EPERM)', code: 'EPERM' },
+    ]);
+  });
+
+  it('refuses a name that does not fit IFNAMSIZ before calling the kernel', async () => {
+    const { stdout } = await ns!.run(process.execPath, ['--import', 'tsx', fixture, 'kvn-much-too-long0']);
+    expect(JSON.parse(stdout)[0].error).to.match(/invalid interface name "kvn-much-too-long0": at most 15/);
+  });
+});
