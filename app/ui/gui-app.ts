@@ -1,7 +1,7 @@
 // The menu-bar app: tray icon + prompts, wired to (for now) placeholder agent actions.
 // Loaded lazily by app/main.ts in GUI mode only, so nothing here may run at import time.
 import { GuiPrompter } from './prompts';
-import { loadNodeGui, trayStatus, type NodeGui } from './qt-runtime';
+import { loadNodeGui, trayStatus } from './qt-runtime';
 import { Tray, type TrayState } from './tray';
 
 export interface GuiOptions {
@@ -61,17 +61,17 @@ export function runGui(opts: GuiOptions): void {
   process.on('SIGTERM', () => quit(143));
 
   tray.show();
-  if (opts.probeSeconds !== null) startProbe(qt, tray, opts.probeSeconds, quit);
+  if (opts.probeSeconds !== null) startProbe(tray, opts.probeSeconds, quit);
   if (opts.demoPrompts) void demoPrompts(prompter, probe);
 }
 
 /** Report, once, when the icon is really in a tray; then wait for stdin to close or time out. */
-function startProbe(qt: NodeGui, tray: Tray, seconds: number, quit: (code: number) => never): void {
+function startProbe(tray: Tray, seconds: number, quit: (code: number) => never): void {
   let reported = false;
   const poll = setInterval(() => {
     const status = trayStatus();
-    // Without the stand-in (macOS qode) the menu bar is always there.
-    const available = status === null ? qt.QSystemTrayIcon !== undefined : status.available;
+    // Without the stand-in (macOS, NodeGui's qode) the menu bar is always there.
+    const available = status === null || status.available;
     const embedded = status === null || status.x11Icons.some((i) => i.visible && i.exposed);
     if (!reported && available && tray.isVisible() && embedded) {
       reported = true;

@@ -25,12 +25,12 @@
 //    call runs inside a Node callback scope (napi_open_callback_scope), exactly like an I/O
 //    callback: JS handlers NodeGui invokes for Qt signals/events get process.nextTick and promise
 //    continuations drained right after, instead of waiting for some unrelated Node callback.
-//    The timer is referenced, so Node stays alive while the UI
-//    exists; quit the app with process.exit() (QApplication::quit() only ends exec(), which never
-//    runs here).
-//  - Deferred deletes: Qt only honours deleteLater() from inside an event loop level deeper
-//    than the one that posted it; with no exec() that never happens, so each pump also flushes
-//    QEvent::DeferredDelete explicitly (QCoreApplication::sendPostedEvents docs).
+//    The timer is referenced, so Node stays alive while the UI exists; quit the app with
+//    process.exit() (QApplication::quit() only ends exec(), which never runs here).
+//  - Deferred deletes: Qt runs deleteLater() only when an event loop it entered returns to it;
+//    with no exec() that never happens (checked: a widget's DeferredDelete event never arrived),
+//    so each pump also delivers QEvent::DeferredDelete explicitly, as
+//    QCoreApplication::sendPostedEvents(nullptr, QEvent::DeferredDelete) allows.
 //  - Modal dialogs must use open()/show(), never exec(): a nested Qt loop would block Node.
 
 #include <QApplication>
