@@ -107,13 +107,13 @@ export class Ctap2SecurityKey implements SecurityKey {
     return this.client.getRetries(this.pinProtocol);
   }
 
-  /** Set the first PIN of a key that has none (setup). */
   private exclusive<T>(fn: () => Promise<T>): Promise<T> {
     const p = this.opChain.then(fn, fn);
     this.opChain = p.catch(() => {});
     return p;
   }
 
+  /** Set the first PIN of a key that has none (setup). */
   setPin(pin: string): Promise<void> {
     return this.exclusive(() => this.setPinNow(pin));
   }

@@ -67,6 +67,8 @@ function swError(sw: number): FidoError {
 export class U2fSecurityKey implements SecurityKey {
   readonly kind = 'u2f' as const;
   private readonly touchTimeoutMs: number;
+  /** Whole operations run one at a time, so touch polling never interleaves. */
+  private opChain: Promise<unknown> = Promise.resolve();
   private readonly pollIntervalMs: number;
 
   private constructor(
@@ -138,7 +140,24 @@ export class U2fSecurityKey implements SecurityKey {
     }
   }
 
-  async makeCredential(req: MakeCredentialRequest, ctx: OperationContext): Promise<MakeCredentialResult> {
+  private exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const p = this.opChain.then(fn, fn);
+    this.opChain = p.catch(() => {});
+    return p;
+  }
+
+  makeCredential(req: MakeCredentialRequest, ctx: OperationContext): Promise<MakeCredentialResult> {
+    return this.exclusive(() => this.makeCredentialNow(req, ctx));
+  }
+
+  getAssertion(req: GetAssertionRequest, ctx: OperationContext): Promise<AssertionResult> {
+    return this.exclusive(() => this.getAssertionNow(req, ctx));
+  }
+
+  private async makeCredentialNow(
+    req: MakeCredentialRequest,
+    ctx: OperationContext,
+  ): Promise<MakeCredentialResult> {
     if (req.algorithm !== COSE_ES256) {
       throw new FidoError(
         'unsupported',
@@ -189,7 +208,8 @@ export class U2fSecurityKey implements SecurityKey {
     };
   }
 
-  async getAssertion(req: GetAssertionRequest, ctx: OperationContext): Promise<AssertionResult> {
+  private async getAssertionNow(req: GetAssertionRequest, ctx: OperationContext): Promise<AssertionResult> {
+    checkHash(req.clientDataHash);
     if (req.userVerification) {
       throw new FidoError(
         'unsupported',
@@ -239,6 +259,10 @@ export class U2fSecurityKey implements SecurityKey {
       signature: auth.signature,
     };
   }
+}
+
+function checkHash(h: Buffer): void {
+  if (h.length !== 32) throw new FidoError('protocol', `clientDataHash must be 32 bytes, got ${h.length}.`);
 }
 
 function sha256(s: string): Buffer {
