@@ -4,11 +4,11 @@
 # Linux: NodeGui's addon expects to run inside `qode` (a Node patched to run Qt's loop), which is
 #   not available here. scripts/qode-standin/build.sh builds (once, cached) a small shared object
 #   standing in for it; we pass its path in KEYVNET_QODE_STANDIN and app/ui/qt-runtime.ts loads it
-#   with RTLD_GLOBAL before NodeGui. We deliberately avoid LD_PRELOAD (which would also work for
-#   the symbols): it would be inherited by every child the agent starts (ssh, ...), loading Qt into
-#   each of them.
+#   with RTLD_GLOBAL before NodeGui. `LD_PRELOAD=<that .so> node --import tsx app/main.ts` works
+#   too (qt-runtime.ts finds it there and drops it from the environment once loaded), but we do not
+#   use it here: until then every child would inherit it and load Qt.
 # macOS: NodeGui's own qode is used, as its docs say: `npx qode <script>` (node_modules/.bin/qode,
-#   from @nodegui/qode, installed by NodeGui's install script). tsx is loaded the same way.
+#   downloaded by NodeGui's install script). qode 24 is Node 24, so `--import tsx` works the same.
 # --headless needs neither: `node --import tsx app/main.ts --headless` runs without Qt.
 set -euo pipefail
 

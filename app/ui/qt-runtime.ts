@@ -36,10 +36,29 @@ export class QtRuntimeError extends Error {
   }
 }
 
+const STANDIN_FILE = /(^|\/)libqode_standin\.so$/;
+
+/** The stand-in's path: KEYVNET_QODE_STANDIN, or an LD_PRELOAD entry (which works as well). */
+function standinPath(): string | null {
+  const fromEnv = process.env[STANDIN_ENV];
+  if (fromEnv !== undefined && fromEnv !== '') return fromEnv;
+  const preloaded = (process.env.LD_PRELOAD ?? '').split(/[:\s]+/).find((p) => STANDIN_FILE.test(p));
+  return preloaded ?? null;
+}
+
+/** Child processes (ssh, ...) must not inherit the stand-in, and with it Qt. */
+function forgetStandinEnv(): void {
+  delete process.env[STANDIN_ENV];
+  if (process.env.LD_PRELOAD === undefined) return;
+  const rest = process.env.LD_PRELOAD.split(/[:\s]+/).filter((p) => p !== '' && !STANDIN_FILE.test(p));
+  if (rest.length > 0) process.env.LD_PRELOAD = rest.join(':');
+  else delete process.env.LD_PRELOAD;
+}
+
 function loadStandin(): void {
   if (standin !== null || process.platform !== 'linux' || process.versions.qode !== undefined) return;
-  const path = process.env[STANDIN_ENV];
-  if (path === undefined || path === '') {
+  const path = standinPath();
+  if (path === null) {
     throw new QtRuntimeError(
       `${STANDIN_ENV} is not set: start the GUI with scripts/run-app.sh (it builds the qode stand-in), ` +
         'or use --headless',
@@ -52,8 +71,7 @@ function loadStandin(): void {
     throw new QtRuntimeError(`cannot load the qode stand-in ${path}: ${(err as Error).message}`);
   }
   standin = mod.exports;
-  // The stand-in came through the environment; child processes (ssh, ...) must not inherit it.
-  delete process.env[STANDIN_ENV];
+  forgetStandinEnv();
 }
 
 /** Loads the stand-in if needed, then NodeGui. Throws QtRuntimeError with a clear reason. */
