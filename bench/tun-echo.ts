@@ -6,9 +6,12 @@
 //   - peer: the same sender/receiver against a Node UDP echo server over plain loopback.
 // for 64-byte and 1400-byte IP packets; then the same with a C sender/receiver (`ping -f -l 256`,
 // ICMP echo answered by the fast path) against the kernel's own echo over loopback; plus the cost of
-// a main-thread write() into the tun.
+// a main-thread write() into the tun. Last, a closed loop without any user-space sender: the main
+// thread writes ICMP echo requests into the tun addressed to the tun's own local address, the kernel
+// answers them back into the tun, and read() collects the replies (write + kernel + reader thread +
+// ring + read), against the kernel's own loopback ping as the peer.
 // Usage: node --import tsx bench/tun-echo.ts [--quick]
-// The same file runs the roles inside the namespace: `echo`, `loopecho`, `blast <json>`.
+// The same file runs the roles inside the namespace: `echo`, `loopecho`, `blast <json>`, `loop <json>`.
 import type { ChildProcess } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { createInterface } from 'node:readline';
@@ -71,6 +74,47 @@ async function echoRole(): Promise<void> {
   process.on('SIGTERM', () => void tun.close().then(() => process.exit(0)));
 }
 
+/** The kernel answers our ICMP echo requests back into the tun; counts replies read() delivers. */
+async function loopRole(a: { size: number; count: number; seconds: number; window: number }): Promise<void> {
+  const { execFileSync } = await import('node:child_process');
+  const { openTun } = await import('../systemext/tun/open');
+  const tun = await openTun({ name: 'kvnbench1', mtu: 1500, setInterfaceMtu: true });
+  execFileSync('ip', ['addr', 'add', '10.125.0.1/24', 'dev', tun.name]);
+  execFileSync('ip', ['link', 'set', tun.name, 'up', 'txqueuelen', '2000']);
+  const request = icmp4EchoPacket('10.125.0.2', '10.125.0.1', a.size);
+  let replies = 0;
+  let inFlight = 0;
+  let lastReplies = 0;
+  const top = () => {
+    const n = Math.min(a.window - inFlight, a.count - replies - inFlight);
+    if (n <= 0) return;
+    inFlight += n;
+    tun.write(new Array<Buffer>(n).fill(request));
+  };
+  const refill = setInterval(() => {
+    if (replies === lastReplies) inFlight = 0; // the window was lost (queue overflow): start again
+    lastReplies = replies;
+    top();
+  }, 20);
+  const deadline = Date.now() + a.seconds * 1000;
+  const start = process.hrtime.bigint();
+  top();
+  while (replies < a.count && Date.now() < deadline) {
+    const pkts = await Promise.race([tun.read(), new Promise<Buffer[]>((r) => setTimeout(() => r([]), 100))]);
+    for (const p of pkts) {
+      if (p[9] === 1 && p[20] === 0) {
+        replies++;
+        inFlight--;
+      }
+    }
+    top();
+  }
+  const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+  clearInterval(refill);
+  await tun.close();
+  console.log(JSON.stringify({ replies, seconds } satisfies BlastResult));
+}
+
 function loopEchoRole(): void {
   const sock = createSocket('udp4');
   sock.on('message', (msg, rinfo) => sock.send(msg, rinfo.port, rinfo.address));
@@ -117,18 +161,36 @@ function blastRole(a: BlastArgs): void {
   });
 }
 
-function udp4Packet(src: string, dst: string, dport: number, size: number): Buffer {
+function ip4Header(src: string, dst: string, proto: number, size: number): Buffer {
   const p = Buffer.alloc(size);
   p[0] = 0x45;
   p.writeUInt16BE(size, 2);
   p[8] = 64;
-  p[9] = 17;
+  p[9] = proto;
   Buffer.from(src.split('.').map(Number)).copy(p, 12);
   Buffer.from(dst.split('.').map(Number)).copy(p, 16);
+  p.writeUInt16BE(sum16(p.subarray(0, 20)), 10);
+  return p;
+}
+
+function sum16(b: Buffer): number {
   let sum = 0;
-  for (let i = 0; i < 20; i += 2) sum += p.readUInt16BE(i);
+  for (let i = 0; i + 1 < b.length; i += 2) sum += b.readUInt16BE(i);
+  if (b.length % 2) sum += b[b.length - 1] << 8;
   while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
-  p.writeUInt16BE(~sum & 0xffff, 10);
+  return ~sum & 0xffff;
+}
+
+function icmp4EchoPacket(src: string, dst: string, size: number): Buffer {
+  const p = ip4Header(src, dst, 1, size);
+  p[20] = 8; // echo request
+  p.writeUInt16BE(0x4b56, 24); // identifier
+  p.writeUInt16BE(sum16(p.subarray(20)), 22);
+  return p;
+}
+
+function udp4Packet(src: string, dst: string, dport: number, size: number): Buffer {
+  const p = ip4Header(src, dst, 17, size);
   p.writeUInt16BE(40000, 20);
   p.writeUInt16BE(dport, 22);
   p.writeUInt16BE(size - 20, 24); // UDP checksum 0: none (IPv4)
@@ -246,6 +308,27 @@ async function main(): Promise<void> {
         );
       }
     }
+    console.log('');
+    console.log('size  closed loop, no sender       pps        Mbit/s  vs loopback');
+    for (const size of [64, 1400]) {
+      const { stdout } = await ns.run(
+        process.execPath,
+        ['--import', 'tsx', __filename, 'loop', JSON.stringify({ size, count: count * 2, seconds, window })],
+        { timeoutMs: HANG_GUARD_MS },
+      );
+      const rows: [string, BlastResult][] = [
+        ['tun, write()+read() (kernel)', JSON.parse(stdout.trim().split('\n').pop()!) as BlastResult],
+        ['loopback, kernel (peer)', await pingFlood(ns, '127.0.0.1', size, count * 2, seconds)],
+      ];
+      const pps = (r: BlastResult) => r.replies / r.seconds;
+      const peer = pps(rows[1][1]);
+      for (const [name, r] of rows) {
+        const mbit = (pps(r) * size * 8) / 1e6;
+        console.log(
+          `${String(size).padStart(4)}  ${name.padEnd(27)} ${Math.round(pps(r)).toString().padStart(8)}  ${mbit.toFixed(0).padStart(8)}  ${(pps(r) / peer).toFixed(2)}×`,
+        );
+      }
+    }
     console.log('\n(pps = echoes per second; Mbit/s = IP bytes per direction)');
   } finally {
     await ns.delete();
@@ -256,6 +339,7 @@ const role = process.argv[2];
 if (role === 'echo') void echoRole();
 else if (role === 'loopecho') loopEchoRole();
 else if (role === 'blast') blastRole(JSON.parse(process.argv[3]) as BlastArgs);
+else if (role === 'loop') void loopRole(JSON.parse(process.argv[3]) as Parameters<typeof loopRole>[0]);
 else
   main().catch((err) => {
     console.error(err);
