@@ -19,7 +19,7 @@ APT_PACKAGES=(
   libusb-1.0-0                                         # node-hid at run time
   iproute2 iputils-ping curl dnsutils psmisc           # network namespaces, tun, DNS/HTTP clients
   openssh-server openssh-client                        # real sshd / ssh in tests and the demo
-  xvfb trayer x11-apps imagemagick                     # GUI test: virtual display, system tray, screenshots
+  xvfb trayer xdotool x11-apps imagemagick             # GUI test: display, tray, X input, screenshots
   sshuttle iperf3                                      # benchmark peers
 )
 if [ "$(uname -s)" = Linux ]; then

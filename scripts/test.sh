@@ -10,4 +10,4 @@ npm run --silent lint
 echo '== typecheck'
 npm run --silent typecheck
 echo '== tests'
-npx mocha
+npx mocha 'tests/**/*.test.ts'
