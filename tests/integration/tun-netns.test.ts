@@ -44,6 +44,7 @@ describe('tun: a real tun device in a network namespace', function () {
   let ns: NetNs | undefined;
   let fixture: ChildProcess;
   let ifname: string;
+  let threadsBefore: number;
 
   before(async function () {
     requireNetns(this, 'tun netns integration');
@@ -52,6 +53,8 @@ describe('tun: a real tun device in a network namespace', function () {
     const ready = await nextJsonLine(fixture, 30_000);
     ifname = String(ready.ready);
     expect(ready.tunFds).to.equal(1);
+    threadsBefore = ready.threadsBefore as number;
+    expect(ready.threads).to.equal(threadsBefore + 1); // the reader thread
   });
 
   after(async () => {
@@ -113,7 +116,7 @@ describe('tun: a real tun device in a network namespace', function () {
     const closed = nextJsonLine(fixture, 30_000);
     fixture.stdin!.write('close\n');
     const result = await closed;
-    expect(result).to.include({ closed: true, tunFds: 0, linkGone: true });
+    expect(result).to.include({ closed: true, tunFds: 0, linkGone: true, threads: threadsBefore });
     const stats = result.stats as Record<string, number>;
     expect(stats.fastPathReplies).to.be.greaterThanOrEqual(3 + 3 + 2 + 50);
     expect(stats.passed).to.be.greaterThanOrEqual(100);
