@@ -10,8 +10,9 @@ import { requireNetns } from '../helpers/privileges';
 
 const FIXTURES = join(__dirname, 'fixtures', 'vnet');
 const MAIN = join(__dirname, '..', '..', 'systemext', 'main.ts');
-const ORIGINAL_RESOLV =
-  '# the namespace resolver before VNet\nnameserver 192.0.2.53\noptions timeout:1 attempts:1\n';
+// The namespace's resolver before VNet: a stand-in upstream on loopback (started where a test needs it).
+const UPSTREAM = '127.0.0.1';
+const ORIGINAL_RESOLV = `# the namespace resolver before VNet\nnameserver ${UPSTREAM}\noptions timeout:1 attempts:1\n`;
 
 /** Resolves with the first stdout line matching `re`; rejects on exit or after `ms` (a hang guard only). */
 function waitForLine(child: ChildProcess, re: RegExp, ms = 30_000): Promise<RegExpExecArray> {
@@ -147,7 +148,7 @@ describe('VNet in a network namespace (root)', function () {
       expect(JSON.parse(m[1])).to.deep.include({
         ipv6: true,
         resolver: 'netns-resolv-conf',
-        upstreams: ['192.0.2.53'],
+        upstreams: [UPSTREAM],
       });
       const addr = (await ns.run('ip', ['addr', 'show', 'dev', tun])).stdout;
       expect(addr).to.match(/mtu 9000/);
@@ -194,6 +195,8 @@ describe('VNet in a network namespace (root)', function () {
     before(async () => {
       const server = ns.spawnNode(join(FIXTURES, 'http-server.ts'), ['127.0.0.1', '8080', PAGE]);
       await waitForLine(server, /^LISTENING/);
+      const upstream = ns.spawnNode(join(FIXTURES, 'dns-upstream.ts'), [UPSTREAM, '53', '198.51.100.7']);
+      await waitForLine(upstream, /^LISTENING/);
       mkdirSync(stateRoot, { recursive: true });
       configPath = join(stateRoot, 'daemon.json');
       writeFileSync(
@@ -255,6 +258,11 @@ describe('VNet in a network namespace (root)', function () {
       expect(dig.stdout).to.match(/status: NXDOMAIN/);
       const g = await runRc(ns, 'getent', ['hosts', 'nope.corp.test']);
       expect(g.code).to.equal(2); // getent(1): key not found
+    });
+
+    it('names outside the zones go to the original upstream (kept from the old resolv.conf)', async () => {
+      const r = await ns.run('getent', ['ahostsv4', 'www.example.org']);
+      expect(r.stdout.split(/\s+/)[0]).to.equal('198.51.100.7');
     });
 
     it('a disallowed port is refused at once (curl exit 7), not left to time out', async () => {
