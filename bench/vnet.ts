@@ -13,6 +13,7 @@ import { createSocket } from 'node:dgram';
 import { mkdirSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, createServer, type Socket } from 'node:net';
 import * as dnsPacket from 'dns-packet';
+import { defaultMtu } from '../systemext/daemon-config';
 import { NetNs } from '../tests/helpers/netns';
 import { whyNoNetns } from '../tests/helpers/privileges';
 
@@ -388,8 +389,9 @@ async function orchestrate(quick: boolean): Promise<void> {
       );
     }
 
-    await b.startDaemon(16384);
-    console.log(`\nBulk transfer ${bulkBytes >> 20} MB each way (default MTU 16384):`);
+    const mtu = defaultMtu(process.platform);
+    await b.startDaemon(mtu);
+    console.log(`\nBulk transfer ${bulkBytes >> 20} MB each way (default MTU ${mtu}):`);
     const v = await b.bulkVnet(bulkBytes);
     const d = await b.bulkDirect(bulkBytes);
     console.log(

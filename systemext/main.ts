@@ -10,7 +10,7 @@
 //                "via": "direct" }],                // only "direct" for now (SSH bastion: later)
 //     "range": "100.64.0.0/10",                     // optional, IPv4 VNet range (/8../24)
 //     "ipv6": true,                                 // optional, also the ULA range when the OS has IPv6
-//     "mtu": 16384,                                 // optional
+//     "mtu": 65535,                                 // optional; default 65535 Linux, 16384 macOS
 //     "stateDir": "/var/lib/keyvnet",               // optional, address plan + OS configuration record
 //     "tunName": "kvn0"                             // optional (Linux), else the kernel's kvnN
 //   }

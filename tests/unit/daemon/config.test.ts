@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { parseDaemonConfig } from '../../../systemext/daemon-config';
+import { defaultMtu, parseDaemonConfig } from '../../../systemext/daemon-config';
 
 const good = {
   zones: ['corp.test'],
@@ -23,8 +23,12 @@ describe('daemon config', () => {
         },
       ],
       stateDir: '/run/keyvnet-test',
-      mtu: 16384,
+      mtu: defaultMtu(process.platform),
     });
+  });
+  it('defaults the MTU per platform (64 KiB Linux, 16 KiB macOS)', () => {
+    expect(defaultMtu('linux')).to.equal(65535);
+    expect(defaultMtu('darwin')).to.equal(16384);
   });
   it('accepts target forms', () => {
     const t = (target: unknown) =>

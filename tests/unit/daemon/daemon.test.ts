@@ -6,7 +6,7 @@ import * as dnsPacket from 'dns-packet';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseDaemonConfig } from '../../../systemext/daemon-config';
+import { defaultMtu, parseDaemonConfig } from '../../../systemext/daemon-config';
 import { startDaemon, type DaemonDeps } from '../../../systemext/daemon';
 import { ipToBytes } from '../../../systemext/net/addr';
 import { buildUdp } from '../../../systemext/net/build';
@@ -74,7 +74,7 @@ describe('daemon wiring (in-memory tun, no root)', () => {
       expect(os.calls).to.deep.equal(['cleanup', 'up']);
       expect(os.req).to.deep.include({
         tunName: 'kvnu0',
-        mtu: 16384,
+        mtu: defaultMtu(process.platform),
         ipv4Range: '100.64.0.0/10',
         zones: ['corp.test'],
       });
