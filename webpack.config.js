@@ -10,6 +10,9 @@ const externals = {
   'node-hid': 'commonjs node-hid',
   'node-mac-permissions': 'commonjs node-mac-permissions',
   'cpu-features': 'commonjs cpu-features',
+  // Development-only loaders: referenced on the .ts code path, never taken in a bundle.
+  tsx: 'commonjs tsx',
+  'tsx/cjs': 'commonjs tsx/cjs',
 };
 
 const common = {
@@ -30,6 +33,8 @@ const common = {
   },
   node: { __dirname: false, __filename: false },
   optimization: { minimize: false },
+  // fast-path.ts keeps plain `require` as its fallback for tsx; in the bundle it uses Node's own.
+  ignoreWarnings: [{ module: /systemext[\\/]tun[\\/]fast-path\.ts/ }],
 };
 
 module.exports = [
@@ -42,7 +47,12 @@ module.exports = [
   {
     ...common,
     name: 'systemext',
-    entry: { main: './systemext/main.ts' },
+    // The tun reader thread and the fast path it loads are separate files, found next to main.js.
+    entry: {
+      main: './systemext/main.ts',
+      worker: './systemext/tun/worker.ts',
+      'fast-path': { import: './systemext/vnet/fast-path.ts', library: { type: 'commonjs2' } },
+    },
     output: { path: path.resolve(__dirname, 'dist/systemext'), filename: '[name].js' },
   },
 ];

@@ -29,10 +29,15 @@ export interface FastPathModule {
   createFastPath(init: unknown): FastPathFn;
 }
 
+// In a webpack bundle `require` is webpack's own and cannot load a file known only at run time;
+// `__non_webpack_require__` is Node's. Under tsx there is no bundle and plain `require` is Node's.
+declare const __non_webpack_require__: NodeJS.Require | undefined;
+const nodeRequire: NodeJS.Require =
+  typeof __non_webpack_require__ === 'function' ? __non_webpack_require__ : require;
+
 /** Loads a fast-path module and creates its function (in whichever thread calls this). */
 export function loadFastPath(spec: FastPathSpec): FastPathFn {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports -- the module is only known at run time
-  const mod = require(spec.module) as Partial<FastPathModule>;
+  const mod = nodeRequire(spec.module) as Partial<FastPathModule>;
   if (typeof mod.createFastPath !== 'function') {
     throw new Error(`fast path module ${spec.module} does not export createFastPath(init)`);
   }
