@@ -290,10 +290,11 @@ async function main(): Promise<boolean> {
   check('touch key: logged in, remote command ran', l1.r.ok && hello(l1.r) && l1.accepted);
 
   step(`login 2: the PIN key with a wrong PIN (${WRONG_PIN})`);
-  prompter.pins.push(WRONG_PIN, PIN); // the second PIN must NOT be used by this login
+  prompter.pins.push(WRONG_PIN, PIN); // the 2nd is for login 3: this login must not retry with it
   const l2 = await login(pinKey);
   const left = VirtualAuthenticator.maxPinRetries - 1;
   check('wrong PIN: login refused', !l2.r.ok && !l2.accepted);
+  check(`wrong PIN: the key counted it (${left} retries left on the key)`, va.pinRetries === left);
   check(
     `wrong PIN: the agent reported "wrong PIN (${left} retries left)"`,
     events.length === 1 && events[0].reason === `wrong PIN (${left} retries left)`,
