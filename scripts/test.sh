@@ -10,4 +10,17 @@ npm run --silent lint
 echo '== typecheck'
 npm run --silent typecheck
 echo '== tests'
-npx mocha 'tests/**/*.test.ts'
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+set +e
+npx mocha 'tests/**/*.test.ts' 2>&1 | tee "$log"
+rc=${PIPESTATUS[0]}
+set -e
+# mocha's summary as the plain closing line CI reads: "tests: N passed, N failed, N skipped".
+count() {
+  local n
+  n=$(sed 's/\x1b\[[0-9;]*m//g' "$log" | grep -oE "^ +[0-9]+ $1" | grep -oE '[0-9]+' | tail -1 || true)
+  echo "${n:-0}"
+}
+echo "tests: $(count passing) passed, $(count failing) failed, $(count pending) skipped"
+exit "$rc"
