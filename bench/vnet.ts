@@ -403,6 +403,14 @@ async function orchestrate(quick: boolean): Promise<void> {
       `  download VNet ${mbps(vd.bps)}  loopback ${mbps(dd.bps)}  ratio VNet/loopback ${(vd.bps / dd.bps).toFixed(2)}`,
     );
 
+    // Packets the kernel dropped on the tun (e.g. a full tx queue while the reader thread lagged).
+    const link = (await ns.run('ip', ['-s', 'link', 'show', 'kvnb0'])).stdout.split('\n');
+    const dropsOf = (hdr: string): string => {
+      const i = link.findIndex((l) => l.trim().startsWith(hdr));
+      return i >= 0 ? (link[i + 1]?.trim().split(/\s+/)[3] ?? '?') : '?';
+    };
+    console.log(`  tun drops after the bulk runs: rx ${dropsOf('RX:')} tx ${dropsOf('TX:')}`);
+
     console.log(`\nConnection set-up (connect + 1-byte round trip), ${n} sequential connections:`);
     const sv = (
       await b.client<{ ms: number[] }>({

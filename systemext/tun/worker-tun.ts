@@ -57,6 +57,7 @@ export class WorkerTun implements TunDevice {
   private failure: Error | null = null;
   private closing: Promise<void> | null = null;
   private writeErrors = 0;
+  private sleeps = 0;
   private lastWriteError: string | undefined;
   private ready!: Promise<void>;
 
@@ -88,8 +89,7 @@ export class WorkerTun implements TunDevice {
         if (m.type === 'ready') {
           clearTimeout(timer);
           resolve();
-        } else if (m.type === 'wake') this.wake();
-        else if (m.type === 'warning') console.warn(m.message);
+        } else if (m.type === 'warning') console.warn(m.message);
         else if (m.type === 'fatal') {
           clearTimeout(timer);
           this.fail(new Error(m.message));
@@ -128,8 +128,10 @@ export class WorkerTun implements TunDevice {
     if (now.length > 0) return Promise.resolve(now);
     if (this.failure) return Promise.reject(this.failure);
     if (!this.ring.armWake()) return Promise.resolve(this.ring.drain());
-    this.worker.ref();
-    return new Promise((resolve, reject) => (this.pending = { resolve, reject }));
+    this.worker.ref(); // the sleep below does not keep the event loop alive; a pending read does
+    const p = new Promise<Buffer[]>((resolve, reject) => (this.pending = { resolve, reject }));
+    this.sleep();
+    return p;
   }
 
   write(packets: Buffer | readonly Buffer[]): void {
@@ -199,11 +201,20 @@ export class WorkerTun implements TunDevice {
     closeSync(this.fd);
   }
 
+  /** Waits for the reader's wake-up (armWake() returned true); `sleeps` tells a stale one apart. */
+  private sleep(): void {
+    const n = ++this.sleeps;
+    void this.ring.sleep().then(() => {
+      if (n === this.sleeps) this.wake();
+    });
+  }
+
   private wake(): void {
-    if (!this.pending) return; // a stale wake for packets already taken
+    if (!this.pending || this.closing) return; // a stale wake for packets already taken
     const pkts = this.ring.drain();
     if (pkts.length > 0) this.settle(pkts);
     else if (!this.ring.armWake()) this.settle(this.ring.drain());
+    else this.sleep();
   }
 
   private fail(err: Error): void {

@@ -19,10 +19,7 @@ export interface TunWorkerData {
 
 /** Messages to the main thread. */
 export type TunWorkerMessage =
-  | { type: 'ready' }
-  | { type: 'wake' }
-  | { type: 'warning'; message: string }
-  | { type: 'fatal'; message: string };
+  { type: 'ready' } | { type: 'warning'; message: string } | { type: 'fatal'; message: string };
 
 function post(msg: TunWorkerMessage): void {
   parentPort!.postMessage(msg);
@@ -87,7 +84,7 @@ function run(data: TunWorkerData): void {
       continue;
     }
     if (fast === null) {
-      if (ring.commit(pos, len)) post({ type: 'wake' });
+      if (ring.commit(pos, len)) ring.wake();
       continue;
     }
     const pkt = buf.subarray(pos + 4, pos + 4 + len);
@@ -102,7 +99,7 @@ function run(data: TunWorkerData): void {
       continue;
     }
     if (verdict === PASS) {
-      if (ring.commit(pos, len)) post({ type: 'wake' });
+      if (ring.commit(pos, len)) ring.wake();
     } else if (verdict === REPLY) {
       ring.count(CTL.FP_REPLIES);
       writeOut(pkt, pos + 4 - hdr);

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { createRing, CTL, RingConsumer, RingProducer } from '../../../systemext/tun/ring';
+import { CLOSING, createRing, CTL, RingConsumer, RingProducer } from '../../../systemext/tun/ring';
 
 function put(p: RingProducer, pkt: Buffer): boolean {
   const pos = p.reserve(pkt.length);
@@ -67,6 +67,30 @@ describe('tun: shared packet ring (single thread)', () => {
     pos = p.reserve(10);
     expect(p.commit(pos, 10)).to.equal(false);
     expect(Atomics.load(c.ctl, CTL.PASSED)).to.equal(3);
+  });
+
+  it("sleep() resolves on the producer's wake, even one sent before sleep() was called", async () => {
+    const shared = createRing(4096);
+    const p = new RingProducer(shared);
+    const c = new RingConsumer(shared);
+    expect(c.armWake()).to.equal(true);
+    const woken = c.sleep();
+    if (p.commit(p.reserve(10), 10)) p.wake();
+    await woken;
+    expect(c.drain()).to.have.length(1);
+    // The wake races ahead of sleep(): armWake() took the sequence number, so it is not missed.
+    expect(c.armWake()).to.equal(true);
+    if (p.commit(p.reserve(10), 10)) p.wake();
+    await c.sleep();
+    expect(c.drain()).to.have.length(1);
+  });
+
+  it('setState() releases a pending sleep()', async () => {
+    const c = new RingConsumer(createRing(4096));
+    expect(c.armWake()).to.equal(true);
+    const woken = c.sleep();
+    c.setState(CLOSING);
+    await woken;
   });
 
   it('refuses capacities that are not a power of two', () => {
