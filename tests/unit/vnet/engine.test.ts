@@ -143,6 +143,46 @@ describe('vnet engine: TCP system stack and ICMP', () => {
     expect(events).to.deep.equal(['web.corp.test:80']);
   });
 
+  it('only the SYN takes the slow path: SYN-ACK, handshake ACK and first data are rewritten by the fast path', async () => {
+    await start();
+    const vip = plan.assign('web.corp.test').v4;
+    k.send(syn(vip, 40100, 80));
+    const rewritten = tcpOf(await k.next(isTcp)); // dialed the echo server, SYN sent to the listener
+    expect(engine.stats.slowPath).to.equal(1);
+    const fast0 = engine.stats.fastPath;
+    const fake = ipToBytes(rewritten.src);
+    const tun = ipToBytes(plan.tun4);
+    // The listener's SYN-ACK, then the client's ACK and first data, as the kernel would send them.
+    k.send(
+      buildTcp({
+        src: tun,
+        dst: fake,
+        sport: LPORT,
+        dport: rewritten.sport,
+        seq: 5000,
+        ack: 1001,
+        flags: TCP_SYN | TCP_ACK,
+      }),
+    );
+    const synAck = tcpOf(await k.next(isTcp));
+    expect(synAck).to.include({
+      src: vip,
+      dst: plan.tun4,
+      sport: 80,
+      dport: 40100,
+      flags: TCP_SYN | TCP_ACK,
+    });
+    const c2v = { src: tun, dst: ipToBytes(vip), sport: 40100, dport: 80, seq: 1001, ack: 5001 };
+    k.send(buildTcp({ ...c2v, flags: TCP_ACK }));
+    k.send(buildTcp({ ...c2v, flags: TCP_ACK, payload: Buffer.from('P') }));
+    const ack = tcpOf(await k.next(isTcp));
+    const data = tcpOf(await k.next(isTcp));
+    for (const seg of [ack, data])
+      expect(seg).to.include({ src: rewritten.src, dst: plan.tun4, dport: LPORT });
+    expect(engine.stats.slowPath).to.equal(1);
+    expect(engine.stats.fastPath - fast0).to.equal(3);
+  });
+
   it('resets the client at once when the upstream refuses (closed port)', async () => {
     await start();
     const errors: Array<{ message: string }> = [];
