@@ -1,9 +1,9 @@
 // KeyVNet agent entry point.
 //   node --import tsx app/main.ts --headless   terminal only, never loads Qt
 //   scripts/run-app.sh [options]                the menu-bar app (loads NodeGui lazily)
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+// Imported, not read at run time, so a bundle carries the version with it.
+import packageJson from '../package.json';
 
 export const USAGE = `Usage: keyvnet [--headless] [--demo-prompts] [--ui-probe=SECONDS] [--version] [--help]
   --headless        run without any GUI (status and prompts on the terminal)
@@ -59,8 +59,7 @@ export function parseMainArgs(argv: string[]): MainOptions {
 }
 
 export function appVersion(): string {
-  const pkg = JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8')) as { version: string };
-  return pkg.version;
+  return packageJson.version;
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -100,7 +99,10 @@ export async function main(argv: string[]): Promise<number> {
   return -1; // the GUI keeps running until the user quits
 }
 
-if (require.main === module) {
+// Run when started as a program: directly (tsx), or as the entry of a webpack bundle, where `module` is
+// webpack's and never equals require.main.
+declare const __webpack_require__: unknown;
+if (typeof __webpack_require__ === 'function' || require.main === module) {
   main(process.argv.slice(2)).then(
     (code) => {
       if (code >= 0) process.exitCode = code;

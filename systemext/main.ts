@@ -77,7 +77,10 @@ async function main(argv: string[]): Promise<void> {
   process.stdout.write(`READY ${JSON.stringify(daemon.info)}\n`);
 }
 
-if (require.main === module) {
+// Run when started as a program: directly (tsx), or as the entry of a webpack bundle, where `module` is
+// webpack's and never equals require.main.
+declare const __webpack_require__: unknown;
+if (typeof __webpack_require__ === 'function' || require.main === module) {
   main(process.argv.slice(2)).catch((err: Error) => {
     stderrLog('error', err.message);
     process.exit(1);

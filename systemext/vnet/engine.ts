@@ -10,6 +10,7 @@
 // entry). Established flows are rewritten by the fast path (fast-path.ts), in the tun worker
 // when the device offers the hook and here otherwise; everything else is the slow path below.
 import { EventEmitter } from 'node:events';
+import { join } from 'node:path';
 import { createServer, type Server, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { ipToBytes } from '../net/addr';
@@ -142,7 +143,7 @@ export class VNetEngine extends EventEmitter {
 
   /** What the tun worker's fast-path hook needs: `openTun({..., fastPath: engine.fastPathHook})`. */
   get fastPathHook(): { module: string; init: NatInit } {
-    return { module: require.resolve('./fast-path'), init: this.natInit };
+    return { module: fastPathModulePath(), init: this.natInit };
   }
 
   /** Starts the listener(s) and the read loop on `tun` (whose addresses the OS already has). */
@@ -558,3 +559,12 @@ export class VNetEngine extends EventEmitter {
 }
 
 export { ST_CLOSING, ST_DIALING, ST_OPEN };
+
+// Bundled by webpack, `require.resolve` yields a module id, not a file: the fast path is then emitted
+// as fast-path.js next to the bundle (webpack.config.js). Under tsx it is this directory's fast-path.ts.
+declare const __webpack_require__: unknown;
+function fastPathModulePath(): string {
+  return typeof __webpack_require__ === 'function'
+    ? join(__dirname, 'fast-path.js')
+    : require.resolve('./fast-path');
+}
