@@ -39,7 +39,7 @@ import type { TunDevice } from '../tun/device';
 import type { AddressPlan } from './addresses';
 import type { Dialer } from './dialer';
 import { createFastPath, DROP, WRITTEN, type FastPath } from './fast-path';
-import { createNatInit, NatTable, ST_CLOSING, ST_DIALING, ST_OPEN, type NatInit } from './nat-table';
+import { natInitForPlan, NatTable, ST_CLOSING, ST_DIALING, ST_OPEN, type NatInit } from './nat-table';
 import { CachingResolver, portAllowed, type AppInfo, type AppResolver } from './resolver';
 
 export interface VNetOptions {
@@ -122,14 +122,7 @@ export class VNetEngine extends EventEmitter {
     this.resolver = new CachingResolver(opts.resolver, 5000, this.clock);
     const plan = opts.plan;
     const capacity = Math.min(opts.natCapacity ?? 65536, plan.fakeCount * (65536 - 1024));
-    this.natInit = createNatInit({
-      capacity,
-      fakeCount: plan.fakeCount,
-      tun4: ipToBytes(plan.tun4).readUInt32BE(0),
-      fakeBase4: ipToBytes(plan.fake4(0)).readUInt32BE(0),
-      tun6: ipToBytes(plan.tun6),
-      prefix6: plan.v6Prefix96,
-    });
+    this.natInit = natInitForPlan(plan, capacity);
     this.nat = new NatTable(this.natInit);
     this.nat.setNow(0);
     this.fast = createFastPath(this.natInit);

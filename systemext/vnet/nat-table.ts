@@ -8,6 +8,9 @@
 // and updates last-seen/flags with Atomics. A lookup that races a change may miss, which only
 // sends that packet to the main thread's slow path; a per-entry seqlock stops torn reads.
 
+import { ipToBytes } from '../net/addr';
+import type { AddressPlan } from './addresses';
+
 // Header words (Int32).
 export const H_NOW = 0; // ms since the table's epoch, written by the main thread
 export const H_LPORT4 = 1; // the engine's listener port on tun4 (0 = not listening)
@@ -87,6 +90,18 @@ function nextPow2(n: number): number {
   let p = 1;
   while (p < n) p *= 2;
   return p;
+}
+
+/** The table for an address plan: its fake sources, the tun's addresses and the IPv6 prefix. */
+export function natInitForPlan(plan: AddressPlan, capacity: number): NatInit {
+  return createNatInit({
+    capacity,
+    fakeCount: plan.fakeCount,
+    tun4: ipToBytes(plan.tun4).readUInt32BE(0),
+    fakeBase4: ipToBytes(plan.fake4(0)).readUInt32BE(0),
+    tun6: ipToBytes(plan.tun6),
+    prefix6: plan.v6Prefix96,
+  });
 }
 
 /** Creates the shared memory for a table. */

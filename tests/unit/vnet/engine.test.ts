@@ -10,34 +10,11 @@ import { DirectDialer, type Dialer } from '../../../systemext/vnet/dialer';
 import { VNetEngine, type VNetOptions } from '../../../systemext/vnet/engine';
 import { bytesToIp, ipToBytes } from '../../../systemext/net/addr';
 import { buildIcmp, buildTcp, buildUdp, checksumsValid } from '../../../systemext/net/build';
-import { parseIp, parseTcp, TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN } from '../../../systemext/net/packet';
-import { FakeKernel } from './kernel';
+import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN } from '../../../systemext/net/packet';
+import { FakeKernel, tcpOf } from './kernel';
 
 const LPORT = 4000;
 
-function tcpOf(p: Buffer): {
-  src: string;
-  dst: string;
-  sport: number;
-  dport: number;
-  flags: number;
-  seq: number;
-  ack: number;
-} {
-  const ip = parseIp(p);
-  if (typeof ip === 'string') throw new Error(ip);
-  const t = parseTcp(p, ip);
-  if (typeof t === 'string') throw new Error(t);
-  return {
-    src: bytesToIp(p, ip.srcOff, ip.addrLen),
-    dst: bytesToIp(p, ip.dstOff, ip.addrLen),
-    sport: t.sport,
-    dport: t.dport,
-    flags: t.flags,
-    seq: t.seq,
-    ack: t.ack,
-  };
-}
 const isTcp = (p: Buffer): boolean => (p[0] >> 4 === 4 ? p[9] === 6 : p[6] === 6);
 const isIcmp = (p: Buffer): boolean => (p[0] >> 4 === 4 ? p[9] === 1 : p[6] === 58);
 

@@ -2,9 +2,9 @@
 // received packets and waiting by predicate (generous hang-guard timeouts, no timing asserts).
 import * as dnsPacket from 'dns-packet';
 import type { TunDevice } from '../../../systemext/tun/device';
-import { ipToBytes } from '../../../systemext/net/addr';
+import { bytesToIp, ipToBytes } from '../../../systemext/net/addr';
 import { buildUdp } from '../../../systemext/net/build';
-import { parseIp, parseUdp } from '../../../systemext/net/packet';
+import { parseIp, parseTcp, parseUdp } from '../../../systemext/net/packet';
 
 export class FakeKernel {
   private readonly queue: Buffer[] = [];
@@ -89,4 +89,29 @@ export class FakeKernel {
     if (typeof u === 'string') throw new Error(u);
     return { raw: pkt.subarray(u.dataOff, u.dataEnd) };
   }
+}
+
+/** The TCP fields of a packet the engine wrote (throws on anything that is not TCP). */
+export function tcpOf(p: Buffer): {
+  src: string;
+  dst: string;
+  sport: number;
+  dport: number;
+  flags: number;
+  seq: number;
+  ack: number;
+} {
+  const ip = parseIp(p);
+  if (typeof ip === 'string') throw new Error(ip);
+  const t = parseTcp(p, ip);
+  if (typeof t === 'string') throw new Error(t);
+  return {
+    src: bytesToIp(p, ip.srcOff, ip.addrLen),
+    dst: bytesToIp(p, ip.dstOff, ip.addrLen),
+    sport: t.sport,
+    dport: t.dport,
+    flags: t.flags,
+    seq: t.seq,
+    ack: t.ack,
+  };
 }

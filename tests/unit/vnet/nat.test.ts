@@ -4,61 +4,26 @@ import { expect } from 'chai';
 import { AddressPlan } from '../../../systemext/vnet/addresses';
 import {
   createNatInit,
+  natInitForPlan,
   NatTable,
   ST_CLOSING,
   ST_OPEN,
   type NatInit,
 } from '../../../systemext/vnet/nat-table';
 import { createFastPath, DROP, PASS, WRITTEN } from '../../../systemext/vnet/fast-path';
-import { bytesToIp, ipToBytes } from '../../../systemext/net/addr';
+import { tcpOf } from './kernel';
+import { ipToBytes } from '../../../systemext/net/addr';
 import { buildTcp, checksumsValid } from '../../../systemext/net/build';
-import {
-  parseIp,
-  parseTcp,
-  TCP_ACK,
-  TCP_FIN,
-  TCP_PSH,
-  TCP_RST,
-  TCP_SYN,
-} from '../../../systemext/net/packet';
+import { TCP_ACK, TCP_FIN, TCP_PSH, TCP_RST, TCP_SYN } from '../../../systemext/net/packet';
 
 const plan = new AddressPlan({ ipv6Prefix: 'fd00:aa:bb::/48' });
 const LPORT = 4567;
 
 function setup(capacity = 16): { init: NatInit; nat: NatTable } {
-  const init = createNatInit({
-    capacity,
-    fakeCount: plan.fakeCount,
-    tun4: ipToBytes(plan.tun4).readUInt32BE(0),
-    fakeBase4: ipToBytes(plan.fake4(0)).readUInt32BE(0),
-    tun6: ipToBytes(plan.tun6),
-    prefix6: plan.v6Prefix96,
-  });
+  const init = natInitForPlan(plan, capacity);
   const nat = new NatTable(init);
   nat.setListenerPorts(LPORT, LPORT + 1);
   return { init, nat };
-}
-
-function fields(p: Buffer): {
-  src: string;
-  dst: string;
-  sport: number;
-  dport: number;
-  flags: number;
-  seq: number;
-} {
-  const ip = parseIp(p);
-  if (typeof ip === 'string') throw new Error(ip);
-  const t = parseTcp(p, ip);
-  if (typeof t === 'string') throw new Error(t);
-  return {
-    src: bytesToIp(p, ip.srcOff, ip.addrLen),
-    dst: bytesToIp(p, ip.dstOff, ip.addrLen),
-    sport: t.sport,
-    dport: t.dport,
-    flags: t.flags,
-    seq: t.seq,
-  };
 }
 
 for (const family of [4, 6] as const) {
@@ -79,8 +44,8 @@ for (const family of [4, 6] as const) {
       });
     const allocate = (nat: NatTable, p: Buffer): number =>
       family === 4
-        ? nat.allocate(p, 12, 16, 4, fields(p).sport, 443)
-        : nat.allocate(p, 8, 24, 16, fields(p).sport, 443);
+        ? nat.allocate(p, 12, 16, 4, tcpOf(p).sport, 443)
+        : nat.allocate(p, 8, 24, 16, tcpOf(p).sport, 443);
 
     it('absorbs SYN retransmits while dialing, then rewrites both directions with valid checksums', () => {
       const { init, nat } = setup();
@@ -94,7 +59,7 @@ for (const family of [4, 6] as const) {
       const out = Buffer.from(syn);
       expect(fast(out)).to.equal(WRITTEN);
       expect(checksumsValid(out)).to.equal(true);
-      const f = fields(out);
+      const f = tcpOf(out);
       const fake = family === 4 ? plan.fake4(nat.fakeIndex(e)) : plan.fake6(nat.fakeIndex(e));
       expect(f).to.include({
         src: fake,
@@ -115,7 +80,7 @@ for (const family of [4, 6] as const) {
       });
       expect(fast(reply)).to.equal(WRITTEN);
       expect(checksumsValid(reply)).to.equal(true);
-      expect(fields(reply)).to.include({ src: vip, dst: client, sport: 443, dport: 40000 });
+      expect(tcpOf(reply)).to.include({ src: vip, dst: client, sport: 443, dport: 40000 });
     });
 
     it('handles IPv4 options / odd payload lengths without breaking checksums', () => {
