@@ -32,7 +32,14 @@ function probe(): string | null {
  * Skips with a printed reason, or throws under CI=true.
  */
 export function requireNetns(ctx: Mocha.Context, what: string): void {
-  const why = whyNoNetns();
+  requireOrSkip(ctx, what, whyNoNetns());
+}
+
+/**
+ * The one rule for every conditional test: `why` null → run; otherwise skip with the reason printed,
+ * except under CI=true, where the test must run and a missing prerequisite is a failure.
+ */
+export function requireOrSkip(ctx: Mocha.Context, what: string, why: string | null): void {
   if (why === null) return;
   if (process.env.CI === 'true') throw new Error(`${what}: must run under CI=true, but ${why}`);
   console.log(`      skipped ${what}: ${why}`);

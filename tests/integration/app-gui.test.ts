@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { expect } from 'chai';
 import { AppRun, ROOT, VirtualDisplay, stopProcess } from './fixtures/app/gui-session';
+import { requireOrSkip } from '../helpers/privileges';
 
 const execFileP = promisify(execFile);
 const ADDON = join(ROOT, 'node_modules/@nodegui/nodegui/build/Release/nodegui_core.node');
@@ -51,22 +52,13 @@ function whyNoGui(): string | null {
   return guiCache;
 }
 
-/** Like requireNetns: skip with a reason on a machine without a GUI stack, fail under CI=true. */
-function requireGui(ctx: Mocha.Context, what: string): void {
-  const why = whyNoGui();
-  if (why === null) return;
-  if (process.env.CI === 'true') throw new Error(`${what}: must run under CI=true, but ${why}`);
-  console.log(`      skipped ${what}: ${why}`);
-  ctx.skip();
-}
-
 describe('app GUI under Xvfb + trayer', function () {
   this.timeout(120_000);
   let display: VirtualDisplay | null = null;
   let app: AppRun | null = null;
 
   before(async function () {
-    requireGui(this, 'app GUI test');
+    requireOrSkip(this, 'app GUI test', whyNoGui());
     display = await VirtualDisplay.start();
     display.startTray();
   });

@@ -5,6 +5,7 @@ import { createConnection, createServer, type Server, type Socket } from 'node:n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { peerCredentials, socketFd } from '../../../native-bindings';
+import { requireOrSkip } from '../../helpers/privileges';
 
 describe('native-bindings: peer credentials', function () {
   let dir: string;
@@ -12,7 +13,13 @@ describe('native-bindings: peer credentials', function () {
   let client: Socket | undefined;
 
   before(function () {
-    if (process.platform !== 'linux' && process.platform !== 'darwin') this.skip();
+    requireOrSkip(
+      this,
+      'peer credentials',
+      process.platform === 'linux' || process.platform === 'darwin'
+        ? null
+        : `no peer-credential binding for ${process.platform}`,
+    );
     dir = mkdtempSync(join(tmpdir(), 'kvn-peercred-'));
   });
 

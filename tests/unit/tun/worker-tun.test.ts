@@ -9,6 +9,7 @@ import * as libc from '../../../native-bindings/libc';
 import type { FramingKind } from '../../../systemext/tun/framing';
 import { WorkerTun } from '../../../systemext/tun/worker-tun';
 import { icmp4Echo, icmp4Valid, icmp6Echo, udp4 } from './packets';
+import { requireOrSkip } from '../../helpers/privileges';
 
 const ECHO = join(__dirname, '../../../systemext/tun/echo-fast-path.ts');
 
@@ -64,7 +65,13 @@ function fileOf(fd: number): string {
 
 describe('tun: WorkerTun over a socketpair (reader thread, no root)', function () {
   before(function () {
-    if (process.platform !== 'linux') this.skip();
+    requireOrSkip(
+      this,
+      'WorkerTun over a socketpair',
+      process.platform === 'linux'
+        ? null
+        : `needs Linux (/proc/self/fd, SOCK_SEQPACKET); this is ${process.platform}`,
+    );
   });
 
   it('delivers many packets in order, in batches', async () => {
