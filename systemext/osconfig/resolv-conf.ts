@@ -1,20 +1,11 @@
 // Pure logic for a resolv.conf(5) that we point at our DNS server (Linux, inside a network namespace).
 // The rewritten file carries the original byte-for-byte (base64 in a comment), so cleanup restores it
-// exactly even when our state file was lost (crash, kill -9).
+// exactly even when our state file was lost (crash, kill -9). Its nameservers are read by the DNS
+// side's parser, the one the engine uses for upstreams.
+import { parseResolvConf } from '../dns/system-config-parse';
 
 export const MARKER = '# managed by KeyVNet: do not edit';
 const ORIGINAL_TAG = '# keyvnet-original-base64: ';
-
-/** `nameserver` addresses of a resolv.conf, in order (resolv.conf(5): "nameserver Name-server IP address"). */
-export function parseNameservers(content: string): string[] {
-  const out: string[] = [];
-  for (const raw of content.split('\n')) {
-    const line = raw.replace(/[#;].*$/, '').trim();
-    const m = /^nameserver\s+(\S+)/.exec(line);
-    if (m) out.push(m[1]);
-  }
-  return out;
-}
 
 /** Whether the file is one we wrote. */
 export function isOurs(content: string): boolean {
@@ -47,5 +38,5 @@ export function originalFrom(ours: string): string | null {
 /** Upstream nameservers: those of the original (never ourselves), taken from one of our files or a plain one. */
 export function upstreamsOf(content: string, dnsAddresses: string[]): string[] {
   const original = isOurs(content) ? (originalFrom(content) ?? '') : content;
-  return parseNameservers(original).filter((a) => !dnsAddresses.includes(a));
+  return parseResolvConf(original).filter((a) => !dnsAddresses.includes(a));
 }

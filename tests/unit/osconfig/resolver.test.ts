@@ -1,11 +1,6 @@
 import { expect } from 'chai';
-import {
-  isOurs,
-  originalFrom,
-  ourResolvConf,
-  parseNameservers,
-  upstreamsOf,
-} from '../../../systemext/osconfig/resolv-conf';
+import { isOurs, originalFrom, ourResolvConf, upstreamsOf } from '../../../systemext/osconfig/resolv-conf';
+import { parseResolvConf } from '../../../systemext/dns/system-config-parse';
 import {
   diffResolverDir,
   resolverFileContent,
@@ -20,14 +15,14 @@ describe('osconfig/resolv-conf', () => {
     '# from DHCP\nsearch lan corp\nnameserver 10.0.0.53 # primary\n; old\nnameserver 10.0.0.54\noptions ndots:2';
 
   it('parses nameservers, ignoring comments', () => {
-    expect(parseNameservers(original)).to.deep.equal(['10.0.0.53', '10.0.0.54']);
-    expect(parseNameservers('')).to.deep.equal([]);
+    expect(parseResolvConf(original)).to.deep.equal(['10.0.0.53', '10.0.0.54']);
+    expect(parseResolvConf('')).to.deep.equal([]);
   });
   it('points at our DNS, keeps search/options, marks the file and embeds the exact original', () => {
     const ours = ourResolvConf(original, dns);
     const lines = ours.split('\n');
     expect(lines[0]).to.equal('# managed by KeyVNet: do not edit');
-    expect(parseNameservers(ours)).to.deep.equal(dns);
+    expect(parseResolvConf(ours)).to.deep.equal(dns);
     expect(lines).to.include('search lan corp');
     expect(lines).to.include('options ndots:2');
     expect(isOurs(ours)).to.equal(true);
