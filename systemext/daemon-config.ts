@@ -40,7 +40,11 @@ export function defaultMtu(platform: NodeJS.Platform): number {
 }
 
 export class ConfigError extends Error {
-  constructor(field: string, problem: string) {
+  constructor(
+    /** Path of the offending value, e.g. `apps[0].target` (main.ts turns it into a line number). */
+    readonly field: string,
+    problem: string,
+  ) {
     super(`${field}: ${problem}`);
     this.name = 'ConfigError';
   }

@@ -17,10 +17,11 @@
 import { readFileSync } from 'node:fs';
 import { ConfigError, parseDaemonConfig, type DaemonConfig } from './daemon-config';
 import { startDaemon, stderrLog, type RunningDaemon } from './daemon';
+import { JsonSyntaxError, parseJsonWithLines, type LocatedJson } from './json-lines';
 
 const USAGE = 'usage: main.ts --config <file.json>';
 
-/** Reads and validates the config file; errors name the file and the field. */
+/** Reads and validates the config file; errors name the file, the line and the field. */
 export function loadConfig(path: string): DaemonConfig {
   let text: string;
   try {
@@ -28,17 +29,20 @@ export function loadConfig(path: string): DaemonConfig {
   } catch (err) {
     throw new Error(`cannot read config ${path}: ${(err as Error).message}`);
   }
-  let json: unknown;
+  let json: LocatedJson;
   try {
-    json = JSON.parse(text);
+    json = parseJsonWithLines(text);
   } catch (err) {
+    if (err instanceof JsonSyntaxError)
+      throw new Error(`config ${path}:${err.line}:${err.column}: not valid JSON: ${err.problem}`);
     throw new Error(`config ${path} is not valid JSON: ${(err as Error).message}`);
   }
   try {
-    return parseDaemonConfig(json);
+    return parseDaemonConfig(json.value);
   } catch (err) {
-    if (err instanceof ConfigError) throw new Error(`config ${path}: ${err.message}`);
-    throw err;
+    if (!(err instanceof ConfigError)) throw err;
+    const line = json.lineOf(err.field);
+    throw new Error(`config ${path}${line === undefined ? '' : `:${line}`}: ${err.message}`);
   }
 }
 
