@@ -1,55 +1,69 @@
-// CLI entry of the root daemon: `node --import tsx systemext/main.ts --config <file.json>`.
-// Prints `READY <json>` on stdout once the tun, the OS configuration and the engine are up; stops in
-// order on SIGTERM/SIGINT. Log lines go to stderr. A config file (fields: daemon-config.ts):
-//
-//   {
-//     "zones": ["corp.test"],                       // required: DNS zones VNet answers
-//     "apps": [{ "name": "hello.corp.test",         // an FQDN inside a zone
-//                "target": "127.0.0.1:8080",        // "host", "host:port", "[v6]:port" or {host, port}
-//                "ports": [80, [8000, 8099]],       // allowed ports/ranges; [] or absent = all
-//                "via": "direct" }],                // only "direct" for now (SSH bastion: later)
-//     "range": "100.64.0.0/10",                     // optional, IPv4 VNet range (/8../24)
-//     "ipv6": true,                                 // optional, also the ULA range when the OS has IPv6
-//     "mtu": 65535,                                 // optional; default 65535 Linux, 16384 macOS
-//     "stateDir": "/var/lib/keyvnet",               // optional, address plan + OS configuration record
-//     "tunName": "kvn0"                             // optional (Linux), else the kernel's kvnN
-//   }
-import { readFileSync } from 'node:fs';
-import { ConfigError, parseDaemonConfig, type DaemonConfig } from './daemon-config';
-import { startDaemon, stderrLog, type RunningDaemon } from './daemon';
-import { JsonSyntaxError, parseJsonWithLines, type LocatedJson } from './json-lines';
+// CLI entry of the root daemon:
+//   node --import tsx systemext/main.ts --allow-uid 501 [--socket-dir DIR] [--state-dir DIR] [--tun-name NAME]
+// It reads no user configuration: it listens on `<socket-dir>/daemon.sock` and waits for the user's
+// agent, which pushes the configuration and says when VNet is to be up (ipc/messages.ts). Prints
+// `READY {"socket": ...}` on stdout once listening; stops in order on SIGTERM/SIGINT (VNet down, OS
+// configuration undone). Log lines go to stderr.
+import packageJson from '../package.json';
+import { AgentResolver } from './agent-resolver';
+import { AgentServer } from './agent-server';
+import { DAEMON_USAGE, parseDaemonArgs, UsageError, type DaemonSettings } from './daemon-config';
+import { RoutingDialer } from './routing-dialer';
+import { VNetController } from './vnet-controller';
+import { stderrLog, type DaemonLog } from './vnet-instance';
+import { DirectDialer } from './vnet';
 
-const USAGE = 'usage: main.ts --config <file.json>';
+export interface RunningDaemon {
+  server: AgentServer;
+  controller: VNetController;
+  stop(): Promise<void>;
+}
 
-/** Reads and validates the config file; errors name the file, the line and the field. */
-export function loadConfig(path: string): DaemonConfig {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (err) {
-    throw new Error(`cannot read config ${path}: ${(err as Error).message}`);
-  }
-  let json: LocatedJson;
-  try {
-    json = parseJsonWithLines(text);
-  } catch (err) {
-    if (err instanceof JsonSyntaxError)
-      throw new Error(`config ${path}:${err.line}:${err.column}: not valid JSON: ${err.problem}`);
-    throw new Error(`config ${path} is not valid JSON: ${(err as Error).message}`);
-  }
-  try {
-    return parseDaemonConfig(json.value);
-  } catch (err) {
-    if (!(err instanceof ConfigError)) throw err;
-    const line = json.lineOf(err.field);
-    throw new Error(`config ${path}${line === undefined ? '' : `:${line}`}: ${err.message}`);
-  }
+/** Starts the daemon: the controller (VNet down until the agent asks) and the socket. */
+export async function startDaemon(
+  settings: DaemonSettings,
+  opts: { log?: DaemonLog; version?: string; pingIntervalMs?: number; pingDeadMs?: number } = {},
+): Promise<RunningDaemon> {
+  const log = opts.log ?? stderrLog;
+  let server: AgentServer | null = null;
+  const controller: VNetController = new VNetController(settings, {
+    resolver: new AgentResolver(
+      () => server?.agent() ?? null,
+      () => controller.zones(),
+    ),
+    dialer: new RoutingDialer(new DirectDialer(), null),
+    log,
+  });
+  server = new AgentServer(settings, controller, {
+    version: opts.version ?? packageJson.version,
+    log,
+    pingIntervalMs: opts.pingIntervalMs,
+    pingDeadMs: opts.pingDeadMs,
+  });
+  await server.listen();
+  const srv = server;
+  let stopping: Promise<void> | null = null;
+  return {
+    server: srv,
+    controller,
+    stop: () =>
+      (stopping ??= (async () => {
+        await controller.down('the daemon is stopping');
+        await srv.close();
+      })()),
+  };
 }
 
 async function main(argv: string[]): Promise<void> {
-  const i = argv.indexOf('--config');
-  if (i < 0 || !argv[i + 1]) throw new Error(USAGE);
-  const config = loadConfig(argv[i + 1]);
+  let settings: DaemonSettings;
+  try {
+    settings = parseDaemonArgs(argv);
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    process.stderr.write(`keyvnet-daemon: ${err.message}\n${DAEMON_USAGE}\n`);
+    process.exit(2);
+  }
+  if (process.getuid?.() !== 0) stderrLog('warn', 'not running as root: VNet will fail to open the tun');
 
   let daemon: RunningDaemon | null = null;
   let stopping = false;
@@ -58,8 +72,7 @@ async function main(argv: string[]): Promise<void> {
     if (stopping) return;
     stopping = true;
     stderrLog('info', `${signal}: stopping`);
-    // During start-up the stop happens once startDaemon returns (below), so nothing is left configured.
-    if (!daemon) return;
+    if (!daemon) return; // during start-up: stopped once startDaemon returns (below)
     void daemon.stop().then(() => {
       stderrLog('info', 'stopped');
       clearInterval(keepAlive);
@@ -72,13 +85,13 @@ async function main(argv: string[]): Promise<void> {
   process.on('uncaughtException', (err) => stderrLog('error', `uncaught: ${err.stack ?? err.message}`));
   process.on('unhandledRejection', (err) => stderrLog('error', `unhandled rejection: ${String(err)}`));
 
-  daemon = await startDaemon(config);
+  daemon = await startDaemon(settings);
   if (stopping) {
     await daemon.stop();
-    stderrLog('info', 'stopped');
     process.exit(0);
   }
-  process.stdout.write(`READY ${JSON.stringify(daemon.info)}\n`);
+  stderrLog('info', `listening on ${daemon.server.socketPath} for uid ${settings.allowUid}`);
+  process.stdout.write(`READY ${JSON.stringify({ socket: daemon.server.socketPath, pid: process.pid })}\n`);
 }
 
 // Run when started as a program: directly (tsx), or as the entry of a webpack bundle, where `module` is

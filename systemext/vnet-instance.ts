@@ -1,5 +1,7 @@
-// The root daemon around the VNet engine: opens the tun, configures the OS (address, MTU, routes,
-// resolver), starts the engine with an app resolver and a dialer, and undoes it all on stop.
+// One run of VNet in the root daemon: opens the tun, configures the OS (address, MTU, routes,
+// resolver), starts the engine with an app resolver and a dialer, and undoes it all on stop. The
+// daemon (vnet-controller.ts) starts one when the agent says `vnet/up` and stops it on `vnet/down`
+// or when the agent goes away.
 //
 // Order matters:
 //   1. undo leftovers of a crashed run (state file, resolver markers) before touching anything;
@@ -16,7 +18,6 @@
 // best in every full run, so Linux uses it. On macOS we keep 16 KiB: Teleport measured it there for its
 // utun VNet (gravitational/teleport#69025) and utun's upper limit is not verified here.
 import { join } from 'node:path';
-import type { DaemonConfig } from './daemon-config';
 import type { Upstream } from './dns/system-config-parse';
 import { systemUpstreams } from './dns/upstreams';
 import { createOsConfigurator, type OsConfigResult, type OsConfigurator } from './osconfig';
@@ -26,7 +27,6 @@ import {
   createVNet,
   DirectDialer,
   loadAddressPlan,
-  StaticResolver,
   type AppResolver,
   type Dialer,
   type VNetEngine,
@@ -37,10 +37,24 @@ import {
 export type LogLevel = 'info' | 'warn' | 'error';
 export type DaemonLog = (level: LogLevel, msg: string) => void;
 
+/** What VNet needs to start: the agent's pushed configuration plus the daemon's own settings. */
+export interface VNetInstanceConfig {
+  /** IPv4 VNet range (CIDR /8../24). */
+  range: string;
+  /** Configure IPv6 (the ULA range) too, when the OS has IPv6. */
+  ipv6: boolean;
+  mtu: number;
+  zones: string[];
+  /** Configured app names, for the virtual addresses reported in `info`. */
+  appNames: string[];
+  stateDir: string;
+  tunName?: string;
+}
+
 export interface DaemonDeps {
-  /** Where apps come from: a StaticResolver from the config by default; later the agent over IPC. */
-  resolver?: AppResolver;
-  /** How apps are reached: DirectDialer by default; later the SSH dialer through the bastion. */
+  /** Where apps come from: the agent over IPC (AgentResolver); tests may pass a StaticResolver. */
+  resolver: AppResolver;
+  /** How apps are reached: DirectDialer by default; the daemon passes one that routes by bastion. */
   dialer?: Dialer;
   log?: DaemonLog;
   /** Hard limit for an orderly stop; past it stop() resolves anyway (default 10 s). */
@@ -68,25 +82,20 @@ export interface DaemonStats {
   tun: object;
 }
 
-export interface RunningDaemon {
+export interface RunningVNet {
   info: DaemonInfo;
   engine: VNetEngine;
   /** Packet counters of the engine and the tun reader (for logs, later for the agent's status view). */
   stats(): DaemonStats;
   /** Orderly stop: engine, OS clean-up, tun close. Idempotent; resolves within the hard timeout. */
   stop(): Promise<void>;
+  /** Virtual addresses of app names (stable: persisted in the state directory). */
+  addresses(names: string[]): DaemonInfo['apps'];
 }
 
 export const ADDRESS_STATE_FILE = 'addresses.json';
 
-export function staticResolverFrom(config: DaemonConfig): StaticResolver {
-  return new StaticResolver(
-    config.zones,
-    config.apps.map((a) => ({ fqdn: a.name, target: a.target, allowedPorts: a.ports, via: a.via })),
-  );
-}
-
-export async function startDaemon(config: DaemonConfig, deps: DaemonDeps = {}): Promise<RunningDaemon> {
+export async function startVNetInstance(config: VNetInstanceConfig, deps: DaemonDeps): Promise<RunningVNet> {
   const log: DaemonLog = deps.log ?? stderrLog;
   const os: OsConfigurator = deps.os ?? createOsConfigurator(config.stateDir, log);
   await os.cleanupLeftovers();
@@ -96,7 +105,7 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps = {}): 
 
   const ipv6 = config.ipv6 && os.ipv6Available();
   if (config.ipv6 && !ipv6) log('warn', 'IPv6 is disabled in this system: VNet runs IPv4 only');
-  const resolver = deps.resolver ?? staticResolverFrom(config);
+  const resolver = deps.resolver;
 
   // Upstreams for non-zone queries: when we rewrite the namespace resolv.conf, the ones it had before
   // (read from osconfig, since the file then points at us); otherwise the system's, re-read by the engine.
@@ -134,15 +143,20 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps = {}): 
       ipv4Range: plan.ipv4Range,
       ipv6Range: ipv6 ? plan.ipv6Range : null,
       dnsAddresses: dns,
-      zones: resolver.zones(),
+      zones: config.zones,
     });
     osUp = true;
     await engine.start(tun);
-    const apps: DaemonInfo['apps'] = {};
-    for (const a of config.apps) {
-      const { v4, v6 } = plan.assign(a.name);
-      apps[a.name] = { v4, v6: osResult.ipv6 ? v6 : null };
-    }
+    const v6On = osResult.ipv6;
+    const addresses = (names: string[]): DaemonInfo['apps'] => {
+      const out: DaemonInfo['apps'] = {};
+      for (const name of names) {
+        const { v4, v6 } = plan.assign(name);
+        out[name] = { v4, v6: v6On ? v6 : null };
+      }
+      return out;
+    };
+    const apps = addresses(config.appNames);
     const info: DaemonInfo = {
       tun: tun.name,
       mtu: config.mtu,
@@ -159,7 +173,7 @@ export async function startDaemon(config: DaemonConfig, deps: DaemonDeps = {}): 
       log('info', `stats ${JSON.stringify(stats())}`);
       return orderlyStop(engine, os, dev, log, deps.stopTimeoutMs ?? 10_000);
     });
-    return { info, engine, stats, stop };
+    return { info, engine, stats, stop, addresses };
   } catch (err) {
     log('error', `start failed: ${(err as Error).message}`);
     await engine.stop().catch(() => {});

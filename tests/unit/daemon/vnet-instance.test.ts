@@ -1,4 +1,4 @@
-// startDaemon's wiring without root: an in-memory tun, a recording OS configurator, the engine's
+// startVNetInstance's wiring without root: an in-memory tun, a recording OS configurator, the engine's
 // listener left unbound. Checks the order (leftovers, tun, OS, engine), what the OS is asked to do,
 // that DNS answers through the tun, and that stop and a failed start undo everything.
 import { expect } from 'chai';
@@ -6,8 +6,13 @@ import * as dnsPacket from 'dns-packet';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { defaultMtu, parseDaemonConfig } from '../../../systemext/daemon-config';
-import { startDaemon, type DaemonDeps } from '../../../systemext/daemon';
+import { defaultMtu } from '../../../systemext/daemon-config';
+import {
+  startVNetInstance,
+  type DaemonDeps,
+  type VNetInstanceConfig,
+} from '../../../systemext/vnet-instance';
+import { StaticResolver } from '../../../systemext/vnet';
 import { ipToBytes } from '../../../systemext/net/addr';
 import { buildUdp } from '../../../systemext/net/build';
 import { parseIp, parseUdp } from '../../../systemext/net/packet';
@@ -36,7 +41,7 @@ class RecordingOs implements OsConfigurator {
   }
 }
 
-describe('daemon wiring (in-memory tun, no root)', () => {
+describe('VNet instance wiring (in-memory tun, no root)', () => {
   let dir: string;
   let kernel: TunDevice;
   let engineSide: TunDevice;
@@ -44,6 +49,10 @@ describe('daemon wiring (in-memory tun, no root)', () => {
 
   const deps = (os: OsConfigurator): DaemonDeps => ({
     os,
+    resolver: new StaticResolver(
+      ['corp.test'],
+      [{ fqdn: 'hello.corp.test', target: { host: '127.0.0.1', port: 8080 }, allowedPorts: [80] }],
+    ),
     log: (level, msg) => logs.push(`${level} ${msg}`),
     openTun: async (o) => {
       [engineSide, kernel] = createMemoryTunPair(o.mtu, [o.name ?? 'mem0', 'kernel0'], o.fastPath);
@@ -53,13 +62,15 @@ describe('daemon wiring (in-memory tun, no root)', () => {
     },
     engineOptions: { listener: { bind: false, port: 40000 }, upstreams: [], sweepIntervalMs: 0 },
   });
-  const config = () =>
-    parseDaemonConfig({
-      zones: ['corp.test'],
-      apps: [{ name: 'hello.corp.test', target: '127.0.0.1:8080', ports: [80] }],
-      stateDir: dir,
-      tunName: 'kvnu0',
-    });
+  const config = (): VNetInstanceConfig => ({
+    range: '100.64.0.0/10',
+    ipv6: true,
+    mtu: defaultMtu(process.platform),
+    zones: ['corp.test'],
+    appNames: ['hello.corp.test'],
+    stateDir: dir,
+    tunName: 'kvnu0',
+  });
 
   beforeEach(() => {
     dir = mkdtempSync(join(tmpdir(), 'kvn-daemon-'));
@@ -69,7 +80,7 @@ describe('daemon wiring (in-memory tun, no root)', () => {
 
   it('cleans leftovers, then configures the OS for the tun it opened, and answers DNS through it', async () => {
     const os = new RecordingOs();
-    const d = await startDaemon(config(), deps(os));
+    const d = await startVNetInstance(config(), deps(os));
     try {
       expect(os.calls).to.deep.equal(['cleanup', 'up']);
       expect(os.req).to.deep.include({
@@ -116,7 +127,7 @@ describe('daemon wiring (in-memory tun, no root)', () => {
   it('a failed OS configuration undoes the partial work and closes the tun', async () => {
     const os = new RecordingOs({ failUp: true });
     let err: Error | null = null;
-    await startDaemon(config(), deps(os)).catch((e: Error) => (err = e));
+    await startVNetInstance(config(), deps(os)).catch((e: Error) => (err = e));
     expect(err).to.match(/Operation not permitted/);
     expect(os.calls).to.deep.equal(['cleanup', 'up', 'cleanup']);
     expect(() => engineSide.write(Buffer.alloc(20))).to.throw(TunClosedError);
@@ -124,7 +135,7 @@ describe('daemon wiring (in-memory tun, no root)', () => {
 
   it('without IPv6 in the OS, asks for IPv4 only', async () => {
     const os = new RecordingOs({ ipv6: false });
-    const d = await startDaemon(config(), deps(os));
+    const d = await startVNetInstance(config(), deps(os));
     await d.stop();
     expect(os.req!.ipv6Range).to.equal(null);
     expect(os.req!.dnsAddresses).to.deep.equal(['100.64.0.2']);
@@ -134,7 +145,7 @@ describe('daemon wiring (in-memory tun, no root)', () => {
 
   it('stop is idempotent', async () => {
     const os = new RecordingOs();
-    const d = await startDaemon(config(), deps(os));
+    const d = await startVNetInstance(config(), deps(os));
     await Promise.all([d.stop(), d.stop()]);
     await d.stop();
     expect(os.calls.filter((c) => c === 'down')).to.have.length(1);

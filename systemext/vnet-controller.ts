@@ -1,0 +1,255 @@
+// The daemon's one VNet: what the agent asked for (its pushed configuration, up or down) and what is
+// running (a RunningVNet from vnet-instance.ts). Operations are serialised, so an `up` racing a
+// `down` or a new configuration always ends in the state asked for last. Engine events become
+// VNetEvents for the agent.
+import { EventEmitter } from 'node:events';
+import type { ConnectionInfo, VNetConfig, VNetEvent, VNetStatus, BastionStateInfo } from '../ipc/messages';
+import { defaultMtu, type DaemonSettings } from './daemon-config';
+import { startVNetInstance, type DaemonDeps, type DaemonLog, type RunningVNet } from './vnet-instance';
+import type { AppResolver, Dialer } from './vnet';
+
+export interface ControllerDeps {
+  resolver: AppResolver;
+  dialer: Dialer;
+  log: DaemonLog;
+  /** Bastion sessions for the status (from the SSH dialer, when there is one). */
+  bastions?: () => BastionStateInfo[];
+  /** Seams for tests: the instance starter and its dependencies (in-memory tun, recording OS). */
+  start?: typeof startVNetInstance;
+  instanceDeps?: Partial<DaemonDeps>;
+}
+
+/** At most this many live connections are listed (the NAT table bounds the real number anyway). */
+const MAX_LISTED_CONNECTIONS = 4096;
+
+export class VNetController extends EventEmitter<{ event: [VNetEvent] }> {
+  private config: VNetConfig | null = null;
+  private vnet: RunningVNet | null = null;
+  private state: VNetStatus['state'] = 'down';
+  private error: string | null = null;
+  private since = Date.now();
+  private queue: Promise<unknown> = Promise.resolve();
+  private readonly conns = new Map<number, ConnectionInfo>();
+  private nextConnId = 1;
+
+  constructor(
+    private readonly settings: DaemonSettings,
+    private readonly deps: ControllerDeps,
+  ) {
+    super();
+  }
+
+  /** The zones of the current configuration (the resolver's view, also while down). */
+  zones(): string[] {
+    return this.config?.zones ?? [];
+  }
+
+  /** Takes the agent's configuration; restarts a running VNet only when what the OS sees changed. */
+  configure(cfg: VNetConfig): Promise<{ restarted: boolean }> {
+    return this.serial(async () => {
+      const old = this.config;
+      this.config = cfg;
+      if (!this.vnet) return { restarted: false };
+      if (old && sameOsConfig(old, cfg)) {
+        // Same range, MTU and zones: apps changed at most. Running connections keep going; new
+        // lookups ask the agent again.
+        (this.vnet.engine as { appsChanged?: () => void }).appsChanged?.();
+        this.publish();
+        return { restarted: false };
+      }
+      this.deps.log('info', 'configuration changed what the OS sees: restarting VNet');
+      await this.stopInstance();
+      await this.startInstance();
+      return { restarted: true };
+    });
+  }
+
+  up(): Promise<VNetStatus> {
+    return this.serial(async () => {
+      if (!this.vnet) await this.startInstance();
+      return this.status();
+    });
+  }
+
+  /** Takes VNet down: routes, addresses and resolver configuration are removed. */
+  down(reason: string | null = null): Promise<VNetStatus> {
+    return this.serial(async () => {
+      if (this.vnet) {
+        this.deps.log('info', `VNet down${reason ? `: ${reason}` : ''}`);
+        await this.stopInstance();
+      }
+      this.setState('down', reason);
+      return this.status();
+    });
+  }
+
+  status(): VNetStatus {
+    const info = this.vnet?.info;
+    return {
+      state: this.state,
+      error: this.error,
+      since: this.since,
+      tun: info?.tun ?? null,
+      mtu: info?.mtu ?? null,
+      ipv4Range: info?.ipv4Range ?? null,
+      ipv6Range: info?.ipv6Range ?? null,
+      dns: info?.dns ?? [],
+      resolver: info?.resolver ?? null,
+      zones: this.zones(),
+      apps: this.vnet && this.config ? this.vnet.addresses(this.config.apps) : {},
+      connections: this.conns.size,
+      bastions: this.deps.bastions?.() ?? [],
+    };
+  }
+
+  connections(): ConnectionInfo[] {
+    return [...this.conns.values()];
+  }
+
+  private serial<T>(op: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(op, op);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private async startInstance(): Promise<void> {
+    const cfg = this.config;
+    if (!cfg) throw new Error('no configuration from the agent yet: send vnet/configure first');
+    this.setState('starting', null);
+    try {
+      const vnet = await (this.deps.start ?? startVNetInstance)(
+        {
+          range: cfg.range,
+          ipv6: cfg.ipv6,
+          mtu: cfg.mtu ?? defaultMtu(process.platform),
+          zones: cfg.zones,
+          appNames: cfg.apps,
+          stateDir: this.settings.stateDir,
+          tunName: this.settings.tunName,
+        },
+        {
+          ...this.deps.instanceDeps,
+          resolver: this.deps.resolver,
+          dialer: this.deps.dialer,
+          log: this.deps.log,
+        },
+      );
+      this.vnet = vnet;
+      this.watchEngine(vnet);
+      this.setState('up', null);
+    } catch (err) {
+      this.setState('error', `VNet could not start: ${(err as Error).message}`);
+      throw err;
+    }
+  }
+
+  private async stopInstance(): Promise<void> {
+    const vnet = this.vnet;
+    if (!vnet) return;
+    this.setState('stopping', null);
+    this.vnet = null;
+    await vnet.stop();
+    for (const c of this.conns.values())
+      this.send({
+        type: 'connection-closed',
+        id: c.id,
+        fqdn: c.fqdn,
+        port: c.port,
+        bytesUp: c.bytesUp,
+        bytesDown: c.bytesDown,
+        at: Date.now(),
+      });
+    this.conns.clear();
+  }
+
+  private watchEngine(vnet: RunningVNet): void {
+    const e = vnet.engine;
+    const live = (): boolean => this.vnet === vnet;
+    e.on('connection', (ev: { fqdn: string; port: number; via?: string }) => {
+      if (!live()) return;
+      const id = this.nextConnId++;
+      const via = ev.via ?? 'direct';
+      if (this.conns.size < MAX_LISTED_CONNECTIONS)
+        this.conns.set(id, {
+          id,
+          fqdn: ev.fqdn,
+          port: ev.port,
+          openedAt: Date.now(),
+          bytesUp: 0,
+          bytesDown: 0,
+          via,
+        });
+      this.send({ type: 'connection-opened', id, fqdn: ev.fqdn, port: ev.port, via, at: Date.now() });
+    });
+    e.on('closed', (ev: { fqdn: string; port: number; bytesFromClient: number; bytesToClient: number }) => {
+      if (!live()) return;
+      // The engine's events carry no id: the oldest open connection to the same app and port closed.
+      let id = 0;
+      for (const c of this.conns.values())
+        if (c.fqdn === ev.fqdn && c.port === ev.port) {
+          id = c.id;
+          break;
+        }
+      this.conns.delete(id);
+      this.send({
+        type: 'connection-closed',
+        id,
+        fqdn: ev.fqdn,
+        port: ev.port,
+        bytesUp: ev.bytesFromClient,
+        bytesDown: ev.bytesToClient,
+        at: Date.now(),
+      });
+    });
+    e.on('refused', (ev: { fqdn: string; port: number; reason: string; code?: string }) => {
+      if (live())
+        this.send({
+          type: 'refused',
+          fqdn: ev.fqdn,
+          port: ev.port,
+          reason: ev.reason,
+          code: ev.code ?? 'refused',
+          at: Date.now(),
+        });
+    });
+    e.on('dns-miss', (ev: { fqdn: string }) => {
+      if (live()) this.send({ type: 'dns-miss', fqdn: ev.fqdn, at: Date.now() });
+    });
+    e.on('error', (ev: { fqdn?: string; port?: number; message: string; code?: string }) => {
+      if (!live()) return;
+      const fqdnOk = ev.fqdn !== undefined && ev.fqdn.length > 0 && ev.fqdn.length <= 253;
+      this.send({
+        type: 'error',
+        message: ev.message.slice(0, 4096),
+        ...(fqdnOk ? { fqdn: ev.fqdn } : {}),
+        ...(ev.port ? { port: ev.port } : {}),
+        ...(ev.code ? { code: ev.code.slice(0, 64) } : {}),
+        at: Date.now(),
+      });
+    });
+  }
+
+  private setState(state: VNetStatus['state'], error: string | null): void {
+    this.state = state;
+    this.error = error;
+    this.since = Date.now();
+    this.publish();
+  }
+
+  private publish(): void {
+    this.send({ type: 'vnet-state', status: this.status() });
+  }
+
+  private send(ev: VNetEvent): void {
+    this.emit('event', ev);
+  }
+}
+
+function sameOsConfig(a: VNetConfig, b: VNetConfig): boolean {
+  const zones = (c: VNetConfig): string =>
+    [...c.zones]
+      .map((z) => z.toLowerCase())
+      .sort()
+      .join(',');
+  return a.range === b.range && a.ipv6 === b.ipv6 && a.mtu === b.mtu && zones(a) === zones(b);
+}
