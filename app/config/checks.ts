@@ -146,24 +146,24 @@ function appNames({ zones, apps }: CheckInput): Issue[] {
   const seen = new Map<string, number>();
   const suffixes = zones.flatMap((z) => (z.value.suffix === undefined ? [] : [z.value.suffix]));
   for (const { index, value } of apps) {
-    const name = value.name;
+    const name = name;
     if (name === undefined) continue;
     const first = seen.get(name);
     if (first !== undefined)
       issues.push({
         path: ['app', index, 'name'],
-        message: `duplicate app name "${value.name}" (also app[${first}]; names are case-insensitive): expected each app once`,
+        message: `duplicate app name "${name}" (also app[${first}]; names are case-insensitive): expected each app once`,
       });
-    else seen.set(value.name, index);
+    else seen.set(name, index);
     if (suffixes.length && !suffixes.some((s) => name.endsWith(`.${s}`)))
       issues.push({
         path: ['app', index, 'name'],
-        message: `"${value.name}" is in no zone: expected a name ending in ${suffixes.map((s) => `".${s}"`).join(', ')}, or a [[zone]] for it`,
+        message: `"${name}" is in no zone: expected a name ending in ${suffixes.map((s) => `".${s}"`).join(', ')}, or a [[zone]] for it`,
       });
     if (!suffixes.length)
       issues.push({
         path: ['app', index, 'name'],
-        message: `"${value.name}" is in no zone: expected a [[zone]] whose suffix it ends with (none is defined)`,
+        message: `"${name}" is in no zone: expected a [[zone]] whose suffix it ends with (none is defined)`,
       });
   }
   return issues;
