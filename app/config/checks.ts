@@ -146,7 +146,7 @@ function appNames({ zones, apps }: CheckInput): Issue[] {
   const seen = new Map<string, number>();
   const suffixes = zones.flatMap((z) => (z.value.suffix === undefined ? [] : [z.value.suffix]));
   for (const { index, value } of apps) {
-    const name = name;
+    const name = value.name;
     if (name === undefined) continue;
     const first = seen.get(name);
     if (first !== undefined)
