@@ -207,6 +207,16 @@ function describeIssue(issue: z.core.$ZodIssue, prefix: PropertyKey[], data: unk
       const section = typeof path[0] === 'string' ? path[0] : '';
       const known = knownFields(section);
       return issue.keys.map((key) => {
+        // A field written above its table's header lands at the top level.
+        const home =
+          section === ''
+            ? (['vnet', 'bastion', 'zone', 'app'] as const).find((s) => knownFields(s).includes(key))
+            : undefined;
+        if (home)
+          return {
+            path: [...path, key],
+            message: `unknown field at the top level: "${key}" belongs in a ${home === 'vnet' ? '[vnet]' : `[[${home}]]`} table (write it below that header)`,
+          };
         const hint = closest(key, known, ALIASES);
         const where = section ? `[${section === 'vnet' ? 'vnet' : `[${section}]`}]` : 'the top level';
         return {
