@@ -38,6 +38,11 @@ function duplicateBastions(bastions: Entry<Partial<RawBastion>>[]): Issue[] {
   for (const { index, value } of bastions) {
     if (value.name === undefined) continue;
     const key = value.name.toLowerCase();
+    if (key === 'direct')
+      issues.push({
+        path: ['bastion', index, 'name'],
+        message: '"direct" is reserved (via = "direct" means no bastion): expected another name',
+      });
     const first = seen.get(key);
     if (first === undefined) seen.set(key, index);
     else

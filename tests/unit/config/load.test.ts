@@ -166,6 +166,27 @@ describe('config: loadConfig', () => {
     expect(only('[[apps]]\nname = "x"\n')[2]).to.match(/did you mean "app"/);
   });
 
+  it('a field above its table header, a reserved or ssh-style value', () => {
+    expect(only('range = "10.0.0.0/8"\n[vnet]\n')).to.deep.equal([
+      1,
+      'range',
+      'unknown field at the top level: "range" belongs in a [vnet] table (write it below that header)',
+    ]);
+    expect(only(BASTION.replace('"corp"', '"direct"'))).to.deep.equal([
+      2,
+      'bastion[0].name',
+      '"direct" is reserved (via = "direct" means no bastion): expected another name',
+    ]);
+    expect(only(BASTION.replace('"bastion.corp.example.com"', '"alice@b.example.com"'))).to.deep.equal([
+      3,
+      'bastion[0].host',
+      '"alice@b.example.com" has a user in it: expected user = "alice" and host = "b.example.com" apart',
+    ]);
+    expect(only(BASTION.replace('"bastion.corp.example.com"', '"b.example.com:2222"'))[2]).to.equal(
+      '"b.example.com:2222" has a port in it: expected host = "b.example.com" and port = 2222 apart',
+    );
+  });
+
   it('wrong type: says what it got and what is expected', () => {
     expect(only('[vnet]\n\nipv6 = "yes"\n')).to.deep.equal([
       3,
