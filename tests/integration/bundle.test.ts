@@ -29,7 +29,11 @@ describe('webpack bundle', function () {
   });
 
   it('the daemon bundle runs as a program: a bad flag is refused with a usage line', async () => {
-    const err = await run(process.execPath, [join(DIST, 'systemext', 'main.js'), '--allow-uid', 'alice']).then(
+    const err = await run(process.execPath, [
+      join(DIST, 'systemext', 'main.js'),
+      '--allow-uid',
+      'alice',
+    ]).then(
       () => null,
       (e: { code: number; stderr: string }) => e,
     );
