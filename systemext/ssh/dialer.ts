@@ -9,6 +9,7 @@ import type { Dialer } from '../vnet/dialer';
 import { abortError, isDialError, sshError } from './errors';
 import { BastionSession } from './session';
 import { SharedAttempt } from './shared-attempt';
+import { connectTcp, type BastionConnector } from './tcp-connect';
 import type {
   AgentBridge,
   BastionPolicy,
@@ -43,7 +44,8 @@ class Slot {
 /** Events: 'state' (BastionState) on every change; 'error' ({ bastion, code, message }) if listened to. */
 export class SshDialer extends EventEmitter implements Dialer {
   private readonly slots = new Map<string, Slot>();
-  private readonly opts: Required<Omit<SshDialerOptions, 'log'>>;
+  private readonly opts: Required<Omit<SshDialerOptions, 'log' | 'connect'>>;
+  private readonly connect: BastionConnector;
   private readonly log: SshLog;
   private inFlight = 0;
   private sessionCount = 0;
@@ -62,6 +64,7 @@ export class SshDialer extends EventEmitter implements Dialer {
       maxDialsInFlight: opts.maxDialsInFlight ?? 256,
     };
     this.log = opts.log ?? (() => undefined);
+    this.connect = opts.connect ?? connectTcp;
   }
 
   async dial(app: AppInfo, port: number, signal: AbortSignal): Promise<Duplex> {
@@ -255,6 +258,10 @@ export class SshDialer extends EventEmitter implements Dialer {
       if (spec.jump) {
         outer = await this.acquire(spec.jump, signal, [...chain, name]);
         sock = await outer.session.openChannel(spec.host, spec.port, this.opts.channelTimeoutMs, signal);
+      } else {
+        sock = await this.connect(spec.host, spec.port, signal).catch((e: unknown) => {
+          throw isDialError(e) ? e : sshError('UNREACHABLE', `cannot reach ${spec.host}:${spec.port}: ${e}`);
+        });
       }
       const s = await BastionSession.open({
         spec,

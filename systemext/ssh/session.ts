@@ -27,8 +27,8 @@ export interface SessionOpenArgs {
   bridge: AgentBridge;
   /** Aborts the set-up; its reason (a DialError) is what the set-up rejects with. */
   signal: AbortSignal;
-  /** The transport for a jump (a channel of the outer session); otherwise TCP to spec.host. */
-  sock?: Duplex;
+  /** The byte stream to the bastion: TCP, or a channel of the outer session for a jump. */
+  sock: Duplex;
   /** Called when a signature (a touch) is asked of the agent. */
   onSign?: () => void;
   log?: SshLog;
@@ -46,6 +46,7 @@ export class BastionSession extends EventEmitter {
     private readonly client: Client,
   ) {
     super();
+    this.setMaxListeners(0); // one 'close' listener per opening channel; channels are bounded
   }
 
   get where(): string {
@@ -111,8 +112,6 @@ export class BastionSession extends EventEmitter {
 
       let authTried = false;
       client.connect({
-        host: spec.host,
-        port: spec.port,
         sock: args.sock,
         username: spec.user,
         // One method: our agent with the one sk key. Nothing else is tried.

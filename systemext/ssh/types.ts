@@ -1,5 +1,6 @@
 // The SSH transport's contract with the rest of the daemon: what it asks the user's agent (bastion
 // settings and signatures, over IPC) and what it reports (per-bastion state for the menu).
+import type { Duplex } from 'node:stream';
 export type { Dialer } from '../vnet/dialer';
 
 export type BastionPolicy = 'session' | 'connection';
@@ -67,6 +68,11 @@ export interface SshDialerOptions {
   /** Dials in progress at once (256). */
   maxDialsInFlight?: number;
   log?: SshLog;
+  /**
+   * Opens the byte stream to a bastion that is not reached through a jump (default: TCP from
+   * this process). Tests use it to reach a bastion in a network namespace.
+   */
+  connect?: (host: string, port: number, signal: AbortSignal) => Promise<Duplex>;
 }
 
 /** DialError codes of the SSH dialer (systemext/vnet/dialer.ts DialError.code). */

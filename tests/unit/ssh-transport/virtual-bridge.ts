@@ -9,7 +9,7 @@ import {
 } from '../../../app/fido';
 import { enrollSkKey, type EnrollOptions } from '../../../app/ssh/enroll';
 import { publicKeyLine, type SkKey } from '../../../app/ssh/keys';
-import { signWithSkKey } from '../../../app/ssh/signer';
+import { describeSignError, signWithSkKey } from '../../../app/ssh/signer';
 import type { AgentBridge, BastionSpec, SignPurpose } from '../../../systemext/ssh/types';
 
 export const TEST_PIN = '4711';
@@ -95,7 +95,7 @@ export class VirtualBridge implements AgentBridge {
       return sig;
     } catch (err) {
       this.signs.push({ purpose: req.purpose, ok: false });
-      throw err;
+      throw new Error(describeSignError(err)); // what the agent sends back over IPC
     }
   }
 }
