@@ -79,14 +79,20 @@ export class SshDialer extends EventEmitter implements Dialer {
       }
       this.inFlight++;
       try {
-        const lease = await this.acquire(name, signal, []);
-        try {
-          const ch = await lease.session.openChannel(host, dport, this.opts.channelTimeoutMs, signal);
-          ch.once('close', () => lease.release());
-          return ch;
-        } catch (err) {
-          lease.release();
-          throw err;
+        for (let attempt = 1; ; attempt++) {
+          const lease = await this.acquire(name, signal, []);
+          try {
+            const ch = await lease.session.openChannel(host, dport, this.opts.channelTimeoutMs, signal);
+            ch.once('close', () => lease.release());
+            return ch;
+          } catch (err) {
+            lease.release();
+            // A shared session that had silently died (bastion restarted, network changed):
+            // nothing reached the app yet, so try once more on a new session.
+            const lost = isDialError(err) && err.code === 'UNREACHABLE' && lease.session.closed;
+            if (!lost || attempt > 1 || signal.aborted) throw err;
+            this.log('info', `${lease.session.where}: session lost while opening a channel; reconnecting`);
+          }
         }
       } finally {
         this.inFlight--;

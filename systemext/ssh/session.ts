@@ -183,7 +183,7 @@ export class BastionSession extends EventEmitter {
             return;
           }
           if (err || !ch) {
-            const reason = err?.message.replace(/^\(SSH\) Channel open failure: /, '') ?? 'no channel';
+            const reason = channelFailureReason(err as (Error & { reason?: number }) | undefined);
             return fail(sshError('CHANNEL_REFUSED', `${this.where} refused ${host}:${port}: ${reason}`));
           }
           cleanup();
@@ -207,6 +207,20 @@ export class BastionSession extends EventEmitter {
     // end() sends a disconnect; destroy if the peer does not close its side.
     setTimeout(() => this.client.destroy(), 2000).unref();
   }
+}
+
+// RFC 4254 5.1 reason codes, for servers that send no description.
+const OPEN_FAILURE: Record<number, string> = {
+  1: 'administratively prohibited',
+  2: 'connect failed',
+  3: 'unknown channel type',
+  4: 'resource shortage',
+};
+
+function channelFailureReason(err: (Error & { reason?: number }) | undefined): string {
+  const text = err?.message.replace(/^\(SSH\) Channel open failure:\s*/, '').trim();
+  if (text) return text;
+  return (err?.reason !== undefined && OPEN_FAILURE[err.reason]) || 'no reason given';
 }
 
 function describe(spec: BastionSpec): string {
