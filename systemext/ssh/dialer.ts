@@ -44,7 +44,9 @@ class Slot {
 /** Events: 'state' (BastionState) on every change; 'error' ({ bastion, code, message }) if listened to. */
 export class SshDialer extends EventEmitter implements Dialer {
   private readonly slots = new Map<string, Slot>();
-  private readonly opts: Required<Omit<SshDialerOptions, 'log' | 'connect'>>;
+  private readonly opts: Required<Omit<SshDialerOptions, 'log' | 'connect' | 'now'>>;
+  private readonly now: () => number;
+  private readonly openedAt = new WeakMap<BastionSession, number>();
   private readonly connect: BastionConnector;
   private readonly log: SshLog;
   private inFlight = 0;
@@ -65,6 +67,7 @@ export class SshDialer extends EventEmitter implements Dialer {
     };
     this.log = opts.log ?? (() => undefined);
     this.connect = opts.connect ?? connectTcp;
+    this.now = opts.now ?? Date.now;
   }
 
   async dial(app: AppInfo, port: number, signal: AbortSignal): Promise<Duplex> {
@@ -203,7 +206,7 @@ export class SshDialer extends EventEmitter implements Dialer {
 
   private expired(s: BastionSession): boolean {
     const max = s.spec.maxSessionAgeSec;
-    return max > 0 && Date.now() - s.openedAt >= max * 1000;
+    return max > 0 && this.now() - (this.openedAt.get(s) ?? 0) >= max * 1000;
   }
 
   private drain(s: BastionSession): void {
@@ -294,6 +297,7 @@ export class SshDialer extends EventEmitter implements Dialer {
 
   private track(slot: Slot, s: BastionSession, outer: Lease | undefined, sock: Duplex | undefined): void {
     slot.sessions.add(s);
+    this.openedAt.set(s, this.now());
     this.sessionCount++;
     this.log('info', `${s.where}: session open (${slot.sessions.size} now)`);
     this.setState(slot, 'connected');

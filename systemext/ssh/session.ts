@@ -36,7 +36,6 @@ export interface SessionOpenArgs {
 
 /** Events: 'close' () once, when the session ends for any reason. */
 export class BastionSession extends EventEmitter {
-  readonly openedAt = Date.now();
   /** Channels open or opening on this session. */
   channels = 0;
   private ended = false;
@@ -188,6 +187,13 @@ export class BastionSession extends EventEmitter {
           }
           cleanup();
           ch.once('close', () => this.releaseChannel());
+          // ssh2 emits a channel's 'close' only after its 'end' has been read; a consumer that
+          // destroys it unread (a reset connection) would leave it counted forever. Drain it.
+          const destroy = ch.destroy.bind(ch);
+          ch.destroy = (() => {
+            ch.resume();
+            return destroy();
+          }) as typeof ch.destroy;
           resolve(ch);
         });
       } catch (err) {

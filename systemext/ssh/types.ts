@@ -68,6 +68,8 @@ export interface SshDialerOptions {
   /** Dials in progress at once (256). */
   maxDialsInFlight?: number;
   log?: SshLog;
+  /** Clock for session ages (tests). */
+  now?: () => number;
   /**
    * Opens the byte stream to a bastion that is not reached through a jump (default: TCP from
    * this process). Tests use it to reach a bastion in a network namespace.

@@ -283,6 +283,16 @@ describe('SshDialer (in-process SSH server)', function () {
     expect(await echoes(b)).to.equal(true);
   });
 
+  it('a channel destroyed unread (a reset connection) is released: its private session closes', async () => {
+    bridge.specs.set('corp', spec({ policy: 'connection' }));
+    const d = makeDialer();
+    bastion.onTcpip = ({ accept }) => accept().end('banner the client never reads');
+    const ch = await dial(d);
+    const closed = connClosed(bastion.sessions[0]);
+    ch.destroy();
+    await closed;
+  });
+
   it('disconnect() closes the session; the next dial signs again', async () => {
     const d = makeDialer();
     expect(await echoes(await dial(d))).to.equal(true);
@@ -292,6 +302,23 @@ describe('SshDialer (in-process SSH server)', function () {
     expect(await echoes(await dial(d))).to.equal(true);
     expect(bridge.signs).to.have.length(2);
     expect(states.map((s) => s.state)).to.include('idle');
+  });
+
+  it('a session past its maximum age serves no new dial; it ends with its last channel', async () => {
+    bridge.specs.set('corp', spec({ maxSessionAgeSec: 60 }));
+    let now = 1_000_000;
+    const d = makeDialer({ now: () => now });
+    const old = await dial(d);
+    now += 59_000;
+    (await dial(d)).destroy(); // still young: same session
+    expect(bridge.signs).to.have.length(1);
+    now += 1_000;
+    const fresh = await dial(d); // 60 s old: a new session, a new touch
+    expect(bridge.signs).to.have.length(2);
+    expect(bastion.sessions).to.have.length(2);
+    expect(await echoes(old)).to.equal(true); // the old session still carries its connection…
+    await connClosed(bastion.sessions[0]); // …and closes once it has none
+    expect(await echoes(fresh)).to.equal(true);
   });
 
   it('NO_BASTION for an unknown bastion or a direct app', async () => {
