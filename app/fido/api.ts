@@ -25,6 +25,11 @@ export interface MakeCredentialRequest {
   residentKey: boolean;
   /** Require user verification (PIN) for this enrollment. */
   userVerification: boolean;
+  /**
+   * credProtect level (CTAP 2.1 §12.1): 2 = a resident credential is not listed or usable without
+   * UV unless its id is given, 3 = never usable without UV. A key without the extension is refused.
+   */
+  credProtect?: 1 | 2 | 3;
 }
 
 export interface MakeCredentialResult {

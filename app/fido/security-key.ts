@@ -146,6 +146,19 @@ export class Ctap2SecurityKey implements SecurityKey {
     ctx: OperationContext,
   ): Promise<MakeCredentialResult> {
     checkHash(req.clientDataHash);
+    // OpenSSH (sk-usbhid.c) refuses to make a resident or verify-required key without credProtect:
+    // on such a key anyone holding it could list and use the credential with a touch alone.
+    if (
+      req.credProtect !== undefined &&
+      req.credProtect > 1 &&
+      !this.info.extensions.includes('credProtect')
+    ) {
+      throw new FidoError(
+        'unsupported',
+        `${this.label} does not support credential protection (credProtect), so it cannot hold a ` +
+          'resident or verify-required SSH key safely; use a non-resident key without verify-required, or another key.',
+      );
+    }
     const run = async (auth: PinAuth | null, builtInUv: boolean) => {
       const params: CborMap = new Map<number, unknown>([
         [1, req.clientDataHash],
@@ -178,6 +191,8 @@ export class Ctap2SecurityKey implements SecurityKey {
       if (req.residentKey) options.set('rk', true);
       if (builtInUv) options.set('uv', true);
       if (options.size > 0) params.set(7, options);
+      if (req.credProtect !== undefined && req.credProtect > 1)
+        params.set(6, new Map([['credProtect', req.credProtect]]));
       if (auth) {
         params.set(8, auth.protocol.authenticate(auth.token, req.clientDataHash));
         params.set(9, auth.protocol.version);
@@ -197,6 +212,9 @@ export class Ctap2SecurityKey implements SecurityKey {
         throw new Error(`credential algorithm ${algorithm}, asked for ${req.algorithm}`);
       if (req.userVerification && !(parsed.flags & FLAG_UV))
         throw new Error('user verification flag missing');
+      const level = parsed.extensions?.get('credProtect');
+      if (req.credProtect !== undefined && req.credProtect > 1 && level !== req.credProtect)
+        throw new Error(`credProtect level ${String(level ?? 'none')}, asked for ${req.credProtect}`);
       const attStmt: Record<string, unknown> = {};
       for (const [k, v] of attStmtMap) attStmt[String(k)] = v;
       return {

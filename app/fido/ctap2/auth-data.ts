@@ -2,7 +2,7 @@
 //   rpIdHash(32) | flags(1) | signCount(4, big-endian) | [attestedCredentialData] | [extensions]
 //   attestedCredentialData = aaguid(16) | credentialIdLength(2, big-endian) | credentialId | COSE_Key
 
-import { FLAG_AT } from '../api';
+import { FLAG_AT, FLAG_ED } from '../api';
 import { asMap, cborDecodeFirst, type CborMap } from './cbor';
 
 export interface ParsedAuthData {
@@ -10,6 +10,8 @@ export interface ParsedAuthData {
   flags: number;
   signCount: number;
   attested?: { aaguid: Buffer; credentialId: Buffer; publicKey: CborMap };
+  /** Extension outputs (flag ED), e.g. credProtect. */
+  extensions?: CborMap;
 }
 
 export class AuthDataError extends Error {}
@@ -21,6 +23,7 @@ export async function parseAuthData(data: Buffer): Promise<ParsedAuthData> {
     flags: data[32],
     signCount: data.readUInt32BE(33),
   };
+  let rest = data.subarray(37);
   if (out.flags & FLAG_AT) {
     if (data.length < 55) throw new AuthDataError('attested credential data is truncated');
     const aaguid = data.subarray(37, 53);
@@ -29,12 +32,22 @@ export async function parseAuthData(data: Buffer): Promise<ParsedAuthData> {
     const credentialId = data.subarray(55, 55 + idLen);
     let key: unknown;
     try {
-      [key] = await cborDecodeFirst(data.subarray(55 + idLen));
+      [key, rest] = await cborDecodeFirst(data.subarray(55 + idLen));
     } catch (err) {
       throw new AuthDataError(`credential public key is not valid CBOR: ${(err as Error).message}`);
     }
     out.attested = { aaguid, credentialId, publicKey: asMap(key, 'credential public key') };
   }
+  if (out.flags & FLAG_ED) {
+    let ext: unknown;
+    try {
+      [ext, rest] = await cborDecodeFirst(rest);
+    } catch (err) {
+      throw new AuthDataError(`extension outputs are not valid CBOR: ${(err as Error).message}`);
+    }
+    out.extensions = asMap(ext, 'extension outputs');
+  }
+  if (rest.length > 0) throw new AuthDataError(`${rest.length} unexpected bytes after authenticatorData`);
   return out;
 }
 

@@ -22,6 +22,8 @@ export interface VirtualKeyState {
   /** LEFT(SHA-256(PIN), 16) in hex, as real keys store it; null when no PIN is set. */
   pinHash: string | null;
   pinRetries: number;
+  /** The PIN must be changed before it unlocks anything (getInfo forcePINChange). */
+  forcePinChange?: boolean;
   signCount: number;
   residentCredentials: ResidentCredential[];
 }
@@ -58,6 +60,8 @@ function validate(v: unknown, path: string): VirtualKeyState {
       throw bad(`${k} must be a count`);
   }
   if ((s.pinRetries as number) > MAX_PIN_RETRIES) throw bad('pinRetries is too large');
+  if (s.forcePinChange !== undefined && typeof s.forcePinChange !== 'boolean')
+    throw bad('forcePinChange must be true or false');
   if (!Array.isArray(s.residentCredentials)) throw bad('residentCredentials must be a list');
   for (const c of s.residentCredentials as unknown[]) {
     const r = c as Record<string, unknown>;
