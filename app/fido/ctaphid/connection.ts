@@ -167,7 +167,13 @@ export class CtapHidConnection {
         );
       } catch (err) {
         const busy = err instanceof HidTransportError && err.hidCode === ERR_CHANNEL_BUSY;
-        if (!busy || Date.now() >= busyDeadline || opts.signal?.aborted || this.device.closed) throw err;
+        if (!busy || Date.now() >= busyDeadline || opts.signal?.aborted || this.device.closed) {
+          // Whatever ended this exchange early (ERROR, cancel, timeout, garbage), the key may still
+          // answer it later: the next transaction resynchronizes first so that answer is not
+          // taken for its own (libfido2 does the same).
+          this.needsResync = true;
+          throw err;
+        }
         await new Promise((r) => setTimeout(r, 100));
       }
     }
@@ -229,7 +235,7 @@ function exchange(
   onCancelUnanswered: () => void,
 ): Promise<Buffer> {
   return new Promise<Buffer>((resolve, reject) => {
-    const reasm = new Reassembler(ex.cid);
+    const reasm = new Reassembler(ex.cid, { restartOnInit: true });
     let idleTimer: NodeJS.Timeout | null = null;
     let cancelTimer: NodeJS.Timeout | null = null;
     let cancelled = false;
