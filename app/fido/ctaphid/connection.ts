@@ -88,7 +88,7 @@ export class CtapHidConnection {
   /** Allocate a channel with CTAPHID_INIT on the broadcast channel (§11.2.9.1.3). */
   static async open(device: HidReportDevice, opts: ConnectionOptions = {}): Promise<CtapHidConnection> {
     const o = { ...DEFAULTS, ...opts };
-    const init = await runInit(device, BROADCAST_CID, o);
+    const init = await held(device, () => runInit(device, BROADCAST_CID, o));
     return new CtapHidConnection(device, init, opts);
   }
 
@@ -114,7 +114,7 @@ export class CtapHidConnection {
 
   /** Send one request and wait for its response; transactions are serialized. */
   transact(cmd: number, payload: Uint8Array, opts: TransactOptions = {}): Promise<Buffer> {
-    const run = () => this.runTransaction(cmd, payload, opts);
+    const run = () => held(this.device, () => this.runTransaction(cmd, payload, opts));
     const p = this.chain.then(run, run);
     this.chain = p.catch(() => {});
     return p;
@@ -177,6 +177,17 @@ export class CtapHidConnection {
         await new Promise((r) => setTimeout(r, 100));
       }
     }
+  }
+}
+
+/** Runs `fn` with the device held open (devices opened only while in use, see HidReportDevice). */
+async function held<T>(device: HidReportDevice, fn: () => Promise<T>): Promise<T> {
+  if (!device.hold) return fn();
+  await device.hold();
+  try {
+    return await fn();
+  } finally {
+    device.release?.();
   }
 }
 
