@@ -100,7 +100,10 @@ export type FidoErrorCode =
   | 'pin-auth-blocked' // three wrong PINs in a row: remove and re-insert the key
   | 'pin-required' // the operation needs a PIN and the user gave none
   | 'pin-not-set' // user verification requested but the key has no PIN
+  | 'pin-policy' // a new PIN the key refuses (too short, too simple, same as before)
+  | 'pin-change-required' // the key demands a new PIN before it unlocks anything (forcePINChange)
   | 'user-denied' // touch refused / operation denied
+  | 'uv-failed' // the built-in verification (fingerprint) did not recognise the user
   | 'timeout' // no touch in time
   | 'cancelled'
   | 'no-credentials' // the key does not hold this credential

@@ -113,9 +113,39 @@ export class Ctap2SecurityKey implements SecurityKey {
     return p;
   }
 
-  /** Set the first PIN of a key that has none (setup). */
+  /** Set the first PIN of a key that has none (setup), within the key's own rules (minPINLength). */
   setPin(pin: string): Promise<void> {
     return this.exclusive(() => this.setPinNow(pin));
+  }
+
+  /**
+   * Change the PIN (also what a key with forcePINChange needs). A wrong current PIN is not retried:
+   * it fails with 'pin-invalid' and the attempts left.
+   */
+  changePin(currentPin: string, newPin: string): Promise<void> {
+    return this.exclusive(async () => {
+      if (this.pinSet !== true)
+        throw new FidoError('pin-not-set', 'The security key has no PIN to change; set one.');
+      this.checkNewPin(newPin);
+      const retries = await this.client.getRetries(this.pinProtocol);
+      checkPinShape(currentPin, retries);
+      try {
+        await this.client.changePin(this.pinProtocol, currentPin, newPin);
+      } catch (err) {
+        if (hasStatus(err, C.CTAP2_ERR_PIN_INVALID)) throw await this.wrongPin();
+        throw err;
+      }
+      this.info = await this.client.getInfo();
+    });
+  }
+
+  /** A new PIN must fit CTAP's limits and the key's minPINLength, said before the key refuses it. */
+  private checkNewPin(pin: string): void {
+    checkPinShape(pin);
+    const min = this.info.minPinLength;
+    if ([...pin.normalize('NFC')].length < min) {
+      throw new FidoError('pin-policy', `${this.label} needs a PIN of at least ${min} characters.`);
+    }
   }
 
   makeCredential(req: MakeCredentialRequest, ctx: OperationContext): Promise<MakeCredentialResult> {
@@ -127,7 +157,7 @@ export class Ctap2SecurityKey implements SecurityKey {
   }
 
   private async setPinNow(pin: string): Promise<void> {
-    checkPinShape(pin);
+    this.checkNewPin(pin);
     if (this.pinSet === true) throw new FidoError('unsupported', 'The security key already has a PIN.');
     await this.client.setPin(this.pinProtocol, pin);
     this.info = await this.client.getInfo();
@@ -284,8 +314,10 @@ export class Ctap2SecurityKey implements SecurityKey {
   }
 
   /**
-   * Run `op` with the user verification it needs. The PIN is asked only when UV is requested and
-   * the key has a PIN, or when the key answers PIN_REQUIRED; a wrong PIN is never retried here.
+   * Run `op` with the user verification it needs. A key with built-in UV (fingerprint) verifies
+   * the user itself first; the PIN is asked only when UV is requested (or the key answers
+   * PIN_REQUIRED) and the key has a PIN, or its fingerprint did not match. A wrong PIN is never
+   * retried here.
    */
   private async withUserVerification<T>(
     wantUv: boolean,
@@ -295,9 +327,23 @@ export class Ctap2SecurityKey implements SecurityKey {
     op: (auth: PinAuth | null, builtInUv: boolean) => Promise<T>,
   ): Promise<T> {
     const clientPin = this.info.options.get('clientPin');
+    const verified = async (): Promise<T> => {
+      if (this.info.options.get('uv') === true) {
+        try {
+          // CTAP 2.1 keys give a token for the finger; CTAP 2.0 ones take the `uv` option.
+          if (this.info.options.get('pinUvAuthToken') === true)
+            return await op(await this.uvAuth(rpId, permission, ctx), false);
+          return await op(null, true);
+        } catch (err) {
+          const uvFailed = hasStatus(err, C.CTAP2_ERR_UV_INVALID) || hasStatus(err, C.CTAP2_ERR_UV_BLOCKED);
+          if (!uvFailed || clientPin !== true) throw err;
+          // The finger was not recognised: the PIN is the fallback (libfido2 does the same).
+        }
+      }
+      return op(await this.pinAuth(rpId, permission, ctx), false);
+    };
     if (wantUv) {
-      if (clientPin === true) return op(await this.pinAuth(rpId, permission, ctx), false);
-      if (this.info.options.get('uv') === true) return op(null, true);
+      if (clientPin === true || this.info.options.get('uv') === true) return verified();
       if (clientPin === false) {
         throw new FidoError(
           'pin-not-set',
@@ -312,13 +358,44 @@ export class Ctap2SecurityKey implements SecurityKey {
     try {
       return await op(null, false);
     } catch (err) {
-      if (!hasStatus(err, C.CTAP2_ERR_PUAT_REQUIRED) || clientPin !== true) throw err;
-      return op(await this.pinAuth(rpId, permission, ctx), false);
+      if (!hasStatus(err, C.CTAP2_ERR_PUAT_REQUIRED)) throw err;
+      if (clientPin !== true && this.info.options.get('uv') !== true) throw err;
+      return verified();
     }
+  }
+
+  /** A token from the key's own user verification; the key blinks (or lights its sensor) for it. */
+  private async uvAuth(rpId: string, permission: number, ctx: OperationContext): Promise<PinAuth> {
+    const protocol = this.pinProtocol;
+    const token = await this.withTouch(ctx, (o) => this.client.getUvToken(protocol, permission, rpId, o));
+    return { protocol, token };
+  }
+
+  /** The error for a rejected PIN, with the attempts left when the key tells. */
+  private async wrongPin(): Promise<CtapStatusError> {
+    const left = await this.client.getRetries(this.pinProtocol).catch(() => undefined);
+    const tail =
+      left === undefined ? '' : ` ${left} ${left === 1 ? 'attempt' : 'attempts'} left before the key locks.`;
+    return new CtapStatusError(
+      C.CTAP2_ERR_PIN_INVALID,
+      'pin-invalid',
+      `Wrong PIN for the security key.${tail}`,
+      left,
+    );
   }
 
   private async pinAuth(rpId: string, permission: number, ctx: OperationContext): Promise<PinAuth> {
     const protocol = this.pinProtocol;
+    if (this.info.forcePinChange) throw pinChangeRequired(this.label);
+    if (
+      this.info.options.get('noMcGaPermissionsWithClientPin') === true &&
+      permission & (C.PERMISSION_MC | C.PERMISSION_GA)
+    ) {
+      throw new FidoError(
+        'unsupported',
+        `${this.label} accepts only its fingerprint, not its PIN, for signing; enrol a fingerprint on it.`,
+      );
+    }
     const retries = await this.client.getRetries(protocol);
     if (retries === 0) {
       throw new FidoError(
@@ -347,18 +424,10 @@ export class Ctap2SecurityKey implements SecurityKey {
     try {
       return { protocol, token: await this.client.getPinToken(protocol, pin, withPermissions) };
     } catch (err) {
+      // A key that has to have a new PIN answers the right PIN with PIN_POLICY_VIOLATION.
+      if (hasStatus(err, C.CTAP2_ERR_PIN_POLICY_VIOLATION)) throw pinChangeRequired(this.label);
       if (!hasStatus(err, C.CTAP2_ERR_PIN_INVALID)) throw err;
-      const left = await this.client.getRetries(protocol).catch(() => undefined);
-      const tail =
-        left === undefined
-          ? ''
-          : ` ${left} ${left === 1 ? 'attempt' : 'attempts'} left before the key locks.`;
-      throw new CtapStatusError(
-        C.CTAP2_ERR_PIN_INVALID,
-        'pin-invalid',
-        `Wrong PIN for the security key.${tail}`,
-        left,
-      );
+      throw await this.wrongPin();
     }
   }
 
@@ -382,6 +451,13 @@ export class Ctap2SecurityKey implements SecurityKey {
       }
     }
   }
+}
+
+function pinChangeRequired(label: string): FidoError {
+  return new FidoError(
+    'pin-change-required',
+    `${label} requires a new PIN before it can be used: change its PIN first (KeyVNet: Change PIN).`,
+  );
 }
 
 function untilAborted<T>(p: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
