@@ -2,8 +2,15 @@
 // and (through IPC) the daemon's bastion logins, so it knows nothing about sockets.
 import { createHash } from 'node:crypto';
 import { FidoError, type OperationContext, type SecurityKey } from '../fido/api';
-import { fingerprint, SSH_SK_USER_PRESENCE_REQD, SSH_SK_USER_VERIFICATION_REQD, type SkKey } from './keys';
+import {
+  encodePublicKeyBlob,
+  fingerprint,
+  SSH_SK_USER_PRESENCE_REQD,
+  SSH_SK_USER_VERIFICATION_REQD,
+  type SkKey,
+} from './keys';
 import { sshSignatureFromAssertion, verifySkSignature } from './signature';
+import { parseSignedData } from './signed-data';
 
 // One operation at a time per security key: a second request waits instead of making the key blink
 // for two touches at once (and CTAPHID would answer it with CHANNEL_BUSY anyway).
@@ -37,6 +44,7 @@ export async function signWithSkKey(
   data: Buffer,
   ctx: OperationContext,
 ): Promise<Buffer> {
+  checkWebsafe(key, data);
   return serializePerKey(sk, async () => {
     ctx.signal?.throwIfAborted();
     const assertion = await sk.getAssertion(
@@ -61,6 +69,23 @@ export async function signWithSkKey(
     }
     return sig;
   });
+}
+
+/**
+ * A key whose application is not "ssh:…" may be a web origin's credential (made by a browser
+ * for https://…): signing arbitrary data with it could answer that site's login challenge. Like
+ * OpenSSH's ssh-agent (restrict_websafe), such a key signs only an SSH userauth request for
+ * itself or an SSHSIG.
+ */
+export function checkWebsafe(key: SkKey, data: Buffer): void {
+  if (key.application.startsWith('ssh:')) return;
+  const parsed = parseSignedData(data);
+  if (parsed.kind === 'sshsig') return;
+  if (parsed.kind === 'userauth' && parsed.keyBlob.equals(encodePublicKeyBlob(key))) return;
+  throw new SkSignError(
+    `refusing to sign with web-origin key ${fingerprint(key)} (application "${key.application}"): ` +
+      'the data is neither an SSH login for this key nor an SSHSIG signature',
+  );
 }
 
 /** A one-line human explanation of why signing failed, for logs and prompts. */
