@@ -1,19 +1,21 @@
 // SecurityKey (api.ts) on top of the CTAP2 client: decides when a PIN is needed, which PIN
 // protocol to use, turns KEEPALIVE UPNEEDED into touch prompts, and CTAP errors into sentences.
 
-import { createHash } from 'node:crypto';
 import {
   FidoError,
+  FLAG_UP,
   FLAG_UV,
   type AssertionResult,
   type GetAssertionRequest,
   type MakeCredentialRequest,
   type MakeCredentialResult,
   type OperationContext,
+  type Purpose,
   type SecurityKey,
+  type TouchPrompt,
   type UserPrompter,
 } from './api';
-import { parseAuthData } from './ctap2/auth-data';
+import { decodeAuthDataCbor, parseAuthData } from './ctap2/auth-data';
 import { asMap, getBytes, getString, type CborMap } from './ctap2/cbor';
 import { Ctap2Client, type AuthenticatorInfo } from './ctap2/client';
 import * as C from './ctap2/constants';
@@ -23,6 +25,8 @@ import { CtapHidConnection, type ConnectionOptions, type TransactOptions } from 
 import { STATUS_UPNEEDED } from './ctaphid/constants';
 import { CtapStatusError, hasStatus } from './errors';
 import type { HidReportDevice } from './hid/report-device';
+import { sha256 } from './hash';
+import { requestQueue, type RequestQueue } from './request-queue';
 
 /** The key has no CTAP2: only U2F (CTAP1), or nothing usable. */
 export class U2fOnlyError extends FidoError {
@@ -34,6 +38,8 @@ export class U2fOnlyError extends FidoError {
 export interface OpenSecurityKeyOptions extends ConnectionOptions {
   /** Label for prompts; default: the device's product name. */
   label?: string;
+  /** Where its requests queue (default: the process's requestQueue, which the UI lists). */
+  queue?: RequestQueue;
 }
 
 /** PIN auth material for one request. */
@@ -44,14 +50,14 @@ interface PinAuth {
 
 export class Ctap2SecurityKey implements SecurityKey {
   readonly kind = 'ctap2' as const;
-  /** Whole operations run one at a time: a PIN exchange must not interleave with another. */
-  private opChain: Promise<unknown> = Promise.resolve();
 
   private constructor(
     readonly label: string,
     readonly client: Ctap2Client,
     private info: AuthenticatorInfo,
     private readonly prompter: UserPrompter,
+    /** Whole operations run one at a time per key, through the process's request queue. */
+    private readonly queue: RequestQueue,
   ) {}
 
   /** INIT a channel on `device`, then getInfo; refuses U2F-only keys. Closes the device on failure. */
@@ -62,7 +68,12 @@ export class Ctap2SecurityKey implements SecurityKey {
   ): Promise<Ctap2SecurityKey> {
     try {
       const conn = await CtapHidConnection.open(device, opts);
-      return await Ctap2SecurityKey.onConnection(conn, opts.label ?? device.info.product, prompter);
+      return await Ctap2SecurityKey.onConnection(
+        conn,
+        opts.label ?? device.info.product,
+        prompter,
+        opts.queue,
+      );
     } catch (err) {
       await device.close().catch(() => {});
       throw err;
@@ -74,6 +85,7 @@ export class Ctap2SecurityKey implements SecurityKey {
     conn: CtapHidConnection,
     label: string,
     prompter: UserPrompter,
+    queue: RequestQueue = requestQueue,
   ): Promise<Ctap2SecurityKey> {
     if (!conn.supportsCbor) throw new U2fOnlyError();
     const client = new Ctap2Client(conn);
@@ -85,7 +97,7 @@ export class Ctap2SecurityKey implements SecurityKey {
       throw err;
     }
     if (!info.versions.some((v) => v.startsWith('FIDO_2'))) throw new U2fOnlyError();
-    return new Ctap2SecurityKey(label, client, info, prompter);
+    return new Ctap2SecurityKey(label, client, info, prompter, queue);
   }
 
   /** What the key said in getInfo (refreshed after setPin). */
@@ -107,23 +119,31 @@ export class Ctap2SecurityKey implements SecurityKey {
     return this.client.getRetries(this.pinProtocol);
   }
 
-  private exclusive<T>(fn: () => Promise<T>): Promise<T> {
-    const p = this.opChain.then(fn, fn);
-    this.opChain = p.catch(() => {});
-    return p;
+  /** Queue `fn` behind the other requests on this key; it gets the request's id and signal. */
+  private exclusive<T>(ctx: OperationContext, fn: (op: Op) => Promise<T>): Promise<T> {
+    return this.queue.run(this, this.label, ctx, (r) =>
+      fn({ purpose: ctx.purpose, signal: r.signal, requestId: r.id }),
+    );
   }
 
   /** Set the first PIN of a key that has none (setup), within the key's own rules (minPINLength). */
-  setPin(pin: string): Promise<void> {
-    return this.exclusive(() => this.setPinNow(pin));
+  setPin(
+    pin: string,
+    ctx: OperationContext = { purpose: { what: 'set-pin', requester: 'app' } },
+  ): Promise<void> {
+    return this.exclusive(ctx, () => this.setPinNow(pin));
   }
 
   /**
    * Change the PIN (also what a key with forcePINChange needs). A wrong current PIN is not retried:
    * it fails with 'pin-invalid' and the attempts left.
    */
-  changePin(currentPin: string, newPin: string): Promise<void> {
-    return this.exclusive(async () => {
+  changePin(
+    currentPin: string,
+    newPin: string,
+    ctx: OperationContext = { purpose: { what: 'change-pin', requester: 'app' } },
+  ): Promise<void> {
+    return this.exclusive(ctx, async () => {
       if (this.pinSet !== true)
         throw new FidoError('pin-not-set', 'The security key has no PIN to change; set one.');
       this.checkNewPin(newPin);
@@ -149,11 +169,11 @@ export class Ctap2SecurityKey implements SecurityKey {
   }
 
   makeCredential(req: MakeCredentialRequest, ctx: OperationContext): Promise<MakeCredentialResult> {
-    return this.exclusive(() => this.makeCredentialNow(req, ctx));
+    return this.exclusive(ctx, (op) => this.makeCredentialNow(req, op));
   }
 
   getAssertion(req: GetAssertionRequest, ctx: OperationContext): Promise<AssertionResult> {
-    return this.exclusive(() => this.getAssertionNow(req, ctx));
+    return this.exclusive(ctx, (op) => this.getAssertionNow(req, op));
   }
 
   private async setPinNow(pin: string): Promise<void> {
@@ -171,10 +191,7 @@ export class Ctap2SecurityKey implements SecurityKey {
     await this.client.conn.close();
   }
 
-  private async makeCredentialNow(
-    req: MakeCredentialRequest,
-    ctx: OperationContext,
-  ): Promise<MakeCredentialResult> {
+  private async makeCredentialNow(req: MakeCredentialRequest, ctx: Op): Promise<MakeCredentialResult> {
     checkHash(req.clientDataHash);
     // OpenSSH (sk-usbhid.c) refuses to make a resident or verify-required key without credProtect:
     // on such a key anyone holding it could list and use the credential with a touch alone.
@@ -234,15 +251,19 @@ export class Ctap2SecurityKey implements SecurityKey {
       const fmt = getString(resp, 1, 'fmt');
       const authData = getBytes(resp, 2, 'authData');
       const attStmtMap = asMap(resp.get(3), 'attStmt');
-      const parsed = await parseAuthData(authData);
+      const parsed = parseAuthData(authData);
       checkRp(parsed.rpIdHash, req.rpId);
       if (!parsed.attested) throw new Error('no attested credential data');
-      const { algorithm, publicKey } = credentialPublicKey(parsed.attested.publicKey);
+      if (parsed.attested.credentialId.length === 0) throw new Error('empty credential id');
+      const decoded = await decodeAuthDataCbor(parsed);
+      const { algorithm, publicKey } = credentialPublicKey(decoded.publicKey!);
       if (algorithm !== req.algorithm)
         throw new Error(`credential algorithm ${algorithm}, asked for ${req.algorithm}`);
+      // makeCredential always tests user presence (§6.1.2 step 13).
+      if (!(parsed.flags & FLAG_UP)) throw new Error('user presence flag missing');
       if (req.userVerification && !(parsed.flags & FLAG_UV))
         throw new Error('user verification flag missing');
-      const level = parsed.extensions?.get('credProtect');
+      const level = decoded.extensions?.get('credProtect');
       if (req.credProtect !== undefined && req.credProtect > 1 && level !== req.credProtect)
         throw new Error(`credProtect level ${String(level ?? 'none')}, asked for ${req.credProtect}`);
       const attStmt: Record<string, unknown> = {};
@@ -260,7 +281,7 @@ export class Ctap2SecurityKey implements SecurityKey {
     });
   }
 
-  private async getAssertionNow(req: GetAssertionRequest, ctx: OperationContext): Promise<AssertionResult> {
+  private async getAssertionNow(req: GetAssertionRequest, ctx: Op): Promise<AssertionResult> {
     checkHash(req.clientDataHash);
     const run = async (auth: PinAuth | null, builtInUv: boolean) => {
       const params: CborMap = new Map<number, unknown>([
@@ -299,10 +320,14 @@ export class Ctap2SecurityKey implements SecurityKey {
       else if (req.credentialIds.length === 1)
         credentialId = req.credentialIds[0]; // may be omitted (§6.2)
       else throw new Error('credential missing');
-      const parsed = await parseAuthData(authData);
+      if (req.credentialIds.length > 0 && !req.credentialIds.some((id) => id.equals(credentialId)))
+        throw new Error('the key answered with a credential that was not asked for');
+      const parsed = parseAuthData(authData);
       checkRp(parsed.rpIdHash, req.rpId);
+      if (req.userPresence && !(parsed.flags & FLAG_UP)) throw new Error('user presence flag missing');
       if (req.userVerification && !(parsed.flags & FLAG_UV))
         throw new Error('user verification flag missing');
+      await decodeAuthDataCbor(parsed); // extension outputs must at least be well-formed
       return {
         credentialId: Buffer.from(credentialId),
         authData,
@@ -323,7 +348,7 @@ export class Ctap2SecurityKey implements SecurityKey {
     wantUv: boolean,
     rpId: string,
     permission: number,
-    ctx: OperationContext,
+    ctx: Op,
     op: (auth: PinAuth | null, builtInUv: boolean) => Promise<T>,
   ): Promise<T> {
     const clientPin = this.info.options.get('clientPin');
@@ -334,6 +359,7 @@ export class Ctap2SecurityKey implements SecurityKey {
           if (this.info.options.get('pinUvAuthToken') === true)
             return await op(await this.uvAuth(rpId, permission, ctx), false);
           return await op(null, true);
+          // (the `uv` option: the touch prompt of `op` stands for the finger)
         } catch (err) {
           const uvFailed = hasStatus(err, C.CTAP2_ERR_UV_INVALID) || hasStatus(err, C.CTAP2_ERR_UV_BLOCKED);
           if (!uvFailed || clientPin !== true) throw err;
@@ -365,9 +391,13 @@ export class Ctap2SecurityKey implements SecurityKey {
   }
 
   /** A token from the key's own user verification; the key blinks (or lights its sensor) for it. */
-  private async uvAuth(rpId: string, permission: number, ctx: OperationContext): Promise<PinAuth> {
+  private async uvAuth(rpId: string, permission: number, ctx: Op): Promise<PinAuth> {
     const protocol = this.pinProtocol;
-    const token = await this.withTouch(ctx, (o) => this.client.getUvToken(protocol, permission, rpId, o));
+    const token = await this.withTouch(
+      ctx,
+      (o) => this.client.getUvToken(protocol, permission, rpId, o),
+      true,
+    );
     return { protocol, token };
   }
 
@@ -384,7 +414,7 @@ export class Ctap2SecurityKey implements SecurityKey {
     );
   }
 
-  private async pinAuth(rpId: string, permission: number, ctx: OperationContext): Promise<PinAuth> {
+  private async pinAuth(rpId: string, permission: number, ctx: Op): Promise<PinAuth> {
     const protocol = this.pinProtocol;
     if (this.info.forcePinChange) throw pinChangeRequired(this.label);
     if (
@@ -404,20 +434,21 @@ export class Ctap2SecurityKey implements SecurityKey {
         0,
       );
     }
-    if (ctx.signal?.aborted) throw new FidoError('cancelled', 'The operation was cancelled.');
+    if (ctx.signal.aborted) throw new FidoError('cancelled', 'The operation was cancelled.');
     // The prompt is raced with the operation's signal: a cancelled operation must not wait on the user.
     const pin = await untilAborted(
       this.prompter.askPin({
+        requestId: ctx.requestId,
         keyLabel: this.label,
         purpose: ctx.purpose,
+        signal: ctx.signal,
         retriesLeft: retries,
-        wrongBefore: false,
       }),
       ctx.signal,
     );
     if (pin === null)
       throw new FidoError('pin-required', 'A PIN is needed to use the security key, and none was entered.');
-    if (ctx.signal?.aborted) throw new FidoError('cancelled', 'The operation was cancelled.');
+    if (ctx.signal.aborted) throw new FidoError('cancelled', 'The operation was cancelled.');
     checkPinShape(pin, retries);
     const withPermissions =
       this.info.options.get('pinUvAuthToken') === true ? { permissions: permission, rpId } : undefined;
@@ -432,19 +463,30 @@ export class Ctap2SecurityKey implements SecurityKey {
   }
 
   /** Shows the touch prompt on the first KEEPALIVE UPNEEDED, hides it when the request ends. */
-  private async withTouch<T>(ctx: OperationContext, fn: (o: TransactOptions) => Promise<T>): Promise<T> {
+  private async withTouch<T>(
+    ctx: Op,
+    fn: (o: TransactOptions) => Promise<T>,
+    fingerprint = false,
+  ): Promise<T> {
     let prompted = false;
+    const prompt: TouchPrompt = {
+      requestId: ctx.requestId,
+      keyLabel: this.label,
+      purpose: ctx.purpose,
+      signal: ctx.signal,
+      fingerprint,
+    };
     const onKeepalive = (status: number) => {
       if (status !== STATUS_UPNEEDED || prompted) return;
       prompted = true;
-      this.prompter.touchNeeded({ keyLabel: this.label, purpose: ctx.purpose });
+      this.prompter.touchNeeded(prompt);
     };
     try {
       return await fn({ signal: ctx.signal, onKeepalive });
     } finally {
       if (prompted) {
         try {
-          this.prompter.touchDone();
+          this.prompter.touchDone(prompt);
         } catch {
           // UI errors must not mask the key's answer.
         }
@@ -460,8 +502,14 @@ function pinChangeRequired(label: string): FidoError {
   );
 }
 
-function untilAborted<T>(p: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-  if (!signal) return p;
+/** An operation in progress: its purpose, its request's id, and the signal that ends it. */
+interface Op {
+  purpose: Purpose;
+  signal: AbortSignal;
+  requestId: number;
+}
+
+function untilAborted<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     const onAbort = () => reject(new FidoError('cancelled', 'The operation was cancelled.'));
     if (signal.aborted) return onAbort();
@@ -483,7 +531,7 @@ function checkPinShape(pin: string, retriesLeft?: number): void {
 }
 
 function checkRp(rpIdHash: Buffer, rpId: string): void {
-  if (!rpIdHash.equals(createHash('sha256').update(rpId, 'utf8').digest())) {
+  if (!rpIdHash.equals(sha256(rpId))) {
     throw new Error('authenticatorData is for another relying party');
   }
 }

@@ -1,6 +1,16 @@
 // `--headless`: the agent without any GUI or Qt (Linux servers, CI, tests). Prints its status to
 // the terminal; prompts, when needed, go through the terminal prompter.
+import type { Purpose } from '../fido/api';
 import { TerminalPrompter } from './prompts';
+
+/** What --demo-prompts asks for: a bastion login requested by the daemon. */
+const DEMO_PURPOSE: Purpose = {
+  what: 'ssh-login',
+  bastion: 'corp',
+  host: 'bastion.corp.example.com',
+  user: 'alice',
+  requester: 'daemon',
+};
 
 export interface HeadlessOptions {
   version: string;
@@ -12,14 +22,12 @@ export async function runHeadless(opts: HeadlessOptions): Promise<void> {
     printStatus(opts);
     const prompter = new TerminalPrompter();
     const keyLabel = 'KeyVNet virtual key';
-    prompter.touchNeeded({ keyLabel, purpose: 'Sign in to bastion.corp.example.com' });
-    prompter.touchDone();
-    const pin = await prompter.askPin({
-      keyLabel,
-      purpose: 'Unlock the key to sign in to bastion.corp.example.com',
-      retriesLeft: 3,
-      wrongBefore: false,
-    });
+    const purpose = DEMO_PURPOSE;
+    const signal = new AbortController().signal;
+    const touch = { requestId: 1, keyLabel, purpose, signal, fingerprint: false };
+    prompter.touchNeeded(touch);
+    prompter.touchDone(touch);
+    const pin = await prompter.askPin({ requestId: 1, keyLabel, purpose, signal, retriesLeft: 3 });
     // Never print the PIN itself.
     console.log(pin === null ? 'PIN: cancelled' : `PIN: ${[...pin].length} characters entered`);
     return;

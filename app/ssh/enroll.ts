@@ -1,7 +1,8 @@
 // Enrolls a new OpenSSH sk key on a security key, like `ssh-keygen -t ecdsa-sk|ed25519-sk`
 // (ssh-keygen.c, ssh-sk.c sshsk_enroll): a FIDO credential for the application "ssh:…", created
 // over a random challenge; the key's flags record whether signatures need touch and/or a PIN.
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
+import { sha256 } from '../fido/hash';
 import { COSE_EDDSA, COSE_ES256, type OperationContext, type SecurityKey } from '../fido/api';
 import {
   DEFAULT_APPLICATION,
@@ -64,7 +65,7 @@ export async function enrollSkKey(
   const res = await sk.makeCredential(
     {
       rpId: application,
-      clientDataHash: createHash('sha256').update(challenge).digest(),
+      clientDataHash: sha256(challenge),
       userId,
       userName: 'openssh',
       algorithm: algorithm === 'ed25519' ? COSE_EDDSA : COSE_ES256,

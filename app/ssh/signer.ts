@@ -1,7 +1,7 @@
 // The signing core: one SSH signature from one sk key on a security key. Shared by the ssh-agent
 // and (through IPC) the daemon's bastion logins, so it knows nothing about sockets.
-import { createHash } from 'node:crypto';
 import { FidoError, type OperationContext, type SecurityKey } from '../fido/api';
+import { sha256 } from '../fido/hash';
 import {
   encodePublicKeyBlob,
   fingerprint,
@@ -11,20 +11,6 @@ import {
 } from './keys';
 import { sshSignatureFromAssertion, verifySkSignature } from './signature';
 import { parseSignedData } from './signed-data';
-
-// One operation at a time per security key: a second request waits instead of making the key blink
-// for two touches at once (and CTAPHID would answer it with CHANNEL_BUSY anyway).
-const queues = new WeakMap<SecurityKey, Promise<unknown>>();
-
-export function serializePerKey<T>(sk: SecurityKey, op: () => Promise<T>): Promise<T> {
-  const prev = queues.get(sk) ?? Promise.resolve();
-  const run = prev.then(op, op);
-  queues.set(
-    sk,
-    run.catch(() => undefined),
-  );
-  return run;
-}
 
 export class SkSignError extends Error {
   constructor(message: string) {
@@ -37,6 +23,10 @@ export class SkSignError extends Error {
  * Signs `data` with an sk key (PROTOCOL.u2f): the authenticator's clientDataHash is SHA-256 of the
  * data, touch is asked unless the key is no-touch-required, the PIN if it is verify-required.
  * Returns the SSH signature blob, verified against the public key before it leaves this function.
+ *
+ * `ctx.purpose` is what the prompts show; `ctx.signal` cancels (the key stops blinking, the prompt
+ * closes); `ctx.timeoutMs` caps the request once it reaches the key. Requests to one security key
+ * queue in its RequestQueue (app/fido/request-queue.ts), which the UI can list and cancel.
  */
 export async function signWithSkKey(
   sk: SecurityKey,
@@ -45,30 +35,27 @@ export async function signWithSkKey(
   ctx: OperationContext,
 ): Promise<Buffer> {
   checkWebsafe(key, data);
-  return serializePerKey(sk, async () => {
-    ctx.signal?.throwIfAborted();
-    const assertion = await sk.getAssertion(
-      {
-        rpId: key.application,
-        clientDataHash: createHash('sha256').update(data).digest(),
-        credentialIds: [key.keyHandle],
-        userPresence: (key.flags & SSH_SK_USER_PRESENCE_REQD) !== 0,
-        userVerification: (key.flags & SSH_SK_USER_VERIFICATION_REQD) !== 0,
-      },
-      ctx,
-    );
-    const sig = sshSignatureFromAssertion(key, assertion);
-    const details = verifySkSignature(key, data, sig);
-    if (!details)
-      throw new SkSignError(`signature from ${sk.label} does not verify with key ${fingerprint(key)}`);
-    if (key.flags & SSH_SK_USER_PRESENCE_REQD && !(details.flags & SSH_SK_USER_PRESENCE_REQD)) {
-      throw new SkSignError(`${sk.label} signed without confirming user presence (no touch)`);
-    }
-    if (key.flags & SSH_SK_USER_VERIFICATION_REQD && !(details.flags & SSH_SK_USER_VERIFICATION_REQD)) {
-      throw new SkSignError(`${sk.label} signed without verifying the user (no PIN)`);
-    }
-    return sig;
-  });
+  const assertion = await sk.getAssertion(
+    {
+      rpId: key.application,
+      clientDataHash: sha256(data),
+      credentialIds: [key.keyHandle],
+      userPresence: (key.flags & SSH_SK_USER_PRESENCE_REQD) !== 0,
+      userVerification: (key.flags & SSH_SK_USER_VERIFICATION_REQD) !== 0,
+    },
+    ctx,
+  );
+  const sig = sshSignatureFromAssertion(key, assertion);
+  const details = verifySkSignature(key, data, sig);
+  if (!details)
+    throw new SkSignError(`signature from ${sk.label} does not verify with key ${fingerprint(key)}`);
+  if (key.flags & SSH_SK_USER_PRESENCE_REQD && !(details.flags & SSH_SK_USER_PRESENCE_REQD)) {
+    throw new SkSignError(`${sk.label} signed without confirming user presence (no touch)`);
+  }
+  if (key.flags & SSH_SK_USER_VERIFICATION_REQD && !(details.flags & SSH_SK_USER_VERIFICATION_REQD)) {
+    throw new SkSignError(`${sk.label} signed without verifying the user (no PIN)`);
+  }
+  return sig;
 }
 
 /**
@@ -95,7 +82,9 @@ export function describeSignError(err: unknown): string {
       case 'user-denied':
         return 'touch was denied on the security key';
       case 'timeout':
-        return 'the security key was not touched in time';
+        return err.message.includes('did not finish within')
+          ? 'the request timed out'
+          : 'the security key was not touched in time';
       case 'pin-invalid':
         return err.retriesLeft !== undefined
           ? `wrong PIN (${err.retriesLeft} ${err.retriesLeft === 1 ? 'retry' : 'retries'} left)`

@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { FidoError } from '../api';
 import type { HidReportDevice } from '../hid/report-device';
+import { SerialChain } from '../serial';
 import {
   BROADCAST_CID,
   CAPABILITY_CBOR,
@@ -73,7 +74,8 @@ interface Exchange {
 }
 
 export class CtapHidConnection {
-  private chain: Promise<unknown> = Promise.resolve();
+  /** CTAPHID allows one transaction at a time per channel. */
+  private readonly chain = new SerialChain();
   private needsResync = false;
   private readonly opts: Required<ConnectionOptions>;
 
@@ -114,10 +116,7 @@ export class CtapHidConnection {
 
   /** Send one request and wait for its response; transactions are serialized. */
   transact(cmd: number, payload: Uint8Array, opts: TransactOptions = {}): Promise<Buffer> {
-    const run = () => held(this.device, () => this.runTransaction(cmd, payload, opts));
-    const p = this.chain.then(run, run);
-    this.chain = p.catch(() => {});
-    return p;
+    return this.chain.run(() => held(this.device, () => this.runTransaction(cmd, payload, opts)));
   }
 
   ping(data: Uint8Array, opts: TransactOptions = {}): Promise<Buffer> {

@@ -2,9 +2,10 @@
 // getAssertion, clientPIN with PIN/UV auth protocols 1 and 2. It takes a CBOR request (command
 // byte + map) and returns status byte + CBOR, like the firmware behind CTAPHID_CBOR.
 
-import { createHash, generateKeyPairSync, randomBytes, sign, type ECDH, type KeyObject } from 'node:crypto';
+import { generateKeyPairSync, randomBytes, sign, type ECDH, type KeyObject } from 'node:crypto';
 import { COSE_EDDSA, COSE_ES256, FLAG_AT, FLAG_ED, FLAG_UP, FLAG_UV, type CoseAlgorithm } from '../api';
 import { buildAuthData } from '../ctap2/auth-data';
+import { sha256 } from '../hash';
 import {
   asMap,
   cborDecode,
@@ -538,10 +539,6 @@ export class Ctap2Engine {
       throw err;
     }
   }
-}
-
-function sha256(s: string): Buffer {
-  return createHash('sha256').update(s, 'utf8').digest();
 }
 
 function required(p: CborMap, key: number): unknown {

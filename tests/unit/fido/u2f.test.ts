@@ -147,9 +147,9 @@ describe('fido: U2F-only key end to end (virtual, CTAPHID_MSG)', function () {
 
     const ac = new AbortController();
     prompter.onTouchNeeded = () => ac.abort();
-    expect(
-      (await rejection(key.makeCredential(mcRequest(), { purpose: 'x', signal: ac.signal }))).code,
-    ).to.equal('cancelled');
+    expect((await rejection(key.makeCredential(mcRequest(), { ...ctx, signal: ac.signal }))).code).to.equal(
+      'cancelled',
+    );
     prompter.onTouchNeeded = () => va.unplug();
     expect((await rejection(key.makeCredential(mcRequest(), ctx))).code).to.equal('device-removed');
     expect(prompter.touchDoneCount).to.equal(prompter.touchNeededCount);

@@ -120,7 +120,7 @@ describe('fido: virtual authenticator end to end (no PIN)', function () {
     va.setTouchPolicy({ mode: 'manual' });
     const ac = new AbortController();
     prompter.onTouchNeeded = () => ac.abort();
-    const err = await rejection(key.makeCredential(mcRequest(), { purpose: 'test', signal: ac.signal }));
+    const err = await rejection(key.makeCredential(mcRequest(), { ...ctx, signal: ac.signal }));
     expect(err.code).to.equal('cancelled');
     expect(prompter.touchDoneCount).to.equal(1);
     // The channel stays usable afterwards.

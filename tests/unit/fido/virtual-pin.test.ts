@@ -36,7 +36,7 @@ describe('fido: PIN through the virtual authenticator', function () {
 
         const cred = await key.makeCredential(mcRequest({ userVerification: true }), ctx);
         expect(cred.flags & FLAG_UV).to.equal(FLAG_UV);
-        expect(prompter.pinAsks).to.deep.equal([{ retriesLeft: 8, wrongBefore: false, purpose: 'test' }]);
+        expect(prompter.pinAsks).to.deep.equal([{ retriesLeft: 8, purpose: ctx.purpose }]);
 
         const a = await key.getAssertion(gaRequest([cred.credentialId], { userVerification: true }), ctx);
         expect(a.flags & FLAG_UV).to.equal(FLAG_UV);
@@ -112,7 +112,7 @@ describe('fido: PIN through the virtual authenticator', function () {
     };
     const key = await open(va, prompter);
     const err = await rejection(
-      key.makeCredential(mcRequest({ userVerification: true }), { purpose: 't', signal: ac.signal }),
+      key.makeCredential(mcRequest({ userVerification: true }), { ...ctx, signal: ac.signal }),
     );
     expect(err.code).to.equal('cancelled');
     expect(va.pinRetries).to.equal(8);

@@ -1,5 +1,6 @@
 // Enroll and sign through the project's virtual authenticator (CTAPHID + CTAP2, no root needed),
 // checking each signature the way sshd does.
+import type { OperationContext } from '../../../app/fido/api';
 import { expect } from 'chai';
 import { randomBytes } from 'node:crypto';
 import {
@@ -23,7 +24,7 @@ describe('ssh sk keys on the virtual authenticator', () => {
     touchNeeded: () => undefined,
     touchDone: () => undefined,
   };
-  const ctx = { purpose: 'unit test' };
+  const ctx: OperationContext = { purpose: { what: 'ssh-sign', requester: 'app' } };
 
   before(async () => {
     va = new VirtualAuthenticator({ pin: PIN });

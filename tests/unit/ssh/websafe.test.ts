@@ -1,5 +1,6 @@
 // A web-origin credential (application not "ssh:…") signs only SSH logins for itself and SSHSIG,
 // as OpenSSH's ssh-agent allows (issue 10 §1): anything else could be a web site's challenge.
+import type { OperationContext } from '../../../app/fido/api';
 import { expect } from 'chai';
 import { createHash, randomBytes } from 'node:crypto';
 import { COSE_ES256, type UserPrompter } from '../../../app/fido/api';
@@ -45,7 +46,7 @@ describe('ssh signer: web-origin keys', () => {
   let sk: Ctap2SecurityKey;
   let webKey: SkKey;
   const prompter: UserPrompter = { askPin: async () => null, touchNeeded: () => {}, touchDone: () => {} };
-  const ctx = { purpose: 'test' };
+  const ctx: OperationContext = { purpose: { what: 'ssh-sign', requester: 'app' } };
 
   before(async () => {
     va = new VirtualAuthenticator();
