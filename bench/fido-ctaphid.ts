@@ -8,13 +8,8 @@
 import type { OperationContext } from '../app/fido/api';
 import { performance } from 'node:perf_hooks';
 import { createHash } from 'node:crypto';
-import {
-  COSE_EDDSA,
-  COSE_ES256,
-  openVirtualSecurityKey,
-  VirtualAuthenticator,
-  type UserPrompter,
-} from '../app/fido';
+import { COSE_EDDSA, COSE_ES256, type UserPrompter } from '../app/fido';
+import { openVirtualSecurityKey, VirtualAuthenticator } from '../app/fido/testing';
 import { cborEncode } from '../app/fido/ctap2/cbor';
 
 const ROUNDS = Number(process.argv[2] ?? 300);

@@ -16,12 +16,8 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import {
-  openVirtualSecurityKey,
-  VirtualAuthenticator,
-  type Ctap2SecurityKey,
-  type UserPrompter,
-} from '../app/fido';
+import { type Ctap2SecurityKey, type UserPrompter } from '../app/fido';
+import { openVirtualSecurityKey, VirtualAuthenticator } from '../app/fido/testing';
 import { TerminalPrompter } from '../app/headless/prompts';
 import { pinPromptText } from '../app/ui/prompt-text';
 import {

@@ -7,12 +7,8 @@ import { expect } from 'chai';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  openVirtualSecurityKey,
-  VirtualAuthenticator,
-  type Ctap2SecurityKey,
-  type UserPrompter,
-} from '../../app/fido';
+import { type Ctap2SecurityKey, type UserPrompter } from '../../app/fido';
+import { openVirtualSecurityKey, VirtualAuthenticator } from '../../app/fido/testing';
 import { SshAgent, type SignEvent } from '../../app/ssh/agent';
 import { enrollSkKey, type EnrollOptions } from '../../app/ssh/enroll';
 import { authorizedKeysLine, fingerprint, publicKeyLine, type SkKey } from '../../app/ssh/keys';

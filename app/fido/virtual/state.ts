@@ -1,5 +1,10 @@
 // Persistent state of the virtual authenticator: what a real key keeps in flash. In memory, or
 // in a JSON file so the Linux demo keeps its key (and thus its ssh credentials) across runs.
+//
+// The master secret (which wraps every credential's private key) is stored in plain text on
+// purpose: this key exists for tests and the demo only (app/fido/testing.ts, never exported to
+// production code), it protects nothing real, and a test must be able to inspect it. What keeps
+// it from other users is the file mode: the directory is created 0700 and the file 0600.
 
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
@@ -112,7 +117,7 @@ export class VirtualKeyStore {
 
   save(): void {
     if (!this.path) return;
-    mkdirSync(dirname(this.path), { recursive: true });
+    mkdirSync(dirname(this.path), { recursive: true, mode: 0o700 });
     // Write then rename, so a crash never leaves a half-written key behind.
     const tmp = `${this.path}.${process.pid}.tmp`;
     writeFileSync(tmp, JSON.stringify(this.state, null, 2) + '\n', { mode: 0o600 });

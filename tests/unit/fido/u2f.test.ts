@@ -10,12 +10,8 @@ import { U2fSecurityKey } from '../../../app/fido/ctap1/u2f-security-key';
 import { publicKeyObject } from '../../../app/fido/ctap2/cose';
 import { CtapHidConnection } from '../../../app/fido/ctaphid/connection';
 import { selfSignedCertificate } from '../../../app/fido/virtual/x509';
-import {
-  openKeyOnDevice,
-  openVirtualSecurityKey,
-  openVirtualKey,
-  VirtualAuthenticator,
-} from '../../../app/fido';
+import { openKeyOnDevice } from '../../../app/fido';
+import { openVirtualSecurityKey, openVirtualKey, VirtualAuthenticator } from '../../../app/fido/testing';
 import { ctx, gaRequest, mcRequest, RecordingPrompter, rejection } from './helpers';
 
 describe('fido: U2F APDUs', function () {

@@ -4,7 +4,8 @@
 
 import { expect } from 'chai';
 import { FLAG_UV } from '../../../app/fido/api';
-import { openVirtualSecurityKey, VirtualAuthenticator, type Ctap2SecurityKey } from '../../../app/fido';
+import { type Ctap2SecurityKey } from '../../../app/fido';
+import { openVirtualSecurityKey, VirtualAuthenticator } from '../../../app/fido/testing';
 import { ctx, gaRequest, mcRequest, RecordingPrompter, rejection } from './helpers';
 
 describe('fido: PIN through the virtual authenticator', function () {
@@ -200,6 +201,23 @@ describe('fido: PIN through the virtual authenticator', function () {
       expect(a.signCount).to.be.greaterThan(cred.signCount);
       expect(prompter.pinAsks).to.have.length(1);
     } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('creates its state directory 0700 and its state file 0600', async function () {
+    const { mkdtempSync, rmSync, statSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const { tmpdir } = await import('node:os');
+    const dir = mkdtempSync(join(tmpdir(), 'kvn-fido-'));
+    const old = process.umask(0o022);
+    try {
+      const statePath = join(dir, 'state', 'key.json');
+      new VirtualAuthenticator({ statePath });
+      expect(statSync(join(dir, 'state')).mode & 0o777).to.equal(0o700);
+      expect(statSync(statePath).mode & 0o777).to.equal(0o600);
+    } finally {
+      process.umask(old);
       rmSync(dir, { recursive: true, force: true });
     }
   });

@@ -3,12 +3,8 @@
 import type { OperationContext } from '../../../app/fido/api';
 import { expect } from 'chai';
 import { randomBytes } from 'node:crypto';
-import {
-  openVirtualSecurityKey,
-  VirtualAuthenticator,
-  type Ctap2SecurityKey,
-  type UserPrompter,
-} from '../../../app/fido';
+import { type Ctap2SecurityKey, type UserPrompter } from '../../../app/fido';
+import { openVirtualSecurityKey, VirtualAuthenticator } from '../../../app/fido/testing';
 import { enrollSkKey } from '../../../app/ssh/enroll';
 import { readPrivateKeyFile, writePrivateKeyFile } from '../../../app/ssh/keyfile';
 import { SK_ECDSA_TYPE, SK_ED25519_TYPE, SSH_SK_RESIDENT_KEY } from '../../../app/ssh/keys';
