@@ -76,10 +76,9 @@ export class SignService {
     const sk = await this.opts.securityKey().catch((err: Error) => {
       throw rpcFailure(err.message, 'no-key');
     });
-    const where = b.host === b.name ? b.host : `${b.name} (${b.host})`;
     try {
       const sig = await signWithSkKey(sk, key, data, {
-        purpose: `connect to ${where}`,
+        purpose: { what: 'ssh-login', bastion: b.name, host: b.host, user: b.user, requester: 'daemon' },
         signal,
       });
       this.opts.log?.(`signed a login to ${b.user}@${b.host} for bastion ${b.name}`);

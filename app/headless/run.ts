@@ -9,8 +9,17 @@
 // VNet goes down with it.
 import { AgentCore, type AgentOptions } from '../agent/agent';
 import type { AgentState, VNetEvent } from '../agent/state';
-import type { SecurityKey } from '../fido/api';
+import type { Purpose, SecurityKey } from '../fido/api';
 import { TerminalPrompter } from './prompts';
+
+/** What --demo-prompts asks for: a bastion login requested by the daemon. */
+const DEMO_PURPOSE: Purpose = {
+  what: 'ssh-login',
+  bastion: 'corp',
+  host: 'bastion.corp.example.com',
+  user: 'alice',
+  requester: 'daemon',
+};
 
 export interface HeadlessOptions {
   version: string;
@@ -139,14 +148,12 @@ function plural(n: number, word: string): string {
 async function demoPrompts(opts: HeadlessOptions, prompter: TerminalPrompter): Promise<number> {
   console.log(`KeyVNet ${opts.version} agent (headless)`);
   const keyLabel = 'KeyVNet virtual key';
-  prompter.touchNeeded({ keyLabel, purpose: 'Sign in to bastion.corp.example.com' });
-  prompter.touchDone();
-  const pin = await prompter.askPin({
-    keyLabel,
-    purpose: 'Unlock the key to sign in to bastion.corp.example.com',
-    retriesLeft: 3,
-    wrongBefore: false,
-  });
+  const purpose = DEMO_PURPOSE;
+  const signal = new AbortController().signal;
+  const touch = { requestId: 1, keyLabel, purpose, signal, fingerprint: false };
+  prompter.touchNeeded(touch);
+  prompter.touchDone(touch);
+  const pin = await prompter.askPin({ requestId: 1, keyLabel, purpose, signal, retriesLeft: 3 });
   // Never print the PIN itself.
   console.log(pin === null ? 'PIN: cancelled' : `PIN: ${[...pin].length} characters entered`);
   return 0;

@@ -2,8 +2,7 @@
 // demo on machines without one (it is never used otherwise). Touches happen by themselves after
 // `--virtual-touch auto:MS` (default auto:0), or never/deny for tests of those paths.
 import type { SecurityKey, UserPrompter } from '../fido/api';
-import { openVirtualSecurityKey, VirtualAuthenticator } from '../fido';
-import type { TouchPolicy } from '../fido/virtual/touch';
+import { openVirtualSecurityKey, VirtualAuthenticator, type TouchPolicy } from '../fido/testing';
 
 export function parseTouchPolicy(spec: string): TouchPolicy {
   if (spec === 'deny' || spec === 'never' || spec === 'manual') return { mode: spec };

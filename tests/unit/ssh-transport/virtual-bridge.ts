@@ -1,12 +1,9 @@
 // The "fake client app" of the SSH transport tests: an in-process AgentBridge that signs with an sk
 // key enrolled on the project's virtual authenticator (same CTAPHID/CTAP2 code as a USB key), with
 // a scripted PIN prompter. It records every sign request so tests can count touches.
-import {
-  openVirtualSecurityKey,
-  VirtualAuthenticator,
-  type Ctap2SecurityKey,
-  type UserPrompter,
-} from '../../../app/fido';
+import type { Ctap2SecurityKey, TouchPrompt, UserPrompter } from '../../../app/fido';
+import { openVirtualSecurityKey, VirtualAuthenticator } from '../../../app/fido/testing';
+import { touchPromptText } from '../../../app/ui/prompt-text';
 import { enrollSkKey, type EnrollOptions } from '../../../app/ssh/enroll';
 import { publicKeyLine, type SkKey } from '../../../app/ssh/keys';
 import { describeSignError, signWithSkKey } from '../../../app/ssh/signer';
@@ -21,8 +18,8 @@ export class ScriptedPrompter implements UserPrompter {
   async askPin(): Promise<string | null> {
     return this.pins.length ? this.pins.shift()! : null;
   }
-  touchNeeded(req: { keyLabel: string; purpose: string }): void {
-    this.touches.push(req.purpose);
+  touchNeeded(req: TouchPrompt): void {
+    this.touches.push(touchPromptText(req).title);
   }
   touchDone(): void {}
 }
@@ -44,7 +41,7 @@ export class VirtualKey {
   async enroll(opts: EnrollOptions): Promise<SkKey> {
     this.va.setTouchPolicy({ mode: 'auto' });
     this.prompter.pins = opts.verifyRequired ? [TEST_PIN] : [];
-    const { key } = await enrollSkKey(this.sk, opts, { purpose: 'Create an SSH key' });
+    const { key } = await enrollSkKey(this.sk, opts, { purpose: { what: 'enroll', requester: 'app' } });
     this.prompter.pins = [];
     return key;
   }
@@ -88,7 +85,7 @@ export class VirtualBridge implements AgentBridge {
       await this.beforeSign(req.purpose, signal);
       if (req.publicKey.split(' ')[1] !== this.publicKey.split(' ')[1]) throw new Error('unknown key');
       const sig = await signWithSkKey(this.vkey.sk, this.key, req.data, {
-        purpose: `Connect to ${req.purpose.bastion} (${req.purpose.host})`,
+        purpose: { what: 'ssh-login', ...req.purpose, requester: 'daemon' },
         signal,
       });
       this.signs.push({ purpose: req.purpose, ok: true });
