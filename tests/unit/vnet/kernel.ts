@@ -17,8 +17,8 @@ export class FakeKernel {
 
   private async pump(): Promise<void> {
     for (;;) {
-      const pkts = await this.tun.read();
-      if (pkts.length === 0) break;
+      const pkts = await this.tun.read().catch(() => null); // rejects once closed
+      if (!pkts) break;
       this.queue.push(...pkts);
       this.wake?.();
     }
