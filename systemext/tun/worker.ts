@@ -26,8 +26,8 @@ function post(msg: TunWorkerMessage): void {
   parentPort!.postMessage(msg);
 }
 
-/** Non-priority slow-path packets may fill the ring up to this fraction; SYNs and DNS all of it. */
-const LOW_PRIORITY_SHARE = 0.5;
+/** Non-priority slow-path packets may fill the ring up to this fraction (a quarter); SYNs and DNS all of it. */
+const LOW_PRIORITY_SHARE = 0.25;
 
 function run(data: TunWorkerData): void {
   const { fd, name, mtu } = data;

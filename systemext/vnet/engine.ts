@@ -35,7 +35,7 @@ import { DnsService } from './dns-service';
 import { createFastPath, DROP, REPLY, type FastPath } from './fast-path';
 import { DNS_APP, Flows, type FlowErrorCode, type RefusalCode } from './flows';
 import { natInitForPlan, NatTable, ST_CLOSING, ST_DIALING, ST_OPEN, type NatInit } from './nat-table';
-import { PerKeyRateLimit } from './rate-limit';
+import { PerKeyRateLimit, TokenBucket } from './rate-limit';
 import { echoReply, portUnreachable } from './replies';
 import { CachingResolver, type AppResolver } from './resolver';
 
@@ -88,6 +88,8 @@ export interface VNetStats {
   dnsRefused: number;
   /** SYNs refused ('refused' events). */
   refused: number;
+  /** ICMP errors not sent because of the rate limit (e.g. port unreachable for a UDP flood). */
+  icmpLimited: number;
 }
 
 export type { FlowErrorCode, RefusalCode } from './flows';
@@ -108,6 +110,8 @@ export interface VNetEvents {
 }
 
 const DNS_MISS_KEYS = 4096;
+const ICMP_ERRORS_PER_SECOND = 1000;
+const ICMP_ERROR_BURST = 50;
 const MISS_TYPES = new Set(['A', 'AAAA', 'ANY']);
 
 export class VNetEngine extends EventEmitter {
@@ -122,6 +126,7 @@ export class VNetEngine extends EventEmitter {
     dropped: 0,
     dnsRefused: 0,
     refused: 0,
+    icmpLimited: 0,
   };
   readonly dns: DnsResponder;
   private readonly dnsService: DnsService;
@@ -132,6 +137,7 @@ export class VNetEngine extends EventEmitter {
   private readonly epoch: number;
   private readonly ipv6: boolean;
   private readonly misses: PerKeyRateLimit;
+  private readonly icmpErrors: TokenBucket;
   private tun: TunDevice | null = null;
   private servers: Server[] = [];
   private sweeper: NodeJS.Timeout | null = null;
@@ -151,6 +157,7 @@ export class VNetEngine extends EventEmitter {
     this.nat = new NatTable(this.natInit);
     this.nat.setNow(0);
     this.fast = createFastPath(this.natInit);
+    this.icmpErrors = new TokenBucket(ICMP_ERRORS_PER_SECOND, ICMP_ERROR_BURST, this.clock);
     this.misses = new PerKeyRateLimit(opts.dnsMissIntervalMs ?? 60_000, DNS_MISS_KEYS, this.clock);
     this.dns = new DnsResponder({
       resolver: this.resolver,
@@ -349,7 +356,9 @@ export class VNetEngine extends EventEmitter {
       return;
     }
     if (fqdn === DNS_APP && udp.dport === 53) return this.dnsService.onUdp(p, ip, udp, this.tun?.mtu ?? 1500);
-    if (fqdn !== undefined) this.write(portUnreachable(p, ip));
+    if (fqdn === undefined) return;
+    if (this.icmpErrors.take()) this.write(portUnreachable(p, ip));
+    else this.stats.icmpLimited++;
   }
 
   /**

@@ -28,3 +28,30 @@ export class PerKeyRateLimit {
     return true;
   }
 }
+
+/**
+ * A token bucket: `perSecond` tokens a second, at most `burst` saved. Bounds how many ICMP errors a
+ * peer can make us send (Linux's own defaults: 1000/s, burst 50).
+ */
+export class TokenBucket {
+  private tokens: number;
+  private at: number;
+
+  constructor(
+    private readonly perSecond: number,
+    private readonly burst: number,
+    private readonly now: () => number,
+  ) {
+    this.tokens = burst;
+    this.at = now();
+  }
+
+  take(): boolean {
+    const t = this.now();
+    this.tokens = Math.min(this.burst, this.tokens + ((t - this.at) * this.perSecond) / 1000);
+    this.at = t;
+    if (this.tokens < 1) return false;
+    this.tokens--;
+    return true;
+  }
+}

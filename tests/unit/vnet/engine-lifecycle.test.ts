@@ -11,7 +11,7 @@ import { type AppInfo, type AppResolver } from '../../../systemext/vnet/resolver
 import { VNetEngine, type VNetEvents, type VNetOptions } from '../../../systemext/vnet/engine';
 import { ST_CLOSING, ST_OPEN, ST_RETIRED } from '../../../systemext/vnet/nat-table';
 import { ipToBytes } from '../../../systemext/net/addr';
-import { buildIcmp, buildTcp } from '../../../systemext/net/build';
+import { buildIcmp, buildTcp, buildUdp } from '../../../systemext/net/build';
 import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN } from '../../../systemext/net/packet';
 import { FakeKernel, ManualDialer, tcpOf } from './kernel';
 
@@ -253,6 +253,28 @@ describe('vnet engine: deadlines, bounds and lifecycle (injected clock)', () => 
     await pair[0].close();
     await new Promise((r) => setImmediate(r));
     expect(codes('error')).to.deep.equal(['tun-closed']);
+  });
+
+  it('rate-limits ICMP port unreachable (1000/s, burst 50): a UDP flood gets no answer per datagram', async () => {
+    await start();
+    const vip = plan.assign('web.corp.test').v4;
+    const udp = (i: number) =>
+      buildUdp({
+        src: ipToBytes(plan.tun4),
+        dst: ipToBytes(vip),
+        sport: 5000 + i,
+        dport: 9,
+        payload: Buffer.from('x'),
+      });
+    k.send(Array.from({ length: 60 }, (_, i) => udp(i)));
+    await barrier();
+    const icmp = k.drain().filter(isIcmp);
+    expect(icmp).to.have.length(50);
+    expect(engine.stats.icmpLimited).to.equal(10);
+    now += 10; // 10 ms: 10 more tokens
+    k.send(Array.from({ length: 20 }, (_, i) => udp(100 + i)));
+    await barrier();
+    expect(k.drain().filter(isIcmp)).to.have.length(10);
   });
 
   it('a client RST while dialing aborts the dial and frees the entry at once', async () => {
