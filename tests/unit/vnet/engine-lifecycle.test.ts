@@ -184,6 +184,21 @@ describe('vnet engine: deadlines, bounds and lifecycle (injected clock)', () => 
     expect(engine.nat.size).to.equal(2);
   });
 
+  it('a new SYN on a tuple in TIME_WAIT (our sockets closed) starts a new flow', async () => {
+    await start();
+    const vip = plan.assign('web.corp.test').v4;
+    k.send(syn(vip, 42100));
+    (await dialer.nextCall()).resolve(new PassThrough());
+    await k.next(isTcp);
+    const [old] = engine.nat.entries();
+    engine.nat.close(old, 0, 60_000); // as when the flow's sockets close
+    expect(engine.nat.state(old)).to.equal(ST_CLOSING);
+    k.send(syn(vip, 42100));
+    const call = await dialer.nextCall(); // a new dial, not a SYN fed to the old socket
+    expect(call.port).to.equal(80);
+    expect(engine.nat.state(old)).to.equal(ST_RETIRED);
+  });
+
   it('appsChanged() makes a new configuration answer at once (cached answers forgotten)', async () => {
     await start();
     const q = { type: 'A', name: 'new.corp.test' } as const;
