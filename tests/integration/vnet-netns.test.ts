@@ -1,5 +1,5 @@
 // VNet end to end, for real, inside a network namespace this test creates and deletes: a real tun,
-// the daemon started as its own process, real resolvers and clients (getent, curl, dig, ping) and the
+// the daemon and the headless agent started as their own processes, real resolvers and clients (getent, curl, dig, ping) and the
 // kernel's TCP stack. Needs root (skips on a laptop, must run under CI=true).
 import { expect } from 'chai';
 import type { ChildProcess } from 'node:child_process';
@@ -7,9 +7,20 @@ import { mkdirSync, readFileSync, rmdirSync, rmSync, statSync, writeFileSync } f
 import { join } from 'node:path';
 import { NetNs } from '../helpers/netns';
 import { requireNetns } from '../helpers/privileges';
+import { VNetStack } from '../helpers/vnet-stack';
+import type { VNetStatus } from '../../ipc/messages';
 
 const FIXTURES = join(__dirname, 'fixtures', 'vnet');
-const MAIN = join(__dirname, '..', '..', 'systemext', 'main.ts');
+/** The user's config of these tests: one zone reached directly, one app in it. */
+const CONFIG = `[[zone]]
+suffix = "corp.test"
+via = "direct"
+
+[[app]]
+name = "hello.corp.test"
+target = "127.0.0.1:8080"
+ports = [80]
+`;
 // The namespace's resolver before VNet: a stand-in upstream on loopback (started where a test needs it).
 const UPSTREAM = '127.0.0.1';
 const ORIGINAL_RESOLV = `# the namespace resolver before VNet\nnameserver ${UPSTREAM}\noptions timeout:1 attempts:1\n`;
@@ -76,13 +87,6 @@ async function runRc(
     if (typeof e.code !== 'number') throw err;
     return { code: e.code, stdout: String(e.stdout ?? ''), stderr: String(e.stderr ?? '') };
   }
-}
-
-interface ReadyInfo {
-  tun: string;
-  dns: string[];
-  resolver: string;
-  apps: Record<string, { v4: string; v6: string | null }>;
 }
 
 /** What our configuration could change in the namespace: links, addresses, routes, resolv.conf. */
@@ -176,20 +180,34 @@ describe('VNet in a network namespace (root)', function () {
       await ns.run('ip', ['tuntap', 'del', 'mode', 'tun', 'name', tun]);
     });
   });
-  describe('daemon end to end (real tun, engine, direct dialer, real clients)', () => {
+  describe('daemon driven by the agent, end to end (real tun, engine, direct dialer, real clients)', () => {
     const PAGE = 'hello from behind VNet';
-    let configPath: string;
     let beforeDaemon: Record<string, string>;
-    let daemon: ChildProcess | null = null;
-    let info: ReadyInfo;
+    let stack: VNetStack | null = null;
+    let info: VNetStatus;
     let app: { v4: string; v6: string | null };
 
-    const startDaemon = async (): Promise<ChildProcess> => {
-      const child = ns.spawnNode(MAIN, ['--config', configPath]);
-      const m = await waitForLine(child, /^READY (.*)$/);
-      info = JSON.parse(m[1]) as ReadyInfo;
+    /** The daemon and the headless agent with CONFIG; resolves once VNet is up, with its status. */
+    const startStack = async (): Promise<VNetStack> => {
+      const st = new VNetStack(ns, {
+        config: CONFIG,
+        resolv: ORIGINAL_RESOLV,
+        tunName: 'kvnt0',
+        stateDir: join(stateRoot, 'daemon'),
+      });
+      await st.startDaemon();
+      await st.startAgent();
+      await st.agentLines.next(/^vnet: up /);
+      info = await st.status();
       app = info.apps['hello.corp.test'];
-      return child;
+      return st;
+    };
+    /** SIGTERM to the agent (VNet goes down with it), then to the daemon; both exit 0. */
+    const stopStack = async (st: VNetStack): Promise<void> => {
+      st.agent!.kill('SIGTERM');
+      expect(await exited(st.agent!)).to.equal(0);
+      st.daemon!.kill('SIGTERM');
+      expect(await exited(st.daemon!)).to.equal(0);
     };
 
     before(async () => {
@@ -198,26 +216,18 @@ describe('VNet in a network namespace (root)', function () {
       const upstream = ns.spawnNode(join(FIXTURES, 'dns-upstream.ts'), [UPSTREAM, '53', '198.51.100.7']);
       await waitForLine(upstream, /^LISTENING/);
       mkdirSync(stateRoot, { recursive: true });
-      configPath = join(stateRoot, 'daemon.json');
-      writeFileSync(
-        configPath,
-        JSON.stringify({
-          zones: ['corp.test'],
-          apps: [{ name: 'hello.corp.test', target: '127.0.0.1:8080', ports: [80] }],
-          stateDir: join(stateRoot, 'daemon'),
-          tunName: 'kvnt0',
-        }),
-      );
       beforeDaemon = await snapshot(ns);
-      daemon = await startDaemon();
+      stack = await startStack();
     });
 
-    after(() => {
-      // ns.delete() (outer after) kills it if a test failed before the stop test.
-      daemon?.kill('SIGKILL');
+    after(async () => {
+      // ns.delete() (outer after) kills what is left if a test failed before the stop test.
+      stack?.agent?.kill('SIGKILL');
+      stack?.daemon?.kill('SIGKILL');
     });
 
-    it('is ready with the tun, IPv4+IPv6 and the namespace resolver pointed at it', () => {
+    it('is up with the tun, IPv4+IPv6 and the namespace resolver pointed at it', () => {
+      expect(info.state).to.equal('up');
       expect(info.tun).to.equal('kvnt0');
       expect(info.resolver).to.equal('netns-resolv-conf');
       expect(info.dns).to.have.length(2);
@@ -278,39 +288,50 @@ describe('VNet in a network namespace (root)', function () {
     });
 
     it('after SIGTERM nothing of ours is left: tun, addresses, routes, resolv.conf', async () => {
-      daemon!.kill('SIGTERM');
-      expect(await exited(daemon!)).to.equal(0);
-      daemon = null;
+      await stopStack(stack!);
+      stack = null;
       expect(await snapshot(ns)).to.deep.equal(beforeDaemon);
       expect(readFileSync(`/etc/netns/${ns.name}/resolv.conf`, 'utf8')).to.equal(ORIGINAL_RESOLV);
     });
 
-    it('after kill -9, the next start cleans the leftovers and works; its stop leaves nothing', async () => {
-      daemon = await startDaemon();
-      daemon.kill('SIGKILL');
-      await exited(daemon);
+    it('after kill -9 of the daemon, its next start cleans the leftovers, the agent reconnects, and it works', async () => {
+      stack = await startStack();
+      stack.agentLines.skipAll();
+      stack.daemon!.kill('SIGKILL');
+      await exited(stack.daemon!);
       // The crash left the resolver pointed at a dead daemon (the tun went with its fd).
       expect(readFileSync(`/etc/netns/${ns.name}/resolv.conf`, 'utf8')).to.match(/^# managed by KeyVNet/);
-      daemon = await startDaemon();
+      await stack.startDaemon();
+      await stack.agentLines.next(/^vnet: up /);
       const r = await ns.run('curl', ['-sS', '--max-time', '20', 'http://hello.corp.test/']);
       expect(r.stdout).to.equal(`${PAGE}\n`);
-      daemon.kill('SIGTERM');
-      expect(await exited(daemon)).to.equal(0);
-      daemon = null;
+      await stopStack(stack);
+      stack = null;
       expect(await snapshot(ns)).to.deep.equal(beforeDaemon);
       expect(readFileSync(`/etc/netns/${ns.name}/resolv.conf`, 'utf8')).to.equal(ORIGINAL_RESOLV);
     });
 
-    it('a bad config file is refused with the field named, changing nothing', async () => {
-      const bad = join(stateRoot, 'bad.json');
-      writeFileSync(
-        bad,
-        JSON.stringify({ zones: ['corp.test'], apps: [{ name: 'x.corp.test', target: 'h:0' }] }),
-      );
-      const r = await runRc(ns, process.execPath, ['--import', 'tsx', MAIN, '--config', bad]);
-      expect(r.code).to.equal(1);
-      expect(r.stderr).to.contain('apps[0].target');
-      expect(await snapshot(ns)).to.deep.equal(beforeDaemon);
+    it('a bad config file is refused by the agent with the line and field named, changing nothing', async () => {
+      const st = new VNetStack(ns, {
+        config: CONFIG.replace('target = "127.0.0.1:8080"', 'target = "h:0"'),
+        resolv: ORIGINAL_RESOLV,
+        stateDir: join(stateRoot, 'daemon'),
+      });
+      try {
+        await st.startDaemon();
+        await st.startAgent();
+        // Printed at start, before "daemon: connected" (which startAgent waited for).
+        const line = st.agentLines.all.find((l) => l.startsWith('config error: '));
+        expect(line).to.match(/config\.toml:7: app\[0\]\.target: "h:0": port 0 is outside 1-65535/);
+        await st.agentLines.next(/^vnet: down$/);
+        expect(await snapshot(ns)).to.deep.equal(beforeDaemon);
+        expect((await st.status()).state).to.equal('down');
+      } finally {
+        st.agent?.kill('SIGTERM');
+        st.daemon?.kill('SIGTERM');
+        await exited(st.agent!).catch(() => null);
+        await exited(st.daemon!).catch(() => null);
+      }
     });
   });
 });
@@ -350,20 +371,16 @@ describe('VNet in a network namespace with IPv6 disabled (root)', function () {
     const server = ns.spawnNode(join(FIXTURES, 'http-server.ts'), ['127.0.0.1', '8080', 'v4 only']);
     await waitForLine(server, /^LISTENING/);
     mkdirSync(stateRoot, { recursive: true });
-    const configPath = join(stateRoot, 'daemon.json');
-    writeFileSync(
-      configPath,
-      JSON.stringify({
-        zones: ['corp.test'],
-        apps: [{ name: 'hello.corp.test', target: '127.0.0.1:8080', ports: [80] }],
-        stateDir: join(stateRoot, 'daemon'),
-      }),
-    );
     const before = await snapshot(ns);
-    const daemon = ns.spawnNode(MAIN, ['--config', configPath]);
-    const info = JSON.parse((await waitForLine(daemon, /^READY (.*)$/))[1]) as ReadyInfo & {
-      ipv6Range: unknown;
-    };
+    const stack = new VNetStack(ns, {
+      config: CONFIG,
+      resolv: ORIGINAL_RESOLV,
+      stateDir: join(stateRoot, 'daemon'),
+    });
+    await stack.startDaemon();
+    await stack.startAgent();
+    await stack.agentLines.next(/^vnet: up /);
+    const info = await stack.status();
     expect(info.ipv6Range).to.equal(null);
     expect(info.dns).to.have.length(1);
     expect(info.apps['hello.corp.test'].v6).to.equal(null);
@@ -381,8 +398,10 @@ describe('VNet in a network namespace with IPv6 disabled (root)', function () {
     expect((await ns.run('curl', ['-sS', '--max-time', '20', 'http://hello.corp.test/'])).stdout).to.equal(
       'v4 only\n',
     );
-    daemon.kill('SIGTERM');
-    expect(await exited(daemon)).to.equal(0);
+    stack.agent!.kill('SIGTERM');
+    expect(await exited(stack.agent!)).to.equal(0);
+    stack.daemon!.kill('SIGTERM');
+    expect(await exited(stack.daemon!)).to.equal(0);
     expect(await snapshot(ns)).to.deep.equal(before);
   });
 });
@@ -408,17 +427,11 @@ describe('VNet in a network namespace without its own resolv.conf (root)', funct
     const hostBefore = readFileSync('/etc/resolv.conf', 'utf8');
     const mtimeBefore = statSync('/etc/resolv.conf').mtimeMs;
     mkdirSync(stateRoot, { recursive: true });
-    const configPath = join(stateRoot, 'daemon.json');
-    writeFileSync(
-      configPath,
-      JSON.stringify({
-        zones: ['corp.test'],
-        apps: [{ name: 'hello.corp.test', target: '127.0.0.1:8080', ports: [80] }],
-        stateDir: join(stateRoot, 'daemon'),
-      }),
-    );
-    const daemon = ns.spawnNode(MAIN, ['--config', configPath]);
-    const info = JSON.parse((await waitForLine(daemon, /^READY (.*)$/))[1]) as ReadyInfo;
+    const stack = new VNetStack(ns, { config: CONFIG, resolv: null, stateDir: join(stateRoot, 'daemon') });
+    await stack.startDaemon();
+    await stack.startAgent();
+    await stack.agentLines.next(/^vnet: up /);
+    const info = await stack.status();
     expect(info.resolver).to.equal('none');
     const a = await ns.run('dig', [
       '+short',
@@ -429,8 +442,10 @@ describe('VNet in a network namespace without its own resolv.conf (root)', funct
       'hello.corp.test',
     ]);
     expect(a.stdout.trim()).to.equal(info.apps['hello.corp.test'].v4);
-    daemon.kill('SIGTERM');
-    expect(await exited(daemon)).to.equal(0);
+    stack.agent!.kill('SIGTERM');
+    expect(await exited(stack.agent!)).to.equal(0);
+    stack.daemon!.kill('SIGTERM');
+    expect(await exited(stack.daemon!)).to.equal(0);
     expect(readFileSync('/etc/resolv.conf', 'utf8')).to.equal(hostBefore);
     expect(statSync('/etc/resolv.conf').mtimeMs).to.equal(mtimeBefore);
   });
