@@ -6,6 +6,8 @@
 // Events: 'state' (AgentState, a fresh object on every change), 'event' (each VNetEvent from the
 // daemon), 'log' (level, message).
 import { EventEmitter } from 'node:events';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
 import type { VNetEvent, VNetStatus } from '../../ipc/messages';
 import { ConfigError } from '../config/error';
 import { loadConfig } from '../config/load';
@@ -94,7 +96,24 @@ export class AgentCore extends EventEmitter<{
     } catch (err) {
       this.configError(err as Error);
     }
-    this.stopWatch = watchConfig(
+    // The watcher watches the file's directory, which must exist (a first run has none yet).
+    try {
+      mkdirSync(dirname(this.opts.configPath), { recursive: true, mode: 0o700 });
+    } catch (err) {
+      this.log('warn', `cannot create ${dirname(this.opts.configPath)}: ${(err as Error).message}`);
+    }
+    try {
+      this.stopWatch = this.watch(current);
+    } catch (err) {
+      this.log('error', `not watching ${this.opts.configPath} for changes: ${(err as Error).message}`);
+    }
+    if (this.opts.sshAgentSocket) await this.startSshAgent(this.opts.sshAgentSocket);
+    this.link.start();
+    this.publish();
+  }
+
+  private watch(current: UserConfig | undefined): () => void {
+    return watchConfig(
       this.opts.configPath,
       (cfg) => {
         this.log('info', `config reloaded: ${this.opts.configPath}`);
@@ -114,9 +133,6 @@ export class AgentCore extends EventEmitter<{
         },
       },
     );
-    if (this.opts.sshAgentSocket) await this.startSshAgent(this.opts.sshAgentSocket);
-    this.link.start();
-    this.publish();
   }
 
   snapshot(): AgentState {
