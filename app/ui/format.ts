@@ -46,3 +46,28 @@ export function ellipsize(text: string, max: number): string {
   const chars = [...oneLine];
   return chars.length <= max ? oneLine : `${chars.slice(0, max - 1).join('')}…`;
 }
+
+/**
+ * Breaks text into lines of at most `width` characters at spaces (a word longer than a line gets its
+ * own). For labels in windows that size themselves: Qt's word wrap in a top-level window that
+ * adjusts its size can lose lines.
+ */
+export function wrapText(text: string, width: number): string {
+  return text
+    .split('\n')
+    .map((para) => {
+      const lines: string[] = [];
+      let line = '';
+      for (const word of para.split(/\s+/).filter((w) => w !== '')) {
+        if (line === '') line = word;
+        else if ([...line].length + 1 + [...word].length <= width) line += ` ${word}`;
+        else {
+          lines.push(line);
+          line = word;
+        }
+      }
+      lines.push(line);
+      return lines.join('\n');
+    })
+    .join('\n');
+}

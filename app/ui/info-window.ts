@@ -1,6 +1,7 @@
 // A small message window (icon, title, text, OK), shown with show(), never exec(): a nested Qt loop
 // would block Node's. Used for Diagnostics… until the keyvnet command brings its report.
 import type { QLabel, QWidget } from '@nodegui/nodegui';
+import { wrapText } from './format';
 import type { NodeGui } from './qt-runtime';
 import { appIconLabel, label, placeWindow, TITLE } from './widgets';
 
@@ -24,7 +25,7 @@ export class InfoWindow {
     const col = new qt.QBoxLayout(qt.Direction.TopToBottom);
     col.setSpacing(8);
     this.heading = label(qt, '', TITLE);
-    this.text = label(qt, '', '', { wrap: true });
+    this.text = label(qt, '', '', { select: true });
     col.addWidget(this.heading);
     col.addWidget(this.text);
     const buttons = new qt.QBoxLayout(qt.Direction.LeftToRight);
@@ -42,7 +43,7 @@ export class InfoWindow {
 
   show(heading: string, text: string): void {
     this.heading.setText(heading);
-    this.text.setText(text);
+    this.text.setText(wrapText(text, 64));
     this.window.adjustSize();
     placeWindow(this.qt, this.window, 'centre');
     this.window.show();

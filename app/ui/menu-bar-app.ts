@@ -257,6 +257,10 @@ export class MenuBarApp {
     this.d.probe('open', { target });
     const child = spawn(cmd, args, { detached: true, stdio: 'ignore' });
     child.on('error', (err) => this.failed(`opening ${target}`, err));
+    // xdg-open says "no method available" by its status: show that too, not only spawn errors.
+    child.on('exit', (code) => {
+      if (code) this.failed(`opening ${target}`, new Error(`${cmd} exited with status ${code}`));
+    });
     child.unref();
   }
 }

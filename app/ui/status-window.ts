@@ -6,7 +6,7 @@ import type { QBoxLayout, QLabel, QPushButton, QWidget } from '@nodegui/nodegui'
 import type { NodeGui } from './qt-runtime';
 import type { StatusModel } from './status-model';
 import { ASSETS_DIR } from './tray';
-import { ellipsize } from './format';
+import { ellipsize, wrapText } from './format';
 import {
   appIconLabel,
   card,
@@ -135,7 +135,7 @@ export class StatusWindow {
     line.addWidget(this.dot);
     line.addWidget(this.title, 1);
     texts.addLayout(line);
-    this.detail = label(qt, '', '', { wrap: true, select: true });
+    this.detail = label(qt, '', '', { select: true });
     texts.addWidget(this.detail);
     this.summary = label(qt, '', SECONDARY, { select: true });
     texts.addWidget(this.summary);
@@ -183,7 +183,8 @@ export class StatusWindow {
     this.last = m;
     this.title.setText(m.status.title);
     this.dot.setStyleSheet(`color: ${TONE_COLOURS[m.tone]}; font-size: 14px;`, false);
-    this.detail.setText(m.status.detail ?? '');
+    this.detail.setText(wrapText(m.status.detail ?? '', 72));
+    this.detail.setStyleSheet(m.tone === 'bad' ? `color: ${TONE_COLOURS.bad};` : '', false);
     this.detail.setVisible(Boolean(m.status.detail));
     this.summary.setText(m.summary);
     this.summary.setVisible(m.summary !== '');

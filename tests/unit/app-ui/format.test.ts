@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { ellipsize, formatAgo, formatBytes, formatClock, formatDuration } from '../../../app/ui/format';
+import { ellipsize, formatAgo, formatBytes, formatClock, formatDuration, wrapText } from '../../../app/ui/format';
 
 describe('formats for the menu and the status window', () => {
   it('sizes', () => {
@@ -35,5 +35,11 @@ describe('formats for the menu and the status window', () => {
   it('cuts long lines on code points, one line', () => {
     expect(ellipsize('a\nb', 10)).to.equal('a b');
     expect(ellipsize('🔑🔑🔑🔑', 3)).to.equal('🔑🔑…');
+  });
+
+  it('wraps at spaces for self-sizing windows', () => {
+    expect(wrapText('aaa bbb ccc', 7)).to.equal('aaa bbb\nccc');
+    expect(wrapText('averyveryverylongword x', 5)).to.equal('averyveryverylongword\nx');
+    expect(wrapText('a\n\nb', 10)).to.equal('a\n\nb');
   });
 });
