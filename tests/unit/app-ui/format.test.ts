@@ -1,5 +1,12 @@
 import { expect } from 'chai';
-import { ellipsize, formatAgo, formatBytes, formatClock, formatDuration, wrapText } from '../../../app/ui/format';
+import {
+  ellipsize,
+  formatAgo,
+  formatBytes,
+  formatClock,
+  formatDuration,
+  wrapText,
+} from '../../../app/ui/format';
 
 describe('formats for the menu and the status window', () => {
   it('sizes', () => {
