@@ -71,8 +71,8 @@ export class NotificationPolicy {
         show: {
           kind: 'touch',
           key: `touch:${p.id}`,
-          title: 'Touch your security key',
-          body: `${p.what} (${p.keyLabel})`,
+          title: p.title,
+          body: p.detail,
           urgent: true,
         },
       });

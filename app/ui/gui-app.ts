@@ -5,7 +5,8 @@
 // prompts through it):
 //   runGui(opts, ({ prompter, pinBlocked }) => new AgentCore({ ..., prompter }))
 import { EventEmitter } from 'node:events';
-import type { UserPrompter } from '../fido/api';
+import type { Purpose, UserPrompter } from '../fido/api';
+import { requestQueue } from '../fido/request-queue';
 import { loginItemForPlatform } from '../login/login-item';
 import { senderForPlatform } from '../notify/sender';
 import type { AgentControl, AgentControlEvents } from './agent-control';
@@ -27,7 +28,7 @@ export interface GuiOptions {
 export interface GuiParts {
   /** For the security-key layer: the touch window and PIN dialog, tracked for the icon and menu. */
   prompter: UserPrompter;
-  /** The prompts waiting, as the UI sees them. */
+  /** The prompts waiting, as the UI sees them (and cancels them). */
   prompts: PromptQueueView;
   /** A key's PIN got blocked (FidoError 'pin-blocked' / 'pin-auth-blocked'): tell the user. */
   pinBlocked(code: string, keyLabel: string): void;
@@ -82,7 +83,8 @@ export function runGui(opts: GuiOptions, connectAgent: ConnectAgent = () => new 
   // The prompter's own balloon stays off (null tray): notifications come from the policy, so a
   // touch is announced once, through the desktop's service, and withdrawn when answered.
   const gui = new GuiPrompter(qt, null);
-  const tracker = new PromptTracker(gui);
+  // The process's one request queue (app/fido/request-queue.ts): what waits on the key, cancellable.
+  const tracker = new PromptTracker(gui, requestQueue);
   let app: MenuBarApp | null = null;
   const agent = connectAgent({
     prompter: tracker.prompter,
@@ -142,17 +144,21 @@ async function demoPrompts(
   probe: (event: string, fields?: Record<string, unknown>) => void,
 ): Promise<void> {
   const keyLabel = 'KeyVNet virtual key';
-  prompter.touchNeeded({ keyLabel, purpose: 'Sign in to bastion.corp.example.com' });
+  const purpose: Purpose = {
+    what: 'ssh-login',
+    bastion: 'corp',
+    host: 'bastion.corp.example.com',
+    user: 'alice',
+    requester: 'daemon',
+  };
+  const signal = new AbortController().signal;
+  const touch = { requestId: 1, keyLabel, purpose, signal, fingerprint: false };
+  prompter.touchNeeded(touch);
   probe('touch-window', gui.visiblePrompts());
   await new Promise((r) => setTimeout(r, 3000));
-  prompter.touchDone();
+  prompter.touchDone(touch);
   probe('touch-done', gui.visiblePrompts());
-  const pending = prompter.askPin({
-    keyLabel,
-    purpose: 'Unlock the key to sign in to bastion.corp.example.com',
-    retriesLeft: 3,
-    wrongBefore: true,
-  });
+  const pending = prompter.askPin({ requestId: 2, keyLabel, purpose, signal, retriesLeft: 3 });
   probe('pin-dialog');
   const pin = await pending;
   // Never print the PIN itself.

@@ -1,6 +1,6 @@
 // Which of the five tray icons to show, from the agent's state and the prompt queue. Pure.
 import type { AgentState } from '../agent/state';
-import type { QueuedPrompt } from './prompt-queue';
+import { isOnScreen, type QueuedPrompt } from './prompt-queue';
 
 export type IconState = 'off' | 'connecting' | 'on' | 'needs-touch' | 'error';
 
@@ -11,7 +11,7 @@ export const ICON_STATES: readonly IconState[] = ['off', 'connecting', 'on', 'ne
  * a prompt waits for them; something they asked for is broken; it is on its way; it is on; it is off.
  */
 export function iconState(state: AgentState, prompts: readonly QueuedPrompt[]): IconState {
-  if (prompts.length > 0) return 'needs-touch';
+  if (prompts.some(isOnScreen)) return 'needs-touch';
   if (!state.wantUp) return 'off';
   if (state.daemon === 'unavailable') return 'error';
   if (state.vnet?.state === 'error') return 'error';

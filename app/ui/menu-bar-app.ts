@@ -199,6 +199,9 @@ export class MenuBarApp {
     switch (a.type) {
       case 'vnet':
         return attempt(a.on ? 'turning VNet on' : 'turning VNet off', () => agent.setVNet(a.on));
+      case 'cancel-request':
+        this.d.prompts.cancel(a.id);
+        return;
       case 'disconnect-bastion':
         return attempt(`disconnecting ${a.name}`, () => agent.disconnectBastion(a.name));
       case 'reload-config':

@@ -3,11 +3,12 @@
 import type { AgentState } from '../agent/state';
 import { appUrl } from './app-links';
 import { ellipsize, formatAgo, formatBytes, formatClock, formatDuration } from './format';
-import { promptSummary, type QueuedPrompt } from './prompt-queue';
+import { isOnScreen, promptSummary, type QueuedPrompt } from './prompt-queue';
 
 export type MenuAction =
   | { type: 'vnet'; on: boolean }
   | { type: 'disconnect-bastion'; name: string }
+  | { type: 'cancel-request'; id: number }
   | { type: 'copy'; text: string }
   | { type: 'open-url'; url: string }
   | { type: 'status-window' }
@@ -86,7 +87,8 @@ export function bastionStateText(
   prompts: readonly QueuedPrompt[],
   now: number,
 ): string {
-  if (prompts.some((p) => p.bastion === name)) return 'touch your security key';
+  const prompt = prompts.find((p) => p.bastion === name);
+  if (prompt) return prompt.kind === 'waiting' ? 'waiting for your security key' : 'touch your security key';
   const b = state.bastions.find((x) => x.name === name);
   if (!b) return 'not connected';
   switch (b.state) {
@@ -113,7 +115,19 @@ export function buildMenu({ state, prompts, startAtLogin, now }: MenuInputs): Me
   items.push({ kind: 'label', id: 'status', text: cut(status.title) });
   if (status.detail) items.push({ kind: 'label', id: 'status-detail', text: cut(status.detail) });
   const waiting = promptSummary(prompts);
-  if (waiting) items.push({ kind: 'label', id: 'prompts', text: waiting });
+  if (waiting) {
+    items.push({ kind: 'label', id: 'prompts', text: waiting });
+    // The one on screen (or the first waiting): cancelling fails its connections at once.
+    const first = prompts.find(isOnScreen) ?? prompts[0];
+    items.push({ kind: 'label', id: 'prompt-what', text: cut(first.what) });
+    items.push({
+      kind: 'action',
+      id: 'cancel-request',
+      text: 'Cancel This Request',
+      enabled: true,
+      action: { type: 'cancel-request', id: first.id },
+    });
+  }
   if (state.config.error) {
     items.push({ kind: 'label', id: 'config-error', text: cut(`Config error: ${state.config.error}`) });
   }

@@ -12,7 +12,16 @@ import {
 } from '../../integration/fixtures/app/agent-states';
 
 const NOW = Date.UTC(2026, 11, 2, 14, 30);
-const pin: QueuedPrompt = { id: 3, kind: 'pin', keyLabel: 'k', what: 'w', bastion: null, since: NOW };
+const pin: QueuedPrompt = {
+  id: 3,
+  kind: 'pin',
+  keyLabel: 'k',
+  title: 't',
+  detail: 'd',
+  what: 'w',
+  bastion: null,
+  since: NOW,
+};
 
 describe('tray icon state', () => {
   it('off, connecting, on, error, needs touch', () => {

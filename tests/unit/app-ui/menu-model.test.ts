@@ -32,7 +32,9 @@ const touch: QueuedPrompt = {
   id: 1,
   kind: 'touch',
   keyLabel: 'YubiKey 5',
-  what: 'Sign in to corp (bastion.corp.example.com)',
+  title: 'Touch your security key to connect to corp (bastion.corp.example.com)',
+  detail: 'Security key: YubiKey 5',
+  what: 'Connect to corp (bastion.corp.example.com)',
   bastion: 'corp',
   since: NOW,
 };

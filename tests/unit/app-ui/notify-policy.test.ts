@@ -16,7 +16,9 @@ describe('notification policy', () => {
       id: 4,
       kind: 'touch',
       keyLabel: 'YubiKey 5',
-      what: 'Sign in to corp (bastion.corp.example.com)',
+      title: 'Touch your security key to connect to corp (bastion.corp.example.com)',
+      detail: 'Security key: YubiKey 5',
+      what: 'Connect to corp (bastion.corp.example.com)',
       bastion: 'corp',
       since: 0,
     };
@@ -26,8 +28,8 @@ describe('notification policy', () => {
         show: {
           kind: 'touch',
           key: 'touch:4',
-          title: 'Touch your security key',
-          body: 'Sign in to corp (bastion.corp.example.com) (YubiKey 5)',
+          title: 'Touch your security key to connect to corp (bastion.corp.example.com)',
+          body: 'Security key: YubiKey 5',
           urgent: true,
         },
       },

@@ -1,0 +1,295 @@
+// The agent core, shared by the menu-bar app and `--headless`: loads and watches the user's config,
+// serves the ssh-agent socket, keeps the link to the root daemon (which asks us for names, bastions
+// and signatures), and turns signature requests into touch/PIN prompts through the prompter. The
+// front ends differ only in how they prompt and show the state this emits.
+//
+// Events: 'state' (AgentState, a fresh object on every change), 'event' (each VNetEvent from the
+// daemon), 'log' (level, message).
+import { EventEmitter } from 'node:events';
+import type { VNetEvent, VNetStatus } from '../../ipc/messages';
+import { ConfigError } from '../config/error';
+import { loadConfig } from '../config/load';
+import type { UserConfig } from '../config/types';
+import { watchConfig } from '../config/watch';
+import type { SecurityKey, UserPrompter } from '../fido/api';
+import { SshAgent } from '../ssh/agent';
+import { DaemonLink, type LinkState } from './daemon-link';
+import { AppDirectory } from './directory';
+import { SignService } from './sign-service';
+import type { AgentState, ConfiguredApp } from './state';
+
+export type AgentLogLevel = 'info' | 'warn' | 'error';
+
+export interface AgentOptions {
+  configPath: string;
+  daemonSocketPath: string;
+  version: string;
+  prompter: UserPrompter;
+  /** The security key for signatures (the real one through node-hid, or the virtual key in tests). */
+  securityKey: () => Promise<SecurityKey>;
+  /** Serve the ssh-agent protocol here (SSH_AUTH_SOCK for the user's own ssh), or null for none. */
+  sshAgentSocket: string | null;
+  /** Bring VNet up as soon as the daemon is there (default true). */
+  wantUp?: boolean;
+  /** Daemon link tuning, for tests. */
+  link?: { retryMs?: number; pingIntervalMs?: number; pingDeadMs?: number; daemonUid?: number };
+}
+
+const MAX_RECENT = 20;
+const MAX_ERRORS = 50;
+
+export class AgentCore extends EventEmitter<{
+  state: [AgentState];
+  event: [VNetEvent];
+  log: [AgentLogLevel, string];
+}> {
+  private directory: AppDirectory | null = null;
+  private stopWatch: (() => void) | null = null;
+  private sshAgent: SshAgent | null = null;
+  private readonly link: DaemonLink;
+  private readonly state: AgentState;
+
+  constructor(private readonly opts: AgentOptions) {
+    super();
+    this.state = {
+      daemon: 'connecting',
+      daemonError: null,
+      wantUp: opts.wantUp ?? true,
+      vnet: null,
+      config: { path: opts.configPath, error: null, apps: [], bastions: [], zones: [] },
+      connections: [],
+      recent: [],
+      bastions: [],
+      errors: [],
+      sshAgentSocket: null,
+    };
+    const signer = new SignService({
+      directory: () => this.directory,
+      securityKey: opts.securityKey,
+      log: (m) => this.log('info', m),
+    });
+    this.link = new DaemonLink({
+      socketPath: opts.daemonSocketPath,
+      version: opts.version,
+      log: (level, msg) => this.log(level, msg),
+      ...opts.link,
+      services: {
+        vnetConfig: () => this.directory?.vnetConfig() ?? null,
+        wantUp: () => this.state.wantUp,
+        resolve: async (fqdn) => this.directory?.resolve(fqdn) ?? null,
+        bastion: async (name) => this.directory?.bastion(name) ?? null,
+        sign: (p, signal) => signer.sign(p, signal),
+        onEvent: (ev) => this.onDaemonEvent(ev),
+        onLink: (state, error, status) => this.onLink(state, error, status),
+      },
+    });
+  }
+
+  /** Loads the config (an invalid one is reported, not fatal), then starts the services. */
+  async start(): Promise<void> {
+    let current: UserConfig | undefined;
+    try {
+      current = loadConfig(this.opts.configPath);
+      this.useConfig(current);
+    } catch (err) {
+      this.configError(err as Error);
+    }
+    this.stopWatch = watchConfig(
+      this.opts.configPath,
+      (cfg) => {
+        this.log('info', `config reloaded: ${this.opts.configPath}`);
+        this.useConfig(cfg);
+        void this.link.push();
+      },
+      (err) => this.configError(err),
+      {
+        current,
+        // Back to the config in force after a bad edit: the error is over.
+        onSettled: (outcome) => {
+          if (outcome === 'unchanged' && this.state.config.error && this.directory) {
+            this.state.config = { ...this.state.config, error: null };
+            this.log('info', `config valid again: ${this.opts.configPath}`);
+            this.publish();
+          }
+        },
+      },
+    );
+    if (this.opts.sshAgentSocket) await this.startSshAgent(this.opts.sshAgentSocket);
+    this.link.start();
+    this.publish();
+  }
+
+  snapshot(): AgentState {
+    return structuredClone(this.state);
+  }
+
+  setVNet(on: boolean): Promise<void> {
+    this.state.wantUp = on;
+    this.publish();
+    return this.link.push();
+  }
+
+  /** Reloads the config now (the watcher does it on change anyway). */
+  reloadConfig(): Promise<void> {
+    try {
+      this.useConfig(loadConfig(this.opts.configPath));
+    } catch (err) {
+      this.configError(err as Error);
+      return Promise.resolve();
+    }
+    return this.link.push();
+  }
+
+  async disconnectBastion(name: string): Promise<void> {
+    await this.link.rpc()?.request('bastion/disconnect', { name });
+  }
+
+  openConfigPath(): string {
+    return this.opts.configPath;
+  }
+
+  /** VNet down, the daemon link and the ssh-agent closed, the watcher stopped. */
+  async stop(): Promise<void> {
+    this.stopWatch?.();
+    await this.link.stop();
+    await this.sshAgent?.close().catch(() => undefined);
+  }
+
+  private useConfig(cfg: UserConfig): void {
+    this.directory = new AppDirectory(cfg, undefined, (m) => this.log('warn', m));
+    const apps: ConfiguredApp[] = cfg.apps.map((a) => ({
+      name: a.name,
+      via: a.via,
+      ports: a.ports.map((p) => (typeof p === 'number' ? String(p) : `${p[0]}-${p[1]}`)),
+      description: a.description,
+      target: a.target.port ? `${a.target.host}:${a.target.port}` : a.target.host,
+    }));
+    this.state.config = {
+      path: cfg.path,
+      error: null,
+      apps,
+      bastions: cfg.bastions.map((b) => ({ name: b.name, host: b.host, user: b.user, policy: b.policy })),
+      zones: cfg.zones.map((z) => z.suffix),
+    };
+    this.publish();
+  }
+
+  private configError(err: Error): void {
+    const msg = err instanceof ConfigError ? err.message : `config: ${err.message}`;
+    this.log('error', this.directory ? `${msg} (the previous configuration stays in force)` : msg);
+    this.state.config = { ...this.state.config, error: msg };
+    this.publish();
+  }
+
+  private async startSshAgent(path: string): Promise<void> {
+    const agent = new SshAgent({
+      keys: () => {
+        const dir = this.directory;
+        if (!dir) return [];
+        const out = [];
+        for (const b of dir.config.bastions) {
+          try {
+            out.push(dir.signingKey(b));
+          } catch {
+            /* reported when the daemon asks for it */
+          }
+        }
+        return out;
+      },
+      securityKey: this.opts.securityKey,
+      log: (level, message) => {
+        if (level !== 'debug') this.log(level, `ssh-agent: ${message}`);
+      },
+    });
+    await agent.listen(path);
+    this.sshAgent = agent;
+    this.state.sshAgentSocket = path;
+  }
+
+  private onLink(state: LinkState, error: string | null, status: VNetStatus | null): void {
+    this.state.daemon = state;
+    this.state.daemonError = error;
+    if (status) this.applyStatus(status);
+    else if (state !== 'connected') {
+      this.state.vnet = null;
+      this.state.connections = [];
+      this.state.bastions = [];
+    }
+    this.publish();
+  }
+
+  private applyStatus(status: VNetStatus): void {
+    this.state.vnet = status;
+    this.state.bastions = status.bastions;
+    if (status.state !== 'up') this.state.connections = [];
+  }
+
+  private onDaemonEvent(ev: VNetEvent): void {
+    const s = this.state;
+    switch (ev.type) {
+      case 'vnet-state':
+        this.applyStatus(ev.status);
+        break;
+      case 'connection-opened':
+        s.connections.unshift({
+          id: ev.id,
+          fqdn: ev.fqdn,
+          port: ev.port,
+          openedAt: ev.at,
+          bytesUp: 0,
+          bytesDown: 0,
+          via: ev.via,
+        });
+        if (s.connections.length > 4096) s.connections.pop();
+        break;
+      case 'connection-closed': {
+        const i = s.connections.findIndex((c) => c.id === ev.id);
+        const c = i >= 0 ? s.connections.splice(i, 1)[0] : null;
+        s.recent.unshift({
+          id: ev.id,
+          fqdn: ev.fqdn,
+          port: ev.port,
+          openedAt: c?.openedAt ?? ev.at,
+          bytesUp: ev.bytesUp,
+          bytesDown: ev.bytesDown,
+          via: c?.via ?? '',
+          closedAt: ev.at,
+        });
+        s.recent.length = Math.min(s.recent.length, MAX_RECENT);
+        break;
+      }
+      case 'refused':
+        this.noteError(ev.at, `${ev.fqdn}:${ev.port} refused: ${ev.reason}`);
+        break;
+      case 'error':
+        this.noteError(
+          ev.at,
+          ev.fqdn ? `${ev.fqdn}${ev.port ? `:${ev.port}` : ''}: ${ev.message}` : ev.message,
+        );
+        break;
+      case 'bastion-state': {
+        const i = s.bastions.findIndex((b) => b.name === ev.bastion.name);
+        if (i >= 0) s.bastions[i] = ev.bastion;
+        else s.bastions.push(ev.bastion);
+        break;
+      }
+      case 'dns-miss':
+        break;
+    }
+    this.emit('event', ev);
+    this.publish();
+  }
+
+  private noteError(at: number, message: string): void {
+    this.state.errors.unshift({ at, message });
+    this.state.errors.length = Math.min(this.state.errors.length, MAX_ERRORS);
+  }
+
+  private publish(): void {
+    this.emit('state', this.snapshot());
+  }
+
+  private log(level: AgentLogLevel, msg: string): void {
+    this.emit('log', level, msg);
+  }
+}

@@ -1,0 +1,94 @@
+// The daemon's `key/sign` requests: an SSH login to a bastion, signed by the user's security key after
+// a touch (and the PIN for verify-required keys), with the prompt saying which bastion it is for.
+//
+// The daemon is root and could do much, but it can make us sign only what we check here: the key must
+// be the one the config names for that bastion, and the data must be an SSH publickey login request
+// (RFC 4252 §7) for that bastion's user with that key, never a file signature or another user's login.
+import type { SignParams } from '../../ipc/messages';
+import { RpcError, rpcFailure } from '../../ipc/rpc';
+import { ErrorCodes } from '../../ipc/messages';
+import type { SecurityKey } from '../fido/api';
+import { FidoError } from '../fido/api';
+import { encodePublicKeyBlob } from '../ssh/keys';
+import { describeSignError, signWithSkKey } from '../ssh/signer';
+import { SshReader } from '../ssh/wire';
+import type { AppDirectory } from './directory';
+
+const SSH_MSG_USERAUTH_REQUEST = 50;
+
+/** What an SSH userauth "publickey" signature covers (the fields we check). */
+export interface UserauthRequest {
+  user: string;
+  service: string;
+  algorithm: string;
+  keyBlob: Buffer;
+}
+
+/** Parses the data of a publickey userauth signature; throws with a reason when it is anything else. */
+export function parseUserauthData(data: Buffer): UserauthRequest {
+  const r = new SshReader(data, 'SSH login request');
+  r.string('session identifier');
+  if (r.byte('message type') !== SSH_MSG_USERAUTH_REQUEST) throw new Error('not an SSH login request');
+  const user = r.text('user name');
+  const service = r.text('service name');
+  if (r.text('method name') !== 'publickey') throw new Error('not a publickey login request');
+  if (r.byte('has signature') !== 1) throw new Error('not a signed publickey request');
+  const algorithm = r.text('algorithm');
+  const keyBlob = r.string('public key');
+  r.end();
+  return { user, service, algorithm, keyBlob };
+}
+
+export interface SignServiceOptions {
+  directory: () => AppDirectory | null;
+  /** The security key to sign with (rejects with a sentence when none is plugged in). */
+  securityKey: () => Promise<SecurityKey>;
+  log?: (msg: string) => void;
+}
+
+export class SignService {
+  constructor(private readonly opts: SignServiceOptions) {}
+
+  async sign(p: SignParams, signal: AbortSignal): Promise<{ signature: string }> {
+    const dir = this.opts.directory();
+    if (!dir) throw rpcFailure('the agent has no valid configuration', 'no-config');
+    const b = dir.bastionConfig(p.purpose.bastion);
+    if (!b) throw rpcFailure(`no bastion "${p.purpose.bastion}" in the configuration`, 'no-bastion');
+    if (!dir.isKeyOf(b, p.publicKey))
+      throw rpcFailure(`the key asked for is not the key configured for bastion ${b.name}`, 'wrong-key');
+    const data = Buffer.from(p.data, 'base64');
+    let req: UserauthRequest;
+    try {
+      req = parseUserauthData(data);
+    } catch (err) {
+      throw rpcFailure(`refusing to sign: ${(err as Error).message}`, 'not-a-login');
+    }
+    const key = dir.signingKey(b);
+    if (
+      req.user !== b.user ||
+      req.service !== 'ssh-connection' ||
+      !req.keyBlob.equals(encodePublicKeyBlob(key))
+    )
+      throw rpcFailure(
+        `refusing to sign: the login is for ${req.user} with another key or service, not ${b.user}@${b.host} with the configured key`,
+        'not-a-login',
+      );
+    const sk = await this.opts.securityKey().catch((err: Error) => {
+      throw rpcFailure(err.message, 'no-key');
+    });
+    try {
+      const sig = await signWithSkKey(sk, key, data, {
+        purpose: { what: 'ssh-login', bastion: b.name, host: b.host, user: b.user, requester: 'daemon' },
+        signal,
+      });
+      this.opts.log?.(`signed a login to ${b.user}@${b.host} for bastion ${b.name}`);
+      return { signature: sig.toString('base64') };
+    } catch (err) {
+      const why = describeSignError(err);
+      this.opts.log?.(`login to ${b.name} not signed: ${why}`);
+      if (err instanceof FidoError && err.code === 'cancelled')
+        throw new RpcError(why, ErrorCodes.Cancelled, 'cancelled');
+      throw rpcFailure(why, err instanceof FidoError ? err.code : 'error');
+    }
+  }
+}
