@@ -12,12 +12,20 @@ export class RpcAgentBridge implements AgentBridge {
   constructor(private readonly agent: () => RpcPeer | null) {}
 
   async bastion(name: string, signal: AbortSignal): Promise<BastionSpec | null> {
-    const { bastion } = await this.peer().request('bastion/get', { name }, { signal, timeoutMs: BASTION_TIMEOUT_MS });
-    if (bastion && bastion.name !== name) throw new Error(`the agent answered for bastion ${bastion.name} when asked about ${name}`);
+    const { bastion } = await this.peer().request(
+      'bastion/get',
+      { name },
+      { signal, timeoutMs: BASTION_TIMEOUT_MS },
+    );
+    if (bastion && bastion.name !== name)
+      throw new Error(`the agent answered for bastion ${bastion.name} when asked about ${name}`);
     return bastion;
   }
 
-  async sign(req: { publicKey: string; data: Buffer; purpose: SignPurpose }, signal: AbortSignal): Promise<Buffer> {
+  async sign(
+    req: { publicKey: string; data: Buffer; purpose: SignPurpose },
+    signal: AbortSignal,
+  ): Promise<Buffer> {
     const { signature } = await this.peer().request(
       'key/sign',
       { publicKey: req.publicKey, data: req.data.toString('base64'), purpose: req.purpose },

@@ -108,7 +108,10 @@ export class VNetController extends EventEmitter<{ event: [VNetEvent] }> {
   /** A bastion session changed (from the SSH dialer): the agent hears of it. */
   bastionChanged(bastion: BastionStateInfo): void {
     const reason = bastion.reason?.slice(0, 2048);
-    this.send({ type: 'bastion-state', bastion: { ...bastion, ...(reason !== undefined ? { reason } : {}) } });
+    this.send({
+      type: 'bastion-state',
+      bastion: { ...bastion, ...(reason !== undefined ? { reason } : {}) },
+    });
   }
 
   connections(): ConnectionInfo[] {
@@ -170,7 +173,6 @@ export class VNetController extends EventEmitter<{ event: [VNetEvent] }> {
       });
     this.conns.clear();
   }
-
 
   private watchEngine(vnet: RunningVNet): void {
     const e = vnet.engine;

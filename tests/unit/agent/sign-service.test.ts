@@ -40,8 +40,11 @@ describe('agent sign service (the daemon’s key/sign requests)', () => {
 
   beforeEach(async () => {
     vk = new VectorKey();
-    key = (await enrollSkKey(vk, { comment: 'corp key' }, { purpose: { what: 'enroll', requester: 'app' } })).key;
-    other = (await enrollSkKey(vk, { comment: 'other key' }, { purpose: { what: 'enroll', requester: 'app' } })).key;
+    key = (await enrollSkKey(vk, { comment: 'corp key' }, { purpose: { what: 'enroll', requester: 'app' } }))
+      .key;
+    other = (
+      await enrollSkKey(vk, { comment: 'other key' }, { purpose: { what: 'enroll', requester: 'app' } })
+    ).key;
     files = new Map([
       ['/home/u/.ssh/id_ecdsa_sk', writePrivateKeyFile(key)],
       ['/home/u/.ssh/id_ecdsa_sk.pub', publicKeyLine(key, 'corp key')],

@@ -90,7 +90,9 @@ describe('ssh2 patch: sk keys held by an agent', function () {
       it('sends the agent signature blob unchanged in USERAUTH_REQUEST', async () => {
         const blob = encodePublicKeyBlob(key());
         const data = Buffer.from('placeholder');
-        const sig = await signWithSkKey(vkey.sk, key(), data, { purpose: { what: 'ssh-login', requester: 'daemon' } });
+        const sig = await signWithSkKey(vkey.sk, key(), data, {
+          purpose: { what: 'ssh-login', requester: 'daemon' },
+        });
         const { signed, packet } = userauthBytes(publicKeyLine(key()), sig);
         const request = userauthRequest(key().type, blob);
         // What is signed: string(session id) then the request without the signature.
