@@ -3,7 +3,8 @@
 // The app reports what is on screen with `--ui-probe` lines (see app/ui/gui-app.ts).
 // Also, without any X: `--headless` never loads Qt.
 import { execFile, execFileSync, spawn } from 'node:child_process';
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { expect } from 'chai';
@@ -306,15 +307,28 @@ describe('menu-bar app against an agent the test drives (Xvfb + trayer)', functi
     const m = await menuIs('needs-touch');
     const items = m.items as { id: string; text: string }[];
     expect(items.find((i) => i.id === 'prompts')?.text).to.equal('Touch your security key');
+    expect(items.find((i) => i.id === 'prompt-what')?.text).to.equal(
+      'Connect to corp (bastion.corp.example.com)',
+    );
+    expect(items.find((i) => i.id === 'bastion:corp')?.text).to.equal('corp — touch your security key');
     expect(await app!.waitUntil('notification', (e) => e.kind === 'touch', from)).to.deep.include({
-      title: 'Touch your security key',
-      body: 'Sign in to corp (bastion.corp.example.com) (KeyVNet virtual key)',
+      title: 'Touch your security key to connect to corp (bastion.corp.example.com)',
+      body: 'As user alice\nSecurity key: KeyVNet virtual key\nAsked by KeyVNet for the virtual network',
     });
     await display!.findWindow('KeyVNet');
     await new Promise((r) => setTimeout(r, 1000)); // let it paint
     await display!.screenshot('05-touch-prompt');
     app!.send({ touchDone: true });
     await app!.waitUntil('notification-withdrawn', () => true, from);
+    expect(await app!.waitFor('request-ended')).to.include({ ok: true });
+    await menuIs('on', (its) => !its.some((i) => i.id === 'prompts'));
+  });
+
+  it('"Cancel This Request" in the menu fails the waiting request at once and closes its prompt', async () => {
+    app!.send({ touch: 'corp' });
+    await menuIs('needs-touch');
+    await choose('cancel-request');
+    expect(await app!.waitFor('request-ended', 1)).to.deep.include({ ok: false });
     await menuIs('on', (its) => !its.some((i) => i.id === 'prompts'));
   });
 
@@ -412,7 +426,7 @@ describe('app without Qt', function () {
 
   it('--headless prompts on the terminal: a piped PIN is read, never echoed', async () => {
     const { stdout, stderr } = await node(['--headless', '--demo-prompts'], '4321\n');
-    expect(stdout).to.include('VNet: not connected');
+    expect(stdout).to.include('agent (headless)');
     expect(stdout).to.include('PIN: 4 characters entered');
     expect(stderr).to.include('Touch your security key');
     expect(stdout + stderr).not.to.include('4321');
@@ -424,16 +438,26 @@ describe('app without Qt', function () {
   });
 
   it('--headless keeps running until SIGTERM', async () => {
-    const child = spawn(process.execPath, ['--import', 'tsx', '--import', FORBID_QT, MAIN, '--headless'], {
-      cwd: ROOT,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    // Its own config directory and no daemon: the agent waits for one (and says so) until stopped.
+    const dir = mkdtempSync(join(tmpdir(), 'keyvnet-headless-'));
+    const args = [
+      '--headless',
+      '--config',
+      join(dir, 'config.toml'),
+      '--daemon-socket',
+      join(dir, 'none.sock'),
+    ];
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', '--import', FORBID_QT, MAIN, ...args, '--ssh-agent-socket', 'none'],
+      { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     try {
       let out = '';
       await new Promise<void>((resolve, reject) => {
         child.stdout.on('data', (d: Buffer) => {
           out += d.toString();
-          if (out.includes('VNet: not connected')) resolve();
+          if (out.includes('daemon: connecting')) resolve();
         });
         child.once('exit', () => reject(new Error(`exited early: ${out}`)));
       });
@@ -443,6 +467,7 @@ describe('app without Qt', function () {
       expect(out).to.include('stopping');
     } finally {
       await stopProcess(child);
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 
