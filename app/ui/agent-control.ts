@@ -10,14 +10,12 @@ export interface AgentControlEvents {
 }
 
 export interface AgentControl {
-  on<K extends keyof AgentControlEvents>(
-    event: K,
-    listener: (...args: AgentControlEvents[K]) => void,
-  ): unknown;
-  off<K extends keyof AgentControlEvents>(
-    event: K,
-    listener: (...args: AgentControlEvents[K]) => void,
-  ): unknown;
+  // Overloads, not one generic signature: an EventEmitter<{...}> with more events (AgentCore's
+  // 'log') then still fits.
+  on(event: 'state', listener: (state: AgentState) => void): unknown;
+  on(event: 'event', listener: (event: VNetEvent) => void): unknown;
+  off(event: 'state', listener: (state: AgentState) => void): unknown;
+  off(event: 'event', listener: (event: VNetEvent) => void): unknown;
   /** The menu's switch: the user wants VNet on (or off). */
   setVNet(on: boolean): Promise<void> | void;
   /** Read the config file again now (it is also watched). */

@@ -8,6 +8,7 @@ import type { LoginItem } from '../login/login-item';
 import { NotificationPolicy, type NotifyDecision } from '../notify/policy';
 import type { NotificationSender } from '../notify/sender';
 import type { AgentControl } from './agent-control';
+import { ensureConfigFile } from './config-file';
 import { iconState, iconTooltip } from './icon-state';
 import { InfoWindow } from './info-window';
 import {
@@ -213,7 +214,11 @@ export class MenuBarApp {
       case 'open-url':
         return this.open(a.url);
       case 'open-config':
-        return attempt('opening the config', () => this.open(agent.openConfigPath()));
+        return attempt('opening the config', () => {
+          const path = agent.openConfigPath();
+          if (ensureConfigFile(path)) this.d.probe('config-created', { path });
+          this.open(path);
+        });
       case 'status-window': {
         const now = Date.now();
         this.statusWindow.update(buildStatus(this.state, this.d.prompts.list(), now), this.state.wantUp);

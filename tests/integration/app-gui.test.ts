@@ -3,7 +3,7 @@
 // The app reports what is on screen with `--ui-probe` lines (see app/ui/gui-app.ts).
 // Also, without any X: `--headless` never loads Qt.
 import { execFile, execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -17,6 +17,7 @@ const ADDON = join(ROOT, 'node_modules/@nodegui/nodegui/build/Release/nodegui_co
 const BUILD = join(ROOT, 'scripts/qode-standin/build.sh');
 const MAIN = join(ROOT, 'app/main.ts');
 const FORBID_QT = join(__dirname, 'fixtures/app/forbid-nodegui.ts');
+const AGENT_CORE_APP = join(__dirname, 'fixtures/app/agent-core-gui.ts');
 
 function onPath(bin: string): boolean {
   try {
@@ -140,6 +141,34 @@ describe('app GUI under Xvfb + trayer', function () {
     expect(await app.waitFor('exit')).to.include({ reason: 'quit' });
     expect((await app.exit).code).to.equal(0);
     rmSync(file);
+  });
+
+  it("with the real agent core and no daemon: the config's apps, and the menu says it waits for the service", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'keyvnet-gui-agent-'));
+    try {
+      const config = join(dir, 'config.toml');
+      writeFileSync(
+        config,
+        '[vnet]\nrange = "100.64.0.0/10"\n\n[[zone]]\nsuffix = "corp.test"\nvia = "direct"\n\n' +
+          '[[app]]\nname = "hello.corp.test"\ntarget = "127.0.0.1:8080"\nports = [80]\n',
+      );
+      app = AppRun.startEntry(display!, AGENT_CORE_APP, [
+        config,
+        join(dir, 'no-daemon.sock'),
+        '--ui-probe=300',
+      ]);
+      const m = await app.waitUntil('menu', (e) =>
+        (e.items as { id: string }[]).some((i) => i.id === 'app:hello.corp.test'),
+      );
+      const status = (m.items as { id: string; text: string }[]).find((i) => i.id === 'status')?.text;
+      expect(status).to.be.oneOf(['Connecting to the KeyVNet service…', 'KeyVNet service unavailable']);
+      expect(m.icon).to.be.oneOf(['connecting', 'error']); // VNet is wanted, the service is not there
+      app.closeStdin();
+      expect(await app.waitFor('exit')).to.include({ reason: 'stdin-closed' });
+    } finally {
+      await app?.kill();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   /** Puts the pointer on the PIN dialog: with no window manager, keyboard focus follows it. */
