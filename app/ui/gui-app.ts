@@ -69,6 +69,14 @@ export function runGui(opts: GuiOptions, connectAgent: ConnectAgent = () => new 
   const qt = loadNodeGui();
   // A menu-bar app has no main window: closing a window must not end it.
   qt.QApplication.instance().setQuitOnLastWindowClosed(false);
+  if (process.platform === 'darwin') {
+    try {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      (require('./dock.darwin') as typeof import('./dock.darwin')).hideDockIcon();
+    } catch (err) {
+      console.error(`keyvnet: could not hide the Dock icon: ${(err as Error).message}`);
+    }
+  }
 
   const probe = (event: string, fields?: Record<string, unknown>): void => {
     if (opts.probeSeconds !== null) console.log(probeLine(event, fields));

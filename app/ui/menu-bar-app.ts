@@ -74,6 +74,7 @@ export class MenuBarApp {
   private readonly statusWindow: StatusWindow;
   private readonly info: InfoWindow;
   private startAtLogin: boolean | null = null;
+  private loginNeedsApproval = false;
   private lastProbe = '';
   private ticker: NodeJS.Timeout | null = null;
   private stopping = false;
@@ -147,20 +148,30 @@ export class MenuBarApp {
   /** True when the value changed. */
   private readStartAtLogin(): boolean {
     let now: boolean | null = null;
+    let approval = false;
     try {
-      now = this.d.loginItem === null ? null : this.d.loginItem.status() !== 'disabled';
+      const status = this.d.loginItem?.status() ?? null;
+      now = status === null ? null : status !== 'disabled';
+      approval = status === 'requires-approval';
     } catch (err) {
       console.error(`keyvnet: reading start at login: ${(err as Error).message}`);
     }
-    const changed = now !== this.startAtLogin;
+    const changed = now !== this.startAtLogin || approval !== this.loginNeedsApproval;
     this.startAtLogin = now;
+    this.loginNeedsApproval = approval;
     return changed;
   }
 
   private render(): void {
     const now = Date.now();
     const prompts = this.d.prompts.list();
-    const items = buildMenu({ state: this.state, prompts, startAtLogin: this.startAtLogin, now });
+    const items = buildMenu({
+      state: this.state,
+      prompts,
+      startAtLogin: this.startAtLogin,
+      loginNeedsApproval: this.loginNeedsApproval,
+      now,
+    });
     const icon = iconState(this.state, prompts);
     this.d.tray.setIcon(icon, iconTooltip(icon));
     this.d.tray.setMenu(items);

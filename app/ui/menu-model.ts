@@ -40,6 +40,8 @@ export interface MenuInputs {
   prompts: readonly QueuedPrompt[];
   /** The real start-at-login state (null: unknown / unsupported here; the item is disabled). */
   startAtLogin: boolean | null;
+  /** macOS: registered, but the user must still allow it in System Settings. */
+  loginNeedsApproval?: boolean;
   now: number;
 }
 
@@ -103,7 +105,7 @@ export function bastionStateText(
   }
 }
 
-export function buildMenu({ state, prompts, startAtLogin, now }: MenuInputs): MenuItem[] {
+export function buildMenu({ state, prompts, startAtLogin, loginNeedsApproval, now }: MenuInputs): MenuItem[] {
   const items: MenuItem[] = [];
   const sep = (): void => {
     if (items.length > 0 && items[items.length - 1].kind !== 'separator') items.push({ kind: 'separator' });
@@ -269,6 +271,13 @@ export function buildMenu({ state, prompts, startAtLogin, now }: MenuInputs): Me
     checked: startAtLogin ?? false,
     action: { type: 'start-at-login', enabled: !(startAtLogin ?? false) },
   });
+  if (loginNeedsApproval) {
+    items.push({
+      kind: 'label',
+      id: 'login-approval',
+      text: 'Allow KeyVNet in System Settings › General › Login Items',
+    });
+  }
   items.push({
     kind: 'action',
     id: 'open-config',

@@ -161,4 +161,26 @@ describe('menu model', () => {
     expect(text(m, 'apps-more')).to.equal('3 more in Status…');
     expect(m.filter((i) => i.kind === 'action' && i.id.startsWith('app:'))).to.have.length(12);
   });
+
+  it('a login item waiting for approval says where to allow it', () => {
+    const m = buildMenu({
+      state: offState(),
+      prompts: [],
+      startAtLogin: true,
+      loginNeedsApproval: true,
+      now: NOW,
+    });
+    expect(text(m, 'login-approval')).to.equal('Allow KeyVNet in System Settings › General › Login Items');
+    expect(find(m, 'start-at-login')).to.deep.include({ checked: true });
+  });
+
+  it('a prompt on screen can be cancelled from the menu', () => {
+    const m = buildMenu({ state: onState(NOW), prompts: [touch], startAtLogin: false, now: NOW });
+    expect(text(m, 'prompt-what')).to.equal('Connect to corp (bastion.corp.example.com)');
+    expect(find(m, 'cancel-request')).to.deep.include({
+      enabled: true,
+      action: { type: 'cancel-request', id: 1 },
+    });
+    expect(navigableIds(m)[0]).to.equal('cancel-request');
+  });
 });
