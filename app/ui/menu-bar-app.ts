@@ -24,6 +24,9 @@ import { buildStatus } from './status-model';
 import { StatusWindow } from './status-window';
 import { ASSETS_DIR, type Tray } from './tray';
 
+/** At most this often (ms) the menu, icon and status window are redrawn from a stream of states. */
+export const MIN_RENDER_MS = 200;
+
 export type Probe = (event: string, fields?: Record<string, unknown>) => void;
 
 /** Until the agent's first 'state': it is on its way to the service. */
@@ -77,6 +80,8 @@ export class MenuBarApp {
   private loginNeedsApproval = false;
   private lastProbe = '';
   private ticker: NodeJS.Timeout | null = null;
+  private renderTimer: NodeJS.Timeout | null = null;
+  private lastRender = 0;
   private stopping = false;
   /** False until the agent's first state: the placeholder is no "previous" state to compare with. */
   private received = false;
@@ -89,7 +94,7 @@ export class MenuBarApp {
     d.agent.on('event', (e) => this.onEvent(e));
     d.prompts.on('change', () => {
       this.deliver(this.policy.onPrompts(d.prompts.list()));
-      this.render();
+      this.scheduleRender();
     });
     d.tray.on('action', (a) => this.act(a));
     d.tray.on('menu-shown', () => {
@@ -126,7 +131,7 @@ export class MenuBarApp {
     this.state = next;
     this.deliver(this.policy.onState(this.received ? prev : null, next));
     this.received = true;
-    this.render();
+    this.scheduleRender();
   }
 
   private onEvent(e: VNetEvent): void {
@@ -162,7 +167,26 @@ export class MenuBarApp {
     return changed;
   }
 
+  /**
+   * Renders now, or once MIN_RENDER_MS after the last render: a burst of connections (a state per
+   * daemon event) costs a few menu updates, not hundreds.
+   */
+  private scheduleRender(): void {
+    if (this.renderTimer !== null) return;
+    const wait = this.lastRender + MIN_RENDER_MS - Date.now();
+    if (wait <= 0) return this.render();
+    this.renderTimer = setTimeout(() => {
+      this.renderTimer = null;
+      this.render();
+    }, wait);
+  }
+
   private render(): void {
+    if (this.renderTimer !== null) {
+      clearTimeout(this.renderTimer);
+      this.renderTimer = null;
+    }
+    this.lastRender = Date.now();
     const now = Date.now();
     const prompts = this.d.prompts.list();
     const items = buildMenu({

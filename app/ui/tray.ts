@@ -138,6 +138,10 @@ export class Tray extends EventEmitter<TrayEvents> {
       return;
     }
     this.menu.clear();
+    // The old actions and submenus have no Qt parent: free them, or every rebuild would leak some.
+    for (const a of this.rendered.actions.values()) a.deleteLater();
+    for (const m of this.rendered.menus) m.deleteLater();
+    this.current.clear();
     this.rendered = { shape, actions: new Map(), menus: [] };
     this.build(this.menu, items);
   }

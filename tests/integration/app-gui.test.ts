@@ -229,8 +229,20 @@ describe('menu-bar app against an agent the test drives (Xvfb + trayer)', functi
     await display?.stop();
   });
 
+  /** Events before this index came before the last command: a menu report must be newer. */
+  let mark = 0;
+  function drive(cmd: Record<string, unknown>): void {
+    mark = app!.events.length;
+    app!.send(cmd);
+  }
+
+  /** The first menu report since the last command with this icon (and items). */
   function menuIs(icon: string, pred: (items: { id: string; text: string }[]) => boolean = () => true) {
-    return app!.waitUntil('menu', (e) => e.icon === icon && pred(e.items as { id: string; text: string }[]));
+    return app!.waitUntil(
+      'menu',
+      (e) => e.icon === icon && pred(e.items as { id: string; text: string }[]),
+      mark,
+    );
   }
 
   async function openMenu(): Promise<void> {
@@ -278,7 +290,7 @@ describe('menu-bar app against an agent the test drives (Xvfb + trayer)', functi
   });
 
   it('connecting, then on: addresses, bastion state, live connections; a click copies the name', async () => {
-    app!.send({ state: 'connecting' });
+    drive({ state: 'connecting' });
     const c = await menuIs('connecting');
     expect((c.items as { id: string; text: string }[]).find((i) => i.id === 'status')?.text).to.equal(
       'VNet starting…',
@@ -287,7 +299,7 @@ describe('menu-bar app against an agent the test drives (Xvfb + trayer)', functi
     await display!.screenshot('02-menu-connecting', MENU_AREA);
     await closeMenu();
 
-    app!.send({ state: 'on' });
+    drive({ state: 'on' });
     const on = await menuIs('on');
     const items = on.items as { id: string; text: string; detail?: string }[];
     expect(items.find((i) => i.id === 'status')?.text).to.equal('VNet on · 4 apps · 2 connections');
@@ -332,7 +344,7 @@ describe('menu-bar app against an agent the test drives (Xvfb + trayer)', functi
 
   it('a touch: the icon says so, a notification asks for it, both go when the key answers', async () => {
     const from = app!.events.length;
-    app!.send({ touch: 'corp' });
+    drive({ touch: 'corp' });
     const m = await menuIs('needs-touch');
     const items = m.items as { id: string; text: string }[];
     expect(items.find((i) => i.id === 'prompts')?.text).to.equal('Touch your security key');
@@ -347,23 +359,25 @@ describe('menu-bar app against an agent the test drives (Xvfb + trayer)', functi
     await display!.findWindow('KeyVNet');
     await new Promise((r) => setTimeout(r, 1000)); // let it paint
     await display!.screenshot('05-touch-prompt');
-    app!.send({ touchDone: true });
+    drive({ touchDone: true });
     await app!.waitUntil('notification-withdrawn', () => true, from);
     expect(await app!.waitFor('request-ended')).to.include({ ok: true });
     await menuIs('on', (its) => !its.some((i) => i.id === 'prompts'));
   });
 
   it('"Cancel This Request" in the menu fails the waiting request at once and closes its prompt', async () => {
-    app!.send({ touch: 'corp' });
+    drive({ touch: 'corp' });
     await menuIs('needs-touch');
-    await choose('cancel-request');
+    await openMenu();
+    await display!.screenshot('05b-menu-needs-touch', MENU_AREA);
+    await display!.xdotool('key', ...downs(app!.lastMenu().navigable, 'cancel-request'), 'Return');
     expect(await app!.waitFor('request-ended', 1)).to.deep.include({ ok: false });
     await menuIs('on', (its) => !its.some((i) => i.id === 'prompts'));
   });
 
   it('error: icon, menu and status window say why; notifications for VNet stopped, host key, DNS miss once', async () => {
     const from = app!.events.length;
-    app!.send({ state: 'error' });
+    drive({ state: 'error' });
     const m = await menuIs('error');
     const items = m.items as { id: string; text: string }[];
     expect(items.find((i) => i.id === 'status')?.text).to.equal('VNet stopped');
@@ -384,13 +398,12 @@ describe('menu-bar app against an agent the test drives (Xvfb + trayer)', functi
       touches: 0,
       sessions: 0,
     };
-    app!.send({ event: { type: 'bastion-state', bastion } });
+    drive({ event: { type: 'bastion-state', bastion } });
     expect(await app!.waitUntil('notification', (e) => e.kind === 'host-key', from)).to.include({
       title: 'Host key changed: lab',
     });
-    for (let i = 0; i < 2; i++)
-      app!.send({ event: { type: 'dns-miss', fqdn: 'nope.corp.example.com', at: 0 } });
-    app!.send({
+    for (let i = 0; i < 2; i++) drive({ event: { type: 'dns-miss', fqdn: 'nope.corp.example.com', at: 0 } });
+    drive({
       event: {
         type: 'refused',
         fqdn: 'db.corp.example.com',
