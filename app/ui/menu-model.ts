@@ -230,7 +230,7 @@ export function buildMenu({ state, prompts, startAtLogin, loginNeedsApproval, no
       kind: 'label',
       id: `conn:${c.id}`,
       text: cut(`${c.fqdn}:${c.port}`),
-      detail: `↑ ${formatBytes(c.bytesUp)}  ↓ ${formatBytes(c.bytesDown)} · ${formatDuration(now - c.openedAt)}`,
+      detail: `↑ ${formatBytes(c.bytesUp)}  ↓ ${formatBytes(c.bytesDown)}`,
     });
   }
   for (const c of state.recent.slice(0, MENU_MAX_CONNECTIONS - conns.length)) {

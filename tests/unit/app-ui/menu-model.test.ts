@@ -109,7 +109,7 @@ describe('menu model', () => {
     ]);
     expect(find(m, 'conn:7')).to.deep.include({
       text: 'grafana.corp.example.com:443',
-      detail: '↑ 18 KB  ↓ 2.4 MB · 1 min',
+      detail: '↑ 18 KB  ↓ 2.4 MB',
     });
     expect(find(m, 'conn:5')).to.deep.include({ detail: 'closed 3 min ago' });
   });
