@@ -21,6 +21,7 @@ APT_PACKAGES=(
   iproute2 iputils-ping curl dnsutils psmisc           # network namespaces, tun, DNS/HTTP clients
   openssh-server openssh-client                        # real sshd / ssh in tests and the demo
   xvfb trayer xdotool x11-apps imagemagick             # GUI test: display, tray, X input, screenshots
+  libnotify-bin libglib2.0-bin                         # desktop notifications (notify-send, gdbus)
   sshuttle iperf3                                      # benchmark peers
 )
 if [ "$(uname -s)" = Linux ]; then
