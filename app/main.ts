@@ -134,7 +134,21 @@ export async function main(argv: string[]): Promise<number> {
   const { runGui } = require('./ui/gui-app') as typeof import('./ui/gui-app');
   const { QtRuntimeError } = require('./ui/qt-runtime') as typeof import('./ui/qt-runtime'); // eslint-disable-line @typescript-eslint/no-require-imports
   try {
-    runGui({ probeSeconds: opts.probeSeconds, demoPrompts: opts.demoPrompts });
+    const { agentCoreConnector } = require('./ui/gui-agent') as typeof import('./ui/gui-agent'); // eslint-disable-line @typescript-eslint/no-require-imports
+    runGui(
+      { probeSeconds: opts.probeSeconds, demoPrompts: opts.demoPrompts },
+      // --demo-prompts only shows the prompts: no agent behind the menu then.
+      opts.demoPrompts
+        ? undefined
+        : agentCoreConnector({
+            version: appVersion(),
+            configPath: opts.configPath,
+            daemonSocketPath: opts.daemonSocket,
+            sshAgentSocket: opts.sshAgentSocket,
+            virtualKey: opts.virtualKey,
+            wantUp: opts.up,
+          }),
+    );
   } catch (err) {
     if (!(err instanceof QtRuntimeError)) throw err;
     console.error(`keyvnet: ${err.message}`);
