@@ -63,7 +63,9 @@ export async function runDiagnostics(opts: DiagOptions): Promise<DiagReport> {
         'Config file is valid',
         'fail',
         err.problems.map(formatProblem),
-        'Fix these lines (keyvnet config edit).',
+        err.problems.some((p) => p.line === 0)
+          ? 'Create or fix the file: keyvnet config edit (or import a bastion: keyvnet config import-ssh HOST --write).'
+          : 'Fix these lines: keyvnet config edit.',
       ),
     );
   }
