@@ -4,9 +4,20 @@
 import { parseArgs } from 'node:util';
 // Imported, not read at run time, so a bundle carries the version with it.
 import packageJson from '../package.json';
+import { daemonSocketPath } from '../ipc/socket-path';
+import { defaultConfigPath } from './config/paths';
+import { defaultAgentSocketPath } from './ssh/socket-path';
 
-export const USAGE = `Usage: keyvnet [--headless] [--demo-prompts] [--ui-probe=SECONDS] [--version] [--help]
+export const USAGE = `Usage: keyvnet [--headless] [--config FILE] [--daemon-socket PATH] [--ssh-agent-socket PATH|none]
+               [--no-up] [--demo-prompts] [--ui-probe=SECONDS] [--version] [--help]
   --headless        run without any GUI (status and prompts on the terminal)
+  --config FILE     the config file (default: ${defaultConfigPath()})
+  --daemon-socket PATH  the daemon's socket (default: ${daemonSocketPath()})
+  --ssh-agent-socket PATH|none  where to serve the ssh-agent (default: ${defaultAgentSocketPath()})
+  --no-up           connect to the daemon but leave VNet off
+  --virtual-key FILE    (tests, demo) use the virtual security key kept in FILE instead of a USB key
+  --virtual-key-pin PIN (tests, demo) the PIN of a new virtual key
+  --virtual-touch auto[:MS]|deny|never  (tests, demo) who touches the virtual key
   --demo-prompts    show the touch prompt, then the PIN prompt (to try them out)
   --ui-probe=N      GUI: print "KEYVNET-UI {json}" lines on stdout (e.g. when the tray icon is
                     visible) and exit after N seconds or when stdin closes
@@ -14,6 +25,11 @@ export const USAGE = `Usage: keyvnet [--headless] [--demo-prompts] [--ui-probe=S
 
 export interface MainOptions {
   headless: boolean;
+  configPath: string;
+  daemonSocket: string;
+  sshAgentSocket: string | null;
+  up: boolean;
+  virtualKey: { statePath: string; pin?: string; touch: string } | null;
   demoPrompts: boolean;
   probeSeconds: number | null;
   version: boolean;
@@ -32,6 +48,13 @@ export function parseMainArgs(argv: string[]): MainOptions {
       allowPositionals: false,
       options: {
         headless: { type: 'boolean', default: false },
+        config: { type: 'string' },
+        'daemon-socket': { type: 'string' },
+        'ssh-agent-socket': { type: 'string' },
+        'no-up': { type: 'boolean', default: false },
+        'virtual-key': { type: 'string' },
+        'virtual-key-pin': { type: 'string' },
+        'virtual-touch': { type: 'string' },
         'demo-prompts': { type: 'boolean', default: false },
         'ui-probe': { type: 'string' },
         version: { type: 'boolean', default: false },
@@ -49,8 +72,22 @@ export function parseMainArgs(argv: string[]): MainOptions {
       throw new UsageError(`--ui-probe wants a number of seconds > 0, got "${v['ui-probe']}"`);
     }
   }
+  if (
+    v['virtual-key'] === undefined &&
+    (v['virtual-key-pin'] !== undefined || v['virtual-touch'] !== undefined)
+  )
+    throw new UsageError('--virtual-key-pin and --virtual-touch go with --virtual-key');
+  const sshSock = v['ssh-agent-socket'];
   return {
     headless: v.headless ?? false,
+    configPath: v.config ?? defaultConfigPath(),
+    daemonSocket: v['daemon-socket'] ?? daemonSocketPath(),
+    sshAgentSocket: sshSock === 'none' ? null : (sshSock ?? defaultAgentSocketPath()),
+    up: !(v['no-up'] ?? false),
+    virtualKey:
+      v['virtual-key'] === undefined
+        ? null
+        : { statePath: v['virtual-key'], pin: v['virtual-key-pin'], touch: v['virtual-touch'] ?? 'auto' },
     demoPrompts: v['demo-prompts'] ?? false,
     probeSeconds,
     version: v.version ?? false,
@@ -82,8 +119,15 @@ export async function main(argv: string[]): Promise<number> {
   if (opts.headless) {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { runHeadless } = require('./headless/run') as typeof import('./headless/run');
-    await runHeadless({ version: appVersion(), demoPrompts: opts.demoPrompts });
-    return 0;
+    return runHeadless({
+      version: appVersion(),
+      demoPrompts: opts.demoPrompts,
+      configPath: opts.configPath,
+      daemonSocketPath: opts.daemonSocket,
+      sshAgentSocket: opts.sshAgentSocket,
+      virtualKey: opts.virtualKey,
+      wantUp: opts.up,
+    });
   }
   // GUI: NodeGui (and Qt) are loaded only from here on.
   // eslint-disable-next-line @typescript-eslint/no-require-imports

@@ -5,21 +5,17 @@
 // automatic, so both sides do the same signing work.
 // Run: node --import tsx bench/fido-ctaphid.ts [rounds]
 
+import type { OperationContext } from '../app/fido/api';
 import { performance } from 'node:perf_hooks';
 import { createHash } from 'node:crypto';
-import {
-  COSE_EDDSA,
-  COSE_ES256,
-  openVirtualSecurityKey,
-  VirtualAuthenticator,
-  type UserPrompter,
-} from '../app/fido';
+import { COSE_EDDSA, COSE_ES256, type UserPrompter } from '../app/fido';
+import { openVirtualSecurityKey, VirtualAuthenticator } from '../app/fido/testing';
 import { cborEncode } from '../app/fido/ctap2/cbor';
 
 const ROUNDS = Number(process.argv[2] ?? 300);
 
 const prompter: UserPrompter = { askPin: async () => null, touchNeeded: () => {}, touchDone: () => {} };
-const ctx = { purpose: 'bench' };
+const ctx: OperationContext = { purpose: { what: 'ssh-sign', requester: 'app' } };
 
 function p50(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);

@@ -10,7 +10,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { openVirtualSecurityKey, VirtualAuthenticator, type UserPrompter } from '../app/fido';
+import { type UserPrompter } from '../app/fido';
+import { openVirtualSecurityKey, VirtualAuthenticator } from '../app/fido/testing';
 import { SshAgent } from '../app/ssh/agent';
 import { AgentClient } from '../app/ssh/agent-client';
 import { enrollSkKey } from '../app/ssh/enroll';
@@ -94,7 +95,11 @@ async function main(): Promise<void> {
   const opensshAgent = spawn('ssh-agent', ['-D', '-a', join(dir, 'openssh-agent.sock')], { stdio: 'ignore' });
   try {
     // Our agent with an sk key enrolled on the (virtual) security key.
-    const { key } = await enrollSkKey(sk, { comment: 'bench-sk' }, { purpose: 'bench enroll' });
+    const { key } = await enrollSkKey(
+      sk,
+      { comment: 'bench-sk' },
+      { purpose: { what: 'enroll', requester: 'app' } },
+    );
     agent = new SshAgent({ keys: () => [key], securityKey: async () => sk, log: () => undefined });
     await agent.listen(join(dir, 'keyvnet-agent.sock'));
 
@@ -129,7 +134,9 @@ async function main(): Promise<void> {
     const core: number[] = [];
     for (let i = 0; i < SIGNS + 5; i++) {
       const t0 = performance.now();
-      await signWithSkKey(sk, key, Buffer.from(`core ${i}`), { purpose: 'bench' });
+      await signWithSkKey(sk, key, Buffer.from(`core ${i}`), {
+        purpose: { what: 'ssh-sign', requester: 'app' },
+      });
       if (i >= 5) core.push(performance.now() - t0);
     }
     const c = summary(core);

@@ -55,15 +55,9 @@ export class RpcError extends Error {
   }
 }
 
-/** Throw this from a handler to answer with a specific code and reason. */
-export function rpcFailure(
-  message: string,
-  reason: string,
-  code: number = ErrorCodes.Failed,
-): ResponseError<{
-  reason: string;
-}> {
-  return new ResponseError(code, message, { reason });
+/** An error for a handler to throw: the peer gets this code and reason (default: Failed). */
+export function rpcFailure(message: string, reason: string, code: number = ErrorCodes.Failed): RpcError {
+  return new RpcError(message, code, reason);
 }
 
 type Handler<M extends RequestMethod> = (params: ParamsOf<M>, signal: AbortSignal) => Promise<ResultOf<M>>;

@@ -16,13 +16,10 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import {
-  openVirtualSecurityKey,
-  VirtualAuthenticator,
-  type Ctap2SecurityKey,
-  type UserPrompter,
-} from '../app/fido';
+import { type Ctap2SecurityKey, type UserPrompter } from '../app/fido';
+import { openVirtualSecurityKey, VirtualAuthenticator } from '../app/fido/testing';
 import { TerminalPrompter } from '../app/headless/prompts';
+import { pinPromptText } from '../app/ui/prompt-text';
 import {
   authorizedKeysLine,
   enrollSkKey,
@@ -78,7 +75,8 @@ class ScriptedPinPrompter implements UserPrompter {
     this.asked++;
     const pin = this.pins.shift() ?? null;
     const left = req.retriesLeft === null ? 'unknown attempts' : `${req.retriesLeft} attempts`;
-    say(`  [prompt] PIN requested for "${req.purpose}" (${left} left) → entering ${pin ?? '(cancel)'}`);
+    const what = pinPromptText(req).detail.split('\n')[0];
+    say(`  [prompt] PIN requested: "${what}" (${left} left) → entering ${pin ?? '(cancel)'}`);
     return pin;
   }
 
@@ -86,8 +84,8 @@ class ScriptedPinPrompter implements UserPrompter {
     this.terminal.touchNeeded(req);
   }
 
-  touchDone(): void {
-    this.terminal.touchDone();
+  touchDone(req: Parameters<UserPrompter['touchDone']>[0]): void {
+    this.terminal.touchDone(req);
   }
 }
 
@@ -226,15 +224,16 @@ async function main(): Promise<boolean> {
 
   step('enroll an sk-ecdsa key (touch) and an sk-ed25519 key with verify-required (PIN)');
   say('like `ssh-keygen -t ecdsa-sk -C demo-touch-key`:');
-  const touchKey = (await enrollSkKey(sk, { comment: 'demo-touch-key' }, { purpose: 'Create an SSH key' }))
-    .key;
+  const touchKey = (
+    await enrollSkKey(sk, { comment: 'demo-touch-key' }, { purpose: { what: 'enroll', requester: 'app' } })
+  ).key;
   say('like `ssh-keygen -t ed25519-sk -O verify-required -C demo-pin-key`:');
   prompter.pins.push(PIN);
   const pinKey = (
     await enrollSkKey(
       sk,
       { algorithm: 'ed25519', verifyRequired: true, comment: 'demo-pin-key' },
-      { purpose: 'Create an SSH key' },
+      { purpose: { what: 'enroll', requester: 'app' } },
     )
   ).key;
   const pubFile = (k: SkKey): string => join(res.work!, `${k.comment}.pub`);

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# VNet demo (run as root): in a network namespace of its own, start a small HTTP server and the KeyVNet
-# daemon with one app, hello.corp.test (direct dialer to the HTTP server), then show that the name
+# VNet demo (run as root): in a network namespace of its own, start a small HTTP server, the KeyVNet
+# daemon and the headless agent with a config.toml of one app, hello.corp.test (direct to the HTTP
+# server). The agent pushes the config to the daemon and brings VNet up; the demo shows that the name
 # resolves to a virtual IP, that curl reaches the app through the tun, and the tun's addresses.
 # Everything is stopped and the namespace deleted on exit (trap), also after an interrupted earlier run.
 set -euo pipefail
@@ -21,7 +22,7 @@ step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
 cleanup() {
   local pid
-  for pid in ${DAEMON_PID:-} ${HTTP_PID:-}; do
+  for pid in ${AGENT_PID:-} ${DAEMON_PID:-} ${HTTP_PID:-}; do
     kill -TERM "$pid" 2>/dev/null || true
   done
   # Give the daemon its orderly stop (engine, routes, resolver, tun), then make sure.
@@ -29,7 +30,7 @@ cleanup() {
     if [ -z "${DAEMON_PID:-}" ] || ! kill -0 "$DAEMON_PID" 2>/dev/null; then break; fi
     sleep 0.2
   done
-  for pid in ${DAEMON_PID:-} ${HTTP_PID:-}; do wait "$pid" 2>/dev/null || true; done
+  for pid in ${AGENT_PID:-} ${DAEMON_PID:-} ${HTTP_PID:-}; do wait "$pid" 2>/dev/null || true; done
   if ip netns list | grep -q "^$NS\( \|$\)"; then
     for pid in $(ip netns pids "$NS" 2>/dev/null); do kill -KILL "$pid" 2>/dev/null || true; done
     ip netns delete "$NS" 2>/dev/null || true
@@ -39,7 +40,7 @@ cleanup() {
 }
 
 # Idempotent: clear what an interrupted earlier run may have left, then always clean up on exit.
-DAEMON_PID='' HTTP_PID=''
+AGENT_PID='' DAEMON_PID='' HTTP_PID=''
 cleanup
 trap cleanup EXIT
 
@@ -50,14 +51,18 @@ ip netns exec "$NS" ip link set lo up
 # points it at VNet DNS and restores it on stop. The host's /etc/resolv.conf is never touched.
 mkdir -p "/etc/netns/$NS" "$WORK"
 printf 'nameserver 192.0.2.53\noptions timeout:1 attempts:1\n' >"/etc/netns/$NS/resolv.conf"
-cat >"$WORK/config.json" <<JSON
-{
-  "zones": ["corp.test"],
-  "apps": [{ "name": "hello.corp.test", "target": "127.0.0.1:8080", "ports": [80] }],
-  "stateDir": "$STATE",
-  "tunName": "$TUN"
-}
-JSON
+# The user's config (the agent's): one zone reached directly, one app in it.
+cat >"$WORK/config.toml" <<TOML
+[[zone]]
+suffix = "corp.test"
+via = "direct"
+
+[[app]]
+name = "hello.corp.test"
+target = "127.0.0.1:8080"
+ports = [80]
+description = "the demo's web page"
+TOML
 
 wait_for() { # file regex what
   for _ in $(seq 1 150); do
@@ -75,12 +80,20 @@ ip netns exec "$NS" "${NODE[@]}" tests/integration/fixtures/vnet/http-server.ts 
 HTTP_PID=$!
 wait_for "$WORK/http.out" '^LISTENING' 'the HTTP server'
 
-step "KeyVNet daemon (systemext/main.ts)"
-ip netns exec "$NS" "${NODE[@]}" systemext/main.ts --config "$WORK/config.json" \
-  >"$WORK/daemon.out" 2>"$WORK/daemon.out.err" &
+step "KeyVNet daemon (systemext/main.ts, root): no user config, waits for the agent"
+ip netns exec "$NS" "${NODE[@]}" systemext/main.ts --allow-uid "$(id -u)" --socket-dir "$WORK/run" \
+  --state-dir "$STATE" --tun-name "$TUN" >"$WORK/daemon.out" 2>"$WORK/daemon.out.err" &
 DAEMON_PID=$!
 wait_for "$WORK/daemon.out" '^READY ' 'the daemon'
 sed -n 's/^READY //p' "$WORK/daemon.out"
+
+step "KeyVNet agent (app/main.ts --headless): reads config.toml, drives the daemon"
+ip netns exec "$NS" "${NODE[@]}" app/main.ts --headless --config "$WORK/config.toml" \
+  --daemon-socket "$WORK/run/daemon.sock" --ssh-agent-socket none \
+  >"$WORK/agent.out" 2>"$WORK/agent.out.err" &
+AGENT_PID=$!
+wait_for "$WORK/agent.out" '^vnet: up' 'the agent'
+sed 's/^/  /' "$WORK/agent.out"
 
 step "getent hosts hello.corp.test"
 ip netns exec "$NS" getent hosts hello.corp.test
@@ -94,7 +107,10 @@ ip netns exec "$NS" curl -sS --max-time 10 http://hello.corp.test/
 step "ip addr show dev $TUN"
 ip netns exec "$NS" ip addr show dev "$TUN"
 
-step "stopping (SIGTERM) and cleaning up"
+step "stopping the agent (SIGTERM: VNet goes down with it), then the daemon"
+kill -TERM "$AGENT_PID"
+wait "$AGENT_PID" || true
+AGENT_PID=''
 kill -TERM "$DAEMON_PID"
 wait "$DAEMON_PID" || true
 DAEMON_PID=''

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # One idempotent set-up for a fresh Debian 12 machine (and a quick no-op on a prepared one):
 #   1. Debian packages the daemon, the agent, the tests and the demo use;
-#   2. npm dependencies (npm ci, without install scripts: see below);
+#   2. npm dependencies (npm ci, without install scripts: see below), our patches to them, and
+#      ssh2's optional native crypto binding;
 #   3. NodeGui's native addon, built once against Debian's Qt and cached outside the repository;
 #   4. the `qode` stand-in that lets NodeGui run under plain Node on Linux.
 # Run it as root (apt-get, network namespaces). Every step skips itself when already done.
@@ -47,6 +48,18 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
   npm rebuild node-hid --loglevel=error >/dev/null
   echo "$want" >"$stamp"
+fi
+# Our patches to dependencies (patches/, patch-package): run here because npm ci skips postinstall.
+# Idempotent: an applied patch is recognised and left alone; a fresh node_modules gets it again.
+npx --no-install patch-package --error-on-fail >/dev/null
+# ssh2's optional native crypto (AES-GCM, ChaCha20-Poly1305 in C): built once per node_modules;
+# without it ssh2 falls back to JavaScript, slower but correct, so a failure is only a warning.
+SSH2_CRYPTO=node_modules/ssh2/lib/protocol/crypto
+if [ ! -f "$SSH2_CRYPTO/build/Release/sshcrypto.node" ]; then
+  NODE_GYP="$(dirname "$(readlink -f "$(command -v npm)")")/../node_modules/node-gyp/bin/node-gyp.js"
+  log "building ssh2's native crypto binding"
+  (cd "$SSH2_CRYPTO" && node "$NODE_GYP" rebuild --nodedir=/usr >"$CACHE/ssh2-crypto-build.log" 2>&1) ||
+    log "warning: ssh2 crypto binding failed to build (ssh2 uses JS crypto; log: $CACHE/ssh2-crypto-build.log)"
 fi
 
 # --- 3. NodeGui's native addon -------------------------------------------------------------------

@@ -145,19 +145,24 @@ export class AgentServer {
     socket.resume();
   }
 
+  /** Closes after the error answer had time to go out (vscode-jsonrpc writes it asynchronously). */
+  private closeSoon(rpc: RpcPeer, reason: string): void {
+    setTimeout(() => rpc.close(reason), 200).unref();
+  }
+
   private serve(client: Client): void {
     const { rpc, peer } = client;
     rpc.handle('hello', async (p) => {
       if (client.role) throw new RpcError('hello was already said', ErrorCodes.NotAllowed, 'hello-twice');
       if (p.protocol !== PROTOCOL_VERSION) {
         const msg = `KeyVNet versions do not match: the daemon ${this.opts.version} speaks protocol ${PROTOCOL_VERSION}, this ${p.role} ${p.version} speaks ${p.protocol}. Install the same version of both.`;
-        setImmediate(() => rpc.close('version mismatch'));
+        this.closeSoon(rpc, 'version mismatch');
         throw new RpcError(msg, ErrorCodes.VersionMismatch, 'version');
       }
       if (p.role === 'agent') {
         const other = this.agentClient;
         if (other) {
-          setImmediate(() => rpc.close('a second agent'));
+          this.closeSoon(rpc, 'a second agent');
           throw new RpcError(
             `another KeyVNet agent is already connected (pid ${other.peer.pid}); quit it first`,
             ErrorCodes.AgentAlreadyConnected,

@@ -5,6 +5,8 @@
 // `READY {"socket": ...}` on stdout once listening; stops in order on SIGTERM/SIGINT (VNet down, OS
 // configuration undone). Log lines go to stderr.
 import packageJson from '../package.json';
+import type { RpcPeer } from '../ipc/rpc';
+import { RpcAgentBridge } from './agent-bridge';
 import { AgentResolver } from './agent-resolver';
 import { AgentServer } from './agent-server';
 import { DAEMON_USAGE, parseDaemonArgs, UsageError, type DaemonSettings } from './daemon-config';
@@ -12,6 +14,7 @@ import { RoutingDialer } from './routing-dialer';
 import { VNetController } from './vnet-controller';
 import { stderrLog, type DaemonLog } from './vnet-instance';
 import { DirectDialer } from './vnet';
+import { SshDialer, type BastionState } from './ssh';
 
 export interface RunningDaemon {
   server: AgentServer;
@@ -26,19 +29,28 @@ export async function startDaemon(
 ): Promise<RunningDaemon> {
   const log = opts.log ?? stderrLog;
   let server: AgentServer | null = null;
-  const controller: VNetController = new VNetController(settings, {
-    resolver: new AgentResolver(
-      () => server?.agent() ?? null,
-      () => controller.zones(),
-    ),
-    dialer: new RoutingDialer(new DirectDialer(), null),
-    log,
+  const agent = (): RpcPeer | null => server?.agent() ?? null;
+  // Apps behind a bastion: one SSH session per bastion, signed by the agent's security key.
+  const ssh = new SshDialer(new RpcAgentBridge(agent), {
+    log: (level, msg) => {
+      if (level !== 'debug') log(level, `ssh: ${msg}`);
+    },
   });
+  const controller: VNetController = new VNetController(settings, {
+    resolver: new AgentResolver(agent, () => controller.zones()),
+    dialer: new RoutingDialer(new DirectDialer(), ssh),
+    log,
+    bastions: () => ssh.states(),
+    onDown: () => ssh.states().forEach((b) => ssh.disconnect(b.name)),
+  });
+  ssh.on('state', (bastion: BastionState) => controller.bastionChanged(bastion));
+  ssh.on('error', () => {}); // reported through the engine's dial errors
   server = new AgentServer(settings, controller, {
     version: opts.version ?? packageJson.version,
     log,
     pingIntervalMs: opts.pingIntervalMs,
     pingDeadMs: opts.pingDeadMs,
+    disconnectBastion: (name) => ssh.disconnect(name),
   });
   await server.listen();
   const srv = server;
@@ -49,6 +61,7 @@ export async function startDaemon(
     stop: () =>
       (stopping ??= (async () => {
         await controller.down('the daemon is stopping');
+        await ssh.close();
         await srv.close();
       })()),
   };

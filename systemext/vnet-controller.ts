@@ -14,6 +14,8 @@ export interface ControllerDeps {
   log: DaemonLog;
   /** Bastion sessions for the status (from the SSH dialer, when there is one). */
   bastions?: () => BastionStateInfo[];
+  /** Called when VNet goes down: bastion sessions carry the user's login and go with it. */
+  onDown?: () => void;
   /** Seams for tests: the instance starter and its dependencies (in-memory tun, recording OS). */
   start?: typeof startVNetInstance;
   instanceDeps?: Partial<DaemonDeps>;
@@ -78,6 +80,7 @@ export class VNetController extends EventEmitter<{ event: [VNetEvent] }> {
         this.deps.log('info', `VNet down${reason ? `: ${reason}` : ''}`);
         await this.stopInstance();
       }
+      this.deps.onDown?.();
       this.setState('down', reason);
       return this.status();
     });
@@ -100,6 +103,15 @@ export class VNetController extends EventEmitter<{ event: [VNetEvent] }> {
       connections: this.conns.size,
       bastions: this.deps.bastions?.() ?? [],
     };
+  }
+
+  /** A bastion session changed (from the SSH dialer): the agent hears of it. */
+  bastionChanged(bastion: BastionStateInfo): void {
+    const reason = bastion.reason?.slice(0, 2048);
+    this.send({
+      type: 'bastion-state',
+      bastion: { ...bastion, ...(reason !== undefined ? { reason } : {}) },
+    });
   }
 
   connections(): ConnectionInfo[] {

@@ -102,7 +102,17 @@ export class AgentCore extends EventEmitter<{
         void this.link.push();
       },
       (err) => this.configError(err),
-      { current },
+      {
+        current,
+        // Back to the config in force after a bad edit: the error is over.
+        onSettled: (outcome) => {
+          if (outcome === 'unchanged' && this.state.config.error && this.directory) {
+            this.state.config = { ...this.state.config, error: null };
+            this.log('info', `config valid again: ${this.opts.configPath}`);
+            this.publish();
+          }
+        },
+      },
     );
     if (this.opts.sshAgentSocket) await this.startSshAgent(this.opts.sshAgentSocket);
     this.link.start();
@@ -221,7 +231,15 @@ export class AgentCore extends EventEmitter<{
         this.applyStatus(ev.status);
         break;
       case 'connection-opened':
-        s.connections.unshift({ id: ev.id, fqdn: ev.fqdn, port: ev.port, openedAt: ev.at, bytesUp: 0, bytesDown: 0, via: ev.via });
+        s.connections.unshift({
+          id: ev.id,
+          fqdn: ev.fqdn,
+          port: ev.port,
+          openedAt: ev.at,
+          bytesUp: 0,
+          bytesDown: 0,
+          via: ev.via,
+        });
         if (s.connections.length > 4096) s.connections.pop();
         break;
       case 'connection-closed': {
@@ -244,7 +262,10 @@ export class AgentCore extends EventEmitter<{
         this.noteError(ev.at, `${ev.fqdn}:${ev.port} refused: ${ev.reason}`);
         break;
       case 'error':
-        this.noteError(ev.at, ev.fqdn ? `${ev.fqdn}${ev.port ? `:${ev.port}` : ''}: ${ev.message}` : ev.message);
+        this.noteError(
+          ev.at,
+          ev.fqdn ? `${ev.fqdn}${ev.port ? `:${ev.port}` : ''}: ${ev.message}` : ev.message,
+        );
         break;
       case 'bastion-state': {
         const i = s.bastions.findIndex((b) => b.name === ev.bastion.name);

@@ -1,7 +1,14 @@
 // The agent's side of the daemon socket: connect (and reconnect, for as long as the agent runs),
 // serve the daemon's requests, push the configuration, and keep VNet in the state the user wants.
 // The daemon takes VNet down when we go away; when we come back, this brings it back up.
-import type { AppSpec, BastionSpecInfo, SignParams, VNetConfig, VNetEvent, VNetStatus } from '../../ipc/messages';
+import type {
+  AppSpec,
+  BastionSpecInfo,
+  SignParams,
+  VNetConfig,
+  VNetEvent,
+  VNetStatus,
+} from '../../ipc/messages';
 import { connectDaemon, DaemonConnectError } from '../../ipc/client';
 import type { RpcPeer } from '../../ipc/rpc';
 

@@ -7,7 +7,13 @@ import type { AppSpec, BastionSpecInfo, VNetConfig } from '../../ipc/messages';
 import { hostKeysFor } from '../config/known-hosts';
 import type { BastionConfig, UserConfig } from '../config/types';
 import { readPrivateKeyFile } from '../ssh/keyfile';
-import { encodePublicKeyBlob, parsePublicKeyLine, publicKeyLine, type SkKey, type SkPublicKey } from '../ssh/keys';
+import {
+  encodePublicKeyBlob,
+  parsePublicKeyLine,
+  publicKeyLine,
+  type SkKey,
+  type SkPublicKey,
+} from '../ssh/keys';
 
 export type ReadText = (path: string) => string;
 const readTextFile: ReadText = (path) => readFileSync(path, 'utf8');
@@ -99,7 +105,9 @@ export class AppDirectory {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
     }
     return hostKeysFor(text, b.host, b.port, (k) =>
-      this.log(`known_hosts: a revoked key for ${b.host} is listed in ${b.knownHostsPath}: ${k.slice(0, 40)}…`),
+      this.log(
+        `known_hosts: a revoked key for ${b.host} is listed in ${b.knownHostsPath}: ${k.slice(0, 40)}…`,
+      ),
     );
   }
 }

@@ -7,7 +7,7 @@
 import type { SignParams } from '../../ipc/messages';
 import { RpcError, rpcFailure } from '../../ipc/rpc';
 import { ErrorCodes } from '../../ipc/messages';
-import type { SecurityKey, UserPrompter } from '../fido/api';
+import type { SecurityKey } from '../fido/api';
 import { FidoError } from '../fido/api';
 import { encodePublicKeyBlob } from '../ssh/keys';
 import { describeSignError, signWithSkKey } from '../ssh/signer';
@@ -26,7 +26,7 @@ export interface UserauthRequest {
 
 /** Parses the data of a publickey userauth signature; throws with a reason when it is anything else. */
 export function parseUserauthData(data: Buffer): UserauthRequest {
-  const r = new SshReader(data);
+  const r = new SshReader(data, 'SSH login request');
   r.string('session identifier');
   if (r.byte('message type') !== SSH_MSG_USERAUTH_REQUEST) throw new Error('not an SSH login request');
   const user = r.text('user name');
@@ -64,7 +64,11 @@ export class SignService {
       throw rpcFailure(`refusing to sign: ${(err as Error).message}`, 'not-a-login');
     }
     const key = dir.signingKey(b);
-    if (req.user !== b.user || req.service !== 'ssh-connection' || !req.keyBlob.equals(encodePublicKeyBlob(key)))
+    if (
+      req.user !== b.user ||
+      req.service !== 'ssh-connection' ||
+      !req.keyBlob.equals(encodePublicKeyBlob(key))
+    )
       throw rpcFailure(
         `refusing to sign: the login is for ${req.user} with another key or service, not ${b.user}@${b.host} with the configured key`,
         'not-a-login',
@@ -72,10 +76,9 @@ export class SignService {
     const sk = await this.opts.securityKey().catch((err: Error) => {
       throw rpcFailure(err.message, 'no-key');
     });
-    const where = b.host === b.name ? b.host : `${b.name} (${b.host})`;
     try {
       const sig = await signWithSkKey(sk, key, data, {
-        purpose: `connect to ${where}`,
+        purpose: { what: 'ssh-login', bastion: b.name, host: b.host, user: b.user, requester: 'daemon' },
         signal,
       });
       this.opts.log?.(`signed a login to ${b.user}@${b.host} for bastion ${b.name}`);

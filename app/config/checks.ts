@@ -38,6 +38,11 @@ function duplicateBastions(bastions: Entry<Partial<RawBastion>>[]): Issue[] {
   for (const { index, value } of bastions) {
     if (value.name === undefined) continue;
     const key = value.name.toLowerCase();
+    if (key === 'direct')
+      issues.push({
+        path: ['bastion', index, 'name'],
+        message: '"direct" is reserved (via = "direct" means no bastion): expected another name',
+      });
     const first = seen.get(key);
     if (first === undefined) seen.set(key, index);
     else
@@ -70,14 +75,20 @@ function bastionReferences({ bastions, zones, apps, bastionNames }: CheckInput):
           'both host_keys and known_hosts are set: expected one of them (host_keys wins in ssh, so drop one)',
       });
   }
+  const via = (path: PropertyKey[], v: string | undefined): void => {
+    if (v === undefined || v === 'direct') return;
+    const hint = bastionNames.includes(v) ? `; to go through bastion "${v}", write bastion = "${v}"` : '';
+    issues.push({ path, message: `"${v}" is not allowed: expected "direct" (no bastion)${hint}` });
+  };
   for (const { index, value } of zones) {
     check(['zone', index, 'bastion'], value.bastion);
+    via(['zone', index, 'via'], value.via);
     if (value.bastion === undefined && value.via === undefined)
       issues.push({
         path: ['zone', index],
         message: `zone${value.suffix ? ` "${value.suffix}"` : ''} says neither bastion = "<name>" nor via = "direct": expected one of them`,
       });
-    if (value.bastion !== undefined && value.via !== undefined)
+    else if (value.bastion !== undefined && value.via !== undefined)
       issues.push({
         path: ['zone', index, 'via'],
         message: 'both bastion and via are set: expected one of them (via = "direct" means no bastion)',
@@ -85,6 +96,7 @@ function bastionReferences({ bastions, zones, apps, bastionNames }: CheckInput):
   }
   for (const { index, value } of apps) {
     check(['app', index, 'bastion'], value.bastion);
+    via(['app', index, 'via'], value.via);
     if (value.bastion !== undefined && value.via !== undefined)
       issues.push({
         path: ['app', index, 'via'],

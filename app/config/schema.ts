@@ -43,7 +43,7 @@ export const bastionSchema = z.strictObject({
 export const zoneSchema = z.strictObject({
   suffix: parsed(z.string(), (v) => dnsName(v, 'a DNS suffix such as "corp.example.com"', true)),
   bastion: bastionRef.optional(),
-  via: z.literal('direct').optional(),
+  via: z.string().optional(), // "direct"; checks.ts explains other values
 });
 
 export const appSchema = z.strictObject({
@@ -51,7 +51,7 @@ export const appSchema = z.strictObject({
   target: parsed(z.string(), target),
   ports: z.array(parsed(z.unknown(), portSpec)).default([]),
   bastion: bastionRef.optional(),
-  via: z.literal('direct').optional(),
+  via: z.string().optional(), // "direct"; checks.ts explains other values
   description: z.string().optional(),
 });
 

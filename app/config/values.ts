@@ -24,6 +24,15 @@ export function hostName(v: string): string {
   const s = v.trim();
   if (isIPv4(s) || isIPv6(s)) return s.toLowerCase();
   if (s.startsWith('[') && isIPv6(s.slice(1, -1)) && s.endsWith(']')) return s.slice(1, -1).toLowerCase();
+  // What ssh users type on the command line; here user and port are fields of their own.
+  if (/^[^@\s]+@[^@\s]+$/.test(s)) {
+    const [user, host] = s.split('@');
+    throw new ValueError(`${show(v)} has a user in it: expected user = "${user}" and host = "${host}" apart`);
+  }
+  if (/^[^:\s]+:\d+$/.test(s)) {
+    const [host, port] = s.split(':');
+    throw new ValueError(`${show(v)} has a port in it: expected host = "${host}" and port = ${port} apart`);
+  }
   return dnsName(s, 'a host name or an IP address, e.g. "bastion.corp.example.com"');
 }
 

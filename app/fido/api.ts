@@ -25,6 +25,11 @@ export interface MakeCredentialRequest {
   residentKey: boolean;
   /** Require user verification (PIN) for this enrollment. */
   userVerification: boolean;
+  /**
+   * credProtect level (CTAP 2.1 §12.1): 2 = a resident credential is not listed or usable without
+   * UV unless its id is given, 3 = never usable without UV. A key without the extension is refused.
+   */
+  credProtect?: 1 | 2 | 3;
 }
 
 export interface MakeCredentialResult {
@@ -62,31 +67,103 @@ export interface AssertionResult {
   signature: Buffer;
 }
 
-/** Why an operation needs the user, so prompts can say what for. */
-export interface OperationContext {
-  /** Human text, e.g. "Sign in to bastion.corp.example.com". */
-  purpose: string;
-  /** Aborts the operation (sends CTAPHID_CANCEL); the promise rejects with FidoError 'cancelled'. */
-  signal?: AbortSignal;
+/**
+ * What an operation is for and who asked, so prompts can say it ("Touch your security key to
+ * connect to corp (bastion.corp.example.com)"). Structured, never pre-formatted: the UI words it
+ * (app/ui/prompt-text.ts) and shows every field as plain text.
+ */
+export interface Purpose {
+  what:
+    | 'ssh-login' // an SSH user authentication (a bastion login, or the user's own ssh through the agent)
+    | 'sign-data' // an SSHSIG signature: git commit, `ssh-keygen -Y sign`
+    | 'ssh-sign' // an agent signature over data we cannot classify
+    | 'enroll' // create an SSH key on the security key
+    | 'list-resident' // read the resident SSH keys stored on the key
+    | 'change-pin'
+    | 'set-pin'
+    | 'select-key'; // "touch the key you mean" among several
+  /** The bastion's configured name, e.g. "corp". */
+  bastion?: string;
+  /** The host connected to, e.g. "bastion.corp.example.com" (or a host-key fingerprint). */
+  host?: string;
+  /** The remote user name. */
+  user?: string;
+  /** SSHSIG namespace ("git", "file"). */
+  namespace?: string;
+  /** The SSH key's comment, e.g. "alice@laptop". */
+  keyComment?: string;
+  /** Who asked: the KeyVNet daemon, a client of our ssh-agent, or the user in the app. */
+  requester: 'daemon' | 'ssh-agent' | 'app';
+  /** The agent client's process, when the socket tells (peer credentials). */
+  process?: { pid: number; name?: string };
 }
 
-/** The user-facing side, implemented by the menu-bar UI and by the headless terminal prompts. */
-export interface UserPrompter {
+/** What an operation needs from its caller. */
+export interface OperationContext {
+  purpose: Purpose;
+  /** Aborts the operation (sends CTAPHID_CANCEL, closes its prompts); rejects with FidoError 'cancelled'. */
+  signal?: AbortSignal;
   /**
-   * Ask for the key's PIN. `retriesLeft` comes from the key; `wrongBefore` is true when the
-   * previous attempt in this operation was rejected. Resolve null when the user cancels.
-   * Never called again automatically after a wrong PIN: the caller decides to retry.
+   * Cap on the operation once it reaches the key (default 120 s), touch and PIN included. Time
+   * spent queued behind another request on the same key does not count.
    */
-  askPin(req: {
-    keyLabel: string;
-    purpose: string;
-    retriesLeft: number | null;
-    wrongBefore: boolean;
-  }): Promise<string | null>;
+  timeoutMs?: number;
+}
+
+/** Common to every prompt. `signal` aborts when the request ends: close the prompt at once. */
+export interface PromptBase {
+  /** The request's id in the RequestQueue (the UI can cancel it by this id). */
+  requestId: number;
+  keyLabel: string;
+  purpose: Purpose;
+  signal: AbortSignal;
+}
+
+export interface PinPrompt extends PromptBase {
+  /** Attempts left before the key blocks its PIN, when the key tells. */
+  retriesLeft: number | null;
+}
+
+export interface TouchPrompt extends PromptBase {
+  /** The key verifies a fingerprint rather than a touch. */
+  fingerprint: boolean;
+}
+
+export interface PassphrasePrompt {
+  requestId: number;
+  /** The key file whose passphrase is asked. */
+  file: string;
+  /** Earlier wrong passphrases for this file in this request (a file has no lockout). */
+  attempt: number;
+  purpose: Purpose;
+  signal: AbortSignal;
+}
+
+export interface ConfirmPrompt {
+  requestId: number;
+  /** `ssh-add -c`: the key about to be used (comment and SHA256 fingerprint). */
+  keyComment: string;
+  keyFingerprint: string;
+  purpose: Purpose;
+  signal: AbortSignal;
+}
+
+/**
+ * The user-facing side, implemented by the menu-bar UI and by the headless terminal prompts.
+ * Every prompt carries an AbortSignal: when it aborts, close that prompt at once (resolve
+ * null/false) and show the next one waiting. Texts are plain text, never markup.
+ */
+export interface UserPrompter {
+  /** Ask for the key's PIN; null when the user cancels. Never called again after a wrong PIN. */
+  askPin(req: PinPrompt): Promise<string | null>;
   /** The key is blinking and waiting for a touch (KEEPALIVE UPNEEDED has just arrived). */
-  touchNeeded(req: { keyLabel: string; purpose: string }): void;
-  /** The key answered (or the operation ended): hide the touch prompt. */
-  touchDone(): void;
+  touchNeeded(req: TouchPrompt): void;
+  /** That request's touch is over (touched, refused, timed out or cancelled): hide its prompt. */
+  touchDone(req: TouchPrompt): void;
+  /** A key file's passphrase (openssh-key-v1 with bcrypt); null when the user cancels. */
+  askPassphrase?(req: PassphrasePrompt): Promise<string | null>;
+  /** `ssh-add -c` keys: may this use go ahead? Anything but an explicit yes is no. */
+  confirm?(req: ConfirmPrompt): Promise<boolean>;
 }
 
 export type FidoErrorCode =
@@ -95,7 +172,10 @@ export type FidoErrorCode =
   | 'pin-auth-blocked' // three wrong PINs in a row: remove and re-insert the key
   | 'pin-required' // the operation needs a PIN and the user gave none
   | 'pin-not-set' // user verification requested but the key has no PIN
+  | 'pin-policy' // a new PIN the key refuses (too short, too simple, same as before)
+  | 'pin-change-required' // the key demands a new PIN before it unlocks anything (forcePINChange)
   | 'user-denied' // touch refused / operation denied
+  | 'uv-failed' // the built-in verification (fingerprint) did not recognise the user
   | 'timeout' // no touch in time
   | 'cancelled'
   | 'no-credentials' // the key does not hold this credential

@@ -22,7 +22,15 @@ const MAP: Record<number, [FidoErrorCode, string]> = {
     'protocol',
     'The security key rejected the PIN authentication; try again.',
   ],
-  [C.CTAP2_ERR_PIN_POLICY_VIOLATION]: ['protocol', 'The PIN does not meet the security key’s PIN policy.'],
+  [C.CTAP2_ERR_PIN_POLICY_VIOLATION]: [
+    'pin-policy',
+    'The security key refused the new PIN: it is too short or too simple for this key, or the same as the old one. Choose another PIN.',
+  ],
+  [C.CTAP2_ERR_UV_INVALID]: ['uv-failed', 'The security key did not recognise your fingerprint; try again.'],
+  [C.CTAP2_ERR_UV_BLOCKED]: [
+    'uv-failed',
+    'Fingerprint verification is blocked on the security key after too many attempts; use its PIN.',
+  ],
   [C.CTAP2_ERR_OPERATION_DENIED]: ['user-denied', 'The operation was refused on the security key.'],
   [C.CTAP2_ERR_USER_ACTION_TIMEOUT]: ['timeout', 'The security key was not touched in time.'],
   [C.CTAP2_ERR_KEEPALIVE_CANCEL]: ['cancelled', 'The operation was cancelled.'],

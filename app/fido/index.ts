@@ -11,10 +11,10 @@
 //
 //   watchSecurityKeys().on('inserted', (info) => ...).on('removed', (info) => ...);  // for the UI
 //
-// Tests and the Linux demo use the virtual authenticator through the very same transport:
-//   const va = new VirtualAuthenticator({ statePath: '~/.keyvnet/virtual-key.json', pin: '1234' });
-//   const key = await openVirtualSecurityKey(va, prompter);  // always CTAP2 (Ctap2SecurityKey)
-//   va.touch(); va.unplug(); va.setTouchPolicy({ mode: 'manual' });
+// Requests to one key queue in requestQueue (request-queue.ts), which the UI lists and cancels.
+//
+// The virtual authenticator (tests and the Linux demo) is NOT exported here, so production code
+// cannot open a software key by accident; tests and the demo import app/fido/testing.ts.
 //
 // U2F-only keys work through U2fSecurityKey with U2F's limits (ECDSA only, no PIN, no resident
 // keys: such requests fail with 'unsupported'); pass { allowU2f: false } to refuse them.
@@ -26,10 +26,8 @@ import type { UserPrompter } from './api';
 import { listFidoHidDevices, openNodeHidDevice } from './hid/node-hid-device';
 import type { HidDeviceInfo } from './hid/report-device';
 import { SecurityKeyWatcher } from './hid/watcher';
-import { Ctap2SecurityKey, type OpenSecurityKeyOptions } from './security-key';
 import { FidoError } from './api';
 import { openKeyOnDevice, type AnySecurityKey, type OpenAnyOptions } from './open';
-import type { VirtualAuthenticator } from './virtual/authenticator';
 
 export * from './api';
 export type { HidDeviceInfo, HidReportDevice } from './hid/report-device';
@@ -38,8 +36,7 @@ export { Ctap2SecurityKey, U2fOnlyError, type OpenSecurityKeyOptions } from './s
 export { U2fSecurityKey, type U2fOptions } from './ctap1/u2f-security-key';
 export { openKeyOnDevice, type AnySecurityKey, type OpenAnyOptions } from './open';
 export { SecurityKeyWatcher } from './hid/watcher';
-export { VirtualAuthenticator, type VirtualAuthenticatorOptions } from './virtual/authenticator';
-export type { TouchPolicy } from './virtual/touch';
+export { RequestQueue, requestQueue, type RequestInfo } from './request-queue';
 
 /** FIDO security keys currently plugged in (through node-hid). */
 export function listSecurityKeys(): Promise<HidDeviceInfo[]> {
@@ -60,22 +57,4 @@ export async function openSecurityKey(
 /** Polls for keys being plugged in / pulled out; emits 'inserted' and 'removed' with HidDeviceInfo. */
 export function watchSecurityKeys(intervalMs = 1000): SecurityKeyWatcher {
   return new SecurityKeyWatcher(listFidoHidDevices, intervalMs).start();
-}
-
-/** Plug in the virtual authenticator and open it as a CTAP2 SecurityKey (same CTAPHID/CTAP2 code). */
-export function openVirtualSecurityKey(
-  va: VirtualAuthenticator,
-  prompter: UserPrompter,
-  opts: OpenSecurityKeyOptions = {},
-): Promise<Ctap2SecurityKey> {
-  return Ctap2SecurityKey.open(va.connect(), prompter, { label: va.label, ...opts });
-}
-
-/** Plug in the virtual authenticator and open it like a real key (U2F when it is ctap1Only). */
-export function openVirtualKey(
-  va: VirtualAuthenticator,
-  prompter: UserPrompter,
-  opts: OpenAnyOptions = {},
-): Promise<AnySecurityKey> {
-  return openKeyOnDevice(va.connect(), prompter, { label: va.label, ...opts });
 }

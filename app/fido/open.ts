@@ -25,7 +25,7 @@ export async function openKeyOnDevice(
   try {
     const conn = await CtapHidConnection.open(device, opts);
     try {
-      return await Ctap2SecurityKey.onConnection(conn, label, prompter);
+      return await Ctap2SecurityKey.onConnection(conn, label, prompter, opts.queue);
     } catch (err) {
       if (!(err instanceof U2fOnlyError) || opts.allowU2f === false || !conn.supportsMsg) throw err;
       return await U2fSecurityKey.open(conn, label, prompter, opts);

@@ -1,19 +1,21 @@
 // SecurityKey (api.ts) on top of the CTAP2 client: decides when a PIN is needed, which PIN
 // protocol to use, turns KEEPALIVE UPNEEDED into touch prompts, and CTAP errors into sentences.
 
-import { createHash } from 'node:crypto';
 import {
   FidoError,
+  FLAG_UP,
   FLAG_UV,
   type AssertionResult,
   type GetAssertionRequest,
   type MakeCredentialRequest,
   type MakeCredentialResult,
   type OperationContext,
+  type Purpose,
   type SecurityKey,
+  type TouchPrompt,
   type UserPrompter,
 } from './api';
-import { parseAuthData } from './ctap2/auth-data';
+import { decodeAuthDataCbor, parseAuthData } from './ctap2/auth-data';
 import { asMap, getBytes, getString, type CborMap } from './ctap2/cbor';
 import { Ctap2Client, type AuthenticatorInfo } from './ctap2/client';
 import * as C from './ctap2/constants';
@@ -23,6 +25,8 @@ import { CtapHidConnection, type ConnectionOptions, type TransactOptions } from 
 import { STATUS_UPNEEDED } from './ctaphid/constants';
 import { CtapStatusError, hasStatus } from './errors';
 import type { HidReportDevice } from './hid/report-device';
+import { sha256 } from './hash';
+import { requestQueue, type RequestQueue } from './request-queue';
 
 /** The key has no CTAP2: only U2F (CTAP1), or nothing usable. */
 export class U2fOnlyError extends FidoError {
@@ -34,6 +38,8 @@ export class U2fOnlyError extends FidoError {
 export interface OpenSecurityKeyOptions extends ConnectionOptions {
   /** Label for prompts; default: the device's product name. */
   label?: string;
+  /** Where its requests queue (default: the process's requestQueue, which the UI lists). */
+  queue?: RequestQueue;
 }
 
 /** PIN auth material for one request. */
@@ -44,14 +50,14 @@ interface PinAuth {
 
 export class Ctap2SecurityKey implements SecurityKey {
   readonly kind = 'ctap2' as const;
-  /** Whole operations run one at a time: a PIN exchange must not interleave with another. */
-  private opChain: Promise<unknown> = Promise.resolve();
 
   private constructor(
     readonly label: string,
     readonly client: Ctap2Client,
     private info: AuthenticatorInfo,
     private readonly prompter: UserPrompter,
+    /** Whole operations run one at a time per key, through the process's request queue. */
+    private readonly queue: RequestQueue,
   ) {}
 
   /** INIT a channel on `device`, then getInfo; refuses U2F-only keys. Closes the device on failure. */
@@ -62,7 +68,12 @@ export class Ctap2SecurityKey implements SecurityKey {
   ): Promise<Ctap2SecurityKey> {
     try {
       const conn = await CtapHidConnection.open(device, opts);
-      return await Ctap2SecurityKey.onConnection(conn, opts.label ?? device.info.product, prompter);
+      return await Ctap2SecurityKey.onConnection(
+        conn,
+        opts.label ?? device.info.product,
+        prompter,
+        opts.queue,
+      );
     } catch (err) {
       await device.close().catch(() => {});
       throw err;
@@ -74,6 +85,7 @@ export class Ctap2SecurityKey implements SecurityKey {
     conn: CtapHidConnection,
     label: string,
     prompter: UserPrompter,
+    queue: RequestQueue = requestQueue,
   ): Promise<Ctap2SecurityKey> {
     if (!conn.supportsCbor) throw new U2fOnlyError();
     const client = new Ctap2Client(conn);
@@ -85,7 +97,7 @@ export class Ctap2SecurityKey implements SecurityKey {
       throw err;
     }
     if (!info.versions.some((v) => v.startsWith('FIDO_2'))) throw new U2fOnlyError();
-    return new Ctap2SecurityKey(label, client, info, prompter);
+    return new Ctap2SecurityKey(label, client, info, prompter, queue);
   }
 
   /** What the key said in getInfo (refreshed after setPin). */
@@ -107,27 +119,65 @@ export class Ctap2SecurityKey implements SecurityKey {
     return this.client.getRetries(this.pinProtocol);
   }
 
-  private exclusive<T>(fn: () => Promise<T>): Promise<T> {
-    const p = this.opChain.then(fn, fn);
-    this.opChain = p.catch(() => {});
-    return p;
+  /** Queue `fn` behind the other requests on this key; it gets the request's id and signal. */
+  private exclusive<T>(ctx: OperationContext, fn: (op: Op) => Promise<T>): Promise<T> {
+    return this.queue.run(this, this.label, ctx, (r) =>
+      fn({ purpose: ctx.purpose, signal: r.signal, requestId: r.id }),
+    );
   }
 
-  /** Set the first PIN of a key that has none (setup). */
-  setPin(pin: string): Promise<void> {
-    return this.exclusive(() => this.setPinNow(pin));
+  /** Set the first PIN of a key that has none (setup), within the key's own rules (minPINLength). */
+  setPin(
+    pin: string,
+    ctx: OperationContext = { purpose: { what: 'set-pin', requester: 'app' } },
+  ): Promise<void> {
+    return this.exclusive(ctx, () => this.setPinNow(pin));
+  }
+
+  /**
+   * Change the PIN (also what a key with forcePINChange needs). A wrong current PIN is not retried:
+   * it fails with 'pin-invalid' and the attempts left.
+   */
+  changePin(
+    currentPin: string,
+    newPin: string,
+    ctx: OperationContext = { purpose: { what: 'change-pin', requester: 'app' } },
+  ): Promise<void> {
+    return this.exclusive(ctx, async () => {
+      if (this.pinSet !== true)
+        throw new FidoError('pin-not-set', 'The security key has no PIN to change; set one.');
+      this.checkNewPin(newPin);
+      const retries = await this.client.getRetries(this.pinProtocol);
+      checkPinShape(currentPin, retries);
+      try {
+        await this.client.changePin(this.pinProtocol, currentPin, newPin);
+      } catch (err) {
+        if (hasStatus(err, C.CTAP2_ERR_PIN_INVALID)) throw await this.wrongPin();
+        throw err;
+      }
+      this.info = await this.client.getInfo();
+    });
+  }
+
+  /** A new PIN must fit CTAP's limits and the key's minPINLength, said before the key refuses it. */
+  private checkNewPin(pin: string): void {
+    checkPinShape(pin);
+    const min = this.info.minPinLength;
+    if ([...pin.normalize('NFC')].length < min) {
+      throw new FidoError('pin-policy', `${this.label} needs a PIN of at least ${min} characters.`);
+    }
   }
 
   makeCredential(req: MakeCredentialRequest, ctx: OperationContext): Promise<MakeCredentialResult> {
-    return this.exclusive(() => this.makeCredentialNow(req, ctx));
+    return this.exclusive(ctx, (op) => this.makeCredentialNow(req, op));
   }
 
   getAssertion(req: GetAssertionRequest, ctx: OperationContext): Promise<AssertionResult> {
-    return this.exclusive(() => this.getAssertionNow(req, ctx));
+    return this.exclusive(ctx, (op) => this.getAssertionNow(req, op));
   }
 
   private async setPinNow(pin: string): Promise<void> {
-    checkPinShape(pin);
+    this.checkNewPin(pin);
     if (this.pinSet === true) throw new FidoError('unsupported', 'The security key already has a PIN.');
     await this.client.setPin(this.pinProtocol, pin);
     this.info = await this.client.getInfo();
@@ -141,11 +191,21 @@ export class Ctap2SecurityKey implements SecurityKey {
     await this.client.conn.close();
   }
 
-  private async makeCredentialNow(
-    req: MakeCredentialRequest,
-    ctx: OperationContext,
-  ): Promise<MakeCredentialResult> {
+  private async makeCredentialNow(req: MakeCredentialRequest, ctx: Op): Promise<MakeCredentialResult> {
     checkHash(req.clientDataHash);
+    // OpenSSH (sk-usbhid.c) refuses to make a resident or verify-required key without credProtect:
+    // on such a key anyone holding it could list and use the credential with a touch alone.
+    if (
+      req.credProtect !== undefined &&
+      req.credProtect > 1 &&
+      !this.info.extensions.includes('credProtect')
+    ) {
+      throw new FidoError(
+        'unsupported',
+        `${this.label} does not support credential protection (credProtect), so it cannot hold a ` +
+          'resident or verify-required SSH key safely; use a non-resident key without verify-required, or another key.',
+      );
+    }
     const run = async (auth: PinAuth | null, builtInUv: boolean) => {
       const params: CborMap = new Map<number, unknown>([
         [1, req.clientDataHash],
@@ -178,6 +238,8 @@ export class Ctap2SecurityKey implements SecurityKey {
       if (req.residentKey) options.set('rk', true);
       if (builtInUv) options.set('uv', true);
       if (options.size > 0) params.set(7, options);
+      if (req.credProtect !== undefined && req.credProtect > 1)
+        params.set(6, new Map([['credProtect', req.credProtect]]));
       if (auth) {
         params.set(8, auth.protocol.authenticate(auth.token, req.clientDataHash));
         params.set(9, auth.protocol.version);
@@ -189,14 +251,21 @@ export class Ctap2SecurityKey implements SecurityKey {
       const fmt = getString(resp, 1, 'fmt');
       const authData = getBytes(resp, 2, 'authData');
       const attStmtMap = asMap(resp.get(3), 'attStmt');
-      const parsed = await parseAuthData(authData);
+      const parsed = parseAuthData(authData);
       checkRp(parsed.rpIdHash, req.rpId);
       if (!parsed.attested) throw new Error('no attested credential data');
-      const { algorithm, publicKey } = credentialPublicKey(parsed.attested.publicKey);
+      if (parsed.attested.credentialId.length === 0) throw new Error('empty credential id');
+      const decoded = await decodeAuthDataCbor(parsed);
+      const { algorithm, publicKey } = credentialPublicKey(decoded.publicKey!);
       if (algorithm !== req.algorithm)
         throw new Error(`credential algorithm ${algorithm}, asked for ${req.algorithm}`);
+      // makeCredential always tests user presence (§6.1.2 step 13).
+      if (!(parsed.flags & FLAG_UP)) throw new Error('user presence flag missing');
       if (req.userVerification && !(parsed.flags & FLAG_UV))
         throw new Error('user verification flag missing');
+      const level = decoded.extensions?.get('credProtect');
+      if (req.credProtect !== undefined && req.credProtect > 1 && level !== req.credProtect)
+        throw new Error(`credProtect level ${String(level ?? 'none')}, asked for ${req.credProtect}`);
       const attStmt: Record<string, unknown> = {};
       for (const [k, v] of attStmtMap) attStmt[String(k)] = v;
       return {
@@ -212,7 +281,7 @@ export class Ctap2SecurityKey implements SecurityKey {
     });
   }
 
-  private async getAssertionNow(req: GetAssertionRequest, ctx: OperationContext): Promise<AssertionResult> {
+  private async getAssertionNow(req: GetAssertionRequest, ctx: Op): Promise<AssertionResult> {
     checkHash(req.clientDataHash);
     const run = async (auth: PinAuth | null, builtInUv: boolean) => {
       const params: CborMap = new Map<number, unknown>([
@@ -251,10 +320,14 @@ export class Ctap2SecurityKey implements SecurityKey {
       else if (req.credentialIds.length === 1)
         credentialId = req.credentialIds[0]; // may be omitted (§6.2)
       else throw new Error('credential missing');
-      const parsed = await parseAuthData(authData);
+      if (req.credentialIds.length > 0 && !req.credentialIds.some((id) => id.equals(credentialId)))
+        throw new Error('the key answered with a credential that was not asked for');
+      const parsed = parseAuthData(authData);
       checkRp(parsed.rpIdHash, req.rpId);
+      if (req.userPresence && !(parsed.flags & FLAG_UP)) throw new Error('user presence flag missing');
       if (req.userVerification && !(parsed.flags & FLAG_UV))
         throw new Error('user verification flag missing');
+      await decodeAuthDataCbor(parsed); // extension outputs must at least be well-formed
       return {
         credentialId: Buffer.from(credentialId),
         authData,
@@ -266,20 +339,37 @@ export class Ctap2SecurityKey implements SecurityKey {
   }
 
   /**
-   * Run `op` with the user verification it needs. The PIN is asked only when UV is requested and
-   * the key has a PIN, or when the key answers PIN_REQUIRED; a wrong PIN is never retried here.
+   * Run `op` with the user verification it needs. A key with built-in UV (fingerprint) verifies
+   * the user itself first; the PIN is asked only when UV is requested (or the key answers
+   * PIN_REQUIRED) and the key has a PIN, or its fingerprint did not match. A wrong PIN is never
+   * retried here.
    */
   private async withUserVerification<T>(
     wantUv: boolean,
     rpId: string,
     permission: number,
-    ctx: OperationContext,
+    ctx: Op,
     op: (auth: PinAuth | null, builtInUv: boolean) => Promise<T>,
   ): Promise<T> {
     const clientPin = this.info.options.get('clientPin');
+    const verified = async (): Promise<T> => {
+      if (this.info.options.get('uv') === true) {
+        try {
+          // CTAP 2.1 keys give a token for the finger; CTAP 2.0 ones take the `uv` option.
+          if (this.info.options.get('pinUvAuthToken') === true)
+            return await op(await this.uvAuth(rpId, permission, ctx), false);
+          return await op(null, true);
+          // (the `uv` option: the touch prompt of `op` stands for the finger)
+        } catch (err) {
+          const uvFailed = hasStatus(err, C.CTAP2_ERR_UV_INVALID) || hasStatus(err, C.CTAP2_ERR_UV_BLOCKED);
+          if (!uvFailed || clientPin !== true) throw err;
+          // The finger was not recognised: the PIN is the fallback (libfido2 does the same).
+        }
+      }
+      return op(await this.pinAuth(rpId, permission, ctx), false);
+    };
     if (wantUv) {
-      if (clientPin === true) return op(await this.pinAuth(rpId, permission, ctx), false);
-      if (this.info.options.get('uv') === true) return op(null, true);
+      if (clientPin === true || this.info.options.get('uv') === true) return verified();
       if (clientPin === false) {
         throw new FidoError(
           'pin-not-set',
@@ -294,13 +384,48 @@ export class Ctap2SecurityKey implements SecurityKey {
     try {
       return await op(null, false);
     } catch (err) {
-      if (!hasStatus(err, C.CTAP2_ERR_PUAT_REQUIRED) || clientPin !== true) throw err;
-      return op(await this.pinAuth(rpId, permission, ctx), false);
+      if (!hasStatus(err, C.CTAP2_ERR_PUAT_REQUIRED)) throw err;
+      if (clientPin !== true && this.info.options.get('uv') !== true) throw err;
+      return verified();
     }
   }
 
-  private async pinAuth(rpId: string, permission: number, ctx: OperationContext): Promise<PinAuth> {
+  /** A token from the key's own user verification; the key blinks (or lights its sensor) for it. */
+  private async uvAuth(rpId: string, permission: number, ctx: Op): Promise<PinAuth> {
     const protocol = this.pinProtocol;
+    const token = await this.withTouch(
+      ctx,
+      (o) => this.client.getUvToken(protocol, permission, rpId, o),
+      true,
+    );
+    return { protocol, token };
+  }
+
+  /** The error for a rejected PIN, with the attempts left when the key tells. */
+  private async wrongPin(): Promise<CtapStatusError> {
+    const left = await this.client.getRetries(this.pinProtocol).catch(() => undefined);
+    const tail =
+      left === undefined ? '' : ` ${left} ${left === 1 ? 'attempt' : 'attempts'} left before the key locks.`;
+    return new CtapStatusError(
+      C.CTAP2_ERR_PIN_INVALID,
+      'pin-invalid',
+      `Wrong PIN for the security key.${tail}`,
+      left,
+    );
+  }
+
+  private async pinAuth(rpId: string, permission: number, ctx: Op): Promise<PinAuth> {
+    const protocol = this.pinProtocol;
+    if (this.info.forcePinChange) throw pinChangeRequired(this.label);
+    if (
+      this.info.options.get('noMcGaPermissionsWithClientPin') === true &&
+      permission & (C.PERMISSION_MC | C.PERMISSION_GA)
+    ) {
+      throw new FidoError(
+        'unsupported',
+        `${this.label} accepts only its fingerprint, not its PIN, for signing; enrol a fingerprint on it.`,
+      );
+    }
     const retries = await this.client.getRetries(protocol);
     if (retries === 0) {
       throw new FidoError(
@@ -309,55 +434,59 @@ export class Ctap2SecurityKey implements SecurityKey {
         0,
       );
     }
-    if (ctx.signal?.aborted) throw new FidoError('cancelled', 'The operation was cancelled.');
+    if (ctx.signal.aborted) throw new FidoError('cancelled', 'The operation was cancelled.');
     // The prompt is raced with the operation's signal: a cancelled operation must not wait on the user.
     const pin = await untilAborted(
       this.prompter.askPin({
+        requestId: ctx.requestId,
         keyLabel: this.label,
         purpose: ctx.purpose,
+        signal: ctx.signal,
         retriesLeft: retries,
-        wrongBefore: false,
       }),
       ctx.signal,
     );
     if (pin === null)
       throw new FidoError('pin-required', 'A PIN is needed to use the security key, and none was entered.');
-    if (ctx.signal?.aborted) throw new FidoError('cancelled', 'The operation was cancelled.');
+    if (ctx.signal.aborted) throw new FidoError('cancelled', 'The operation was cancelled.');
     checkPinShape(pin, retries);
     const withPermissions =
       this.info.options.get('pinUvAuthToken') === true ? { permissions: permission, rpId } : undefined;
     try {
       return { protocol, token: await this.client.getPinToken(protocol, pin, withPermissions) };
     } catch (err) {
+      // A key that has to have a new PIN answers the right PIN with PIN_POLICY_VIOLATION.
+      if (hasStatus(err, C.CTAP2_ERR_PIN_POLICY_VIOLATION)) throw pinChangeRequired(this.label);
       if (!hasStatus(err, C.CTAP2_ERR_PIN_INVALID)) throw err;
-      const left = await this.client.getRetries(protocol).catch(() => undefined);
-      const tail =
-        left === undefined
-          ? ''
-          : ` ${left} ${left === 1 ? 'attempt' : 'attempts'} left before the key locks.`;
-      throw new CtapStatusError(
-        C.CTAP2_ERR_PIN_INVALID,
-        'pin-invalid',
-        `Wrong PIN for the security key.${tail}`,
-        left,
-      );
+      throw await this.wrongPin();
     }
   }
 
   /** Shows the touch prompt on the first KEEPALIVE UPNEEDED, hides it when the request ends. */
-  private async withTouch<T>(ctx: OperationContext, fn: (o: TransactOptions) => Promise<T>): Promise<T> {
+  private async withTouch<T>(
+    ctx: Op,
+    fn: (o: TransactOptions) => Promise<T>,
+    fingerprint = false,
+  ): Promise<T> {
     let prompted = false;
+    const prompt: TouchPrompt = {
+      requestId: ctx.requestId,
+      keyLabel: this.label,
+      purpose: ctx.purpose,
+      signal: ctx.signal,
+      fingerprint,
+    };
     const onKeepalive = (status: number) => {
       if (status !== STATUS_UPNEEDED || prompted) return;
       prompted = true;
-      this.prompter.touchNeeded({ keyLabel: this.label, purpose: ctx.purpose });
+      this.prompter.touchNeeded(prompt);
     };
     try {
       return await fn({ signal: ctx.signal, onKeepalive });
     } finally {
       if (prompted) {
         try {
-          this.prompter.touchDone();
+          this.prompter.touchDone(prompt);
         } catch {
           // UI errors must not mask the key's answer.
         }
@@ -366,8 +495,21 @@ export class Ctap2SecurityKey implements SecurityKey {
   }
 }
 
-function untilAborted<T>(p: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-  if (!signal) return p;
+function pinChangeRequired(label: string): FidoError {
+  return new FidoError(
+    'pin-change-required',
+    `${label} requires a new PIN before it can be used: change its PIN first (KeyVNet: Change PIN).`,
+  );
+}
+
+/** An operation in progress: its purpose, its request's id, and the signal that ends it. */
+interface Op {
+  purpose: Purpose;
+  signal: AbortSignal;
+  requestId: number;
+}
+
+function untilAborted<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     const onAbort = () => reject(new FidoError('cancelled', 'The operation was cancelled.'));
     if (signal.aborted) return onAbort();
@@ -389,7 +531,7 @@ function checkPinShape(pin: string, retriesLeft?: number): void {
 }
 
 function checkRp(rpIdHash: Buffer, rpId: string): void {
-  if (!rpIdHash.equals(createHash('sha256').update(rpId, 'utf8').digest())) {
+  if (!rpIdHash.equals(sha256(rpId))) {
     throw new Error('authenticatorData is for another relying party');
   }
 }

@@ -1,9 +1,19 @@
 // The terminal side of UserPrompter (app/fido/api.ts), for `--headless` agents and CLI tools.
 // Prompts go to stderr so stdout stays machine-readable. On a TTY the PIN is read in raw mode
 // without echo; from a pipe one line is read (scripts, tests). Ctrl-C, Ctrl-D, Escape or end of
-// input cancel (null): a PIN is never retried or guessed here.
-import type { UserPrompter } from '../fido/api';
-import { pinPromptText, touchPromptText, type PinRequest, type TouchRequest } from '../ui/prompt-text';
+// input cancel (null): a PIN is never retried or guessed here. Questions are asked one at a time;
+// a request that ends (its signal aborts) closes its question at once and the next one is asked.
+import type { ConfirmPrompt, PassphrasePrompt, UserPrompter } from '../fido/api';
+import { SerialChain } from '../fido/serial';
+import {
+  confirmPromptText,
+  passphrasePromptText,
+  pinPromptText,
+  touchPromptText,
+  type PinPromptText,
+  type PinRequest,
+  type TouchRequest,
+} from '../ui/prompt-text';
 
 export interface TerminalPrompterOptions {
   input?: NodeJS.ReadableStream & { isTTY?: boolean; setRawMode?: (raw: boolean) => unknown };
@@ -19,8 +29,9 @@ const DEL = 0x7f;
 export class TerminalPrompter implements UserPrompter {
   private readonly input: NonNullable<TerminalPrompterOptions['input']>;
   private readonly output: NodeJS.WritableStream;
-  private touchShown = false;
-  private queue: Promise<unknown> = Promise.resolve();
+  /** Requests whose touch prompt is out. */
+  private readonly touchShown = new Set<number>();
+  private readonly questions = new SerialChain();
   /** Bytes read from a pipe beyond the first line, kept for the next askPin. */
   private pending = Buffer.alloc(0);
   private ended = false;
@@ -31,43 +42,62 @@ export class TerminalPrompter implements UserPrompter {
   }
 
   touchNeeded(req: TouchRequest): void {
+    if (req.signal.aborted) return;
     const text = touchPromptText(req);
-    this.output.write(`${text.title}… ${text.detail}\n`);
-    this.touchShown = true;
+    this.output.write(`${text.title}…\n${indent(text.detail)}\n`);
+    this.touchShown.add(req.requestId);
   }
 
-  touchDone(): void {
-    if (this.touchShown) this.output.write('Security key touched (or the request ended).\n');
-    this.touchShown = false;
+  touchDone(req: TouchRequest): void {
+    if (this.touchShown.delete(req.requestId))
+      this.output.write('Security key touched (or the request ended).\n');
   }
 
   askPin(req: PinRequest): Promise<string | null> {
-    const next = this.queue.then(() => this.readPin(req));
-    this.queue = next.catch(() => undefined);
-    return next;
+    return this.question(req.signal, pinPromptText(req), 'PIN');
   }
 
-  private readPin(req: PinRequest): Promise<string | null> {
-    const text = pinPromptText(req);
-    this.output.write(`${text.title} — ${text.detail}\n`);
-    if (text.warning !== null) this.output.write(`${text.warning}\n`);
-    this.output.write('PIN: ');
-    const raw = this.input.isTTY === true && typeof this.input.setRawMode === 'function';
-    return raw ? this.readRaw() : this.readLine();
+  askPassphrase(req: PassphrasePrompt): Promise<string | null> {
+    return this.question(req.signal, passphrasePromptText(req), 'Passphrase');
+  }
+
+  async confirm(req: ConfirmPrompt): Promise<boolean> {
+    const text = confirmPromptText(req);
+    const answer = await this.question(req.signal, { ...text, warning: null }, 'Allow? [y/N]', true);
+    return answer !== null && /^y(es)?$/i.test(answer.trim());
+  }
+
+  /** One question at a time; one whose request has ended is skipped, or closed if on screen. */
+  private question(
+    signal: AbortSignal,
+    text: PinPromptText,
+    label: string,
+    echo = false,
+  ): Promise<string | null> {
+    return this.questions.run(async () => {
+      if (signal.aborted) return null;
+      this.output.write(`${text.title}\n${indent(text.detail)}\n`);
+      if (text.warning !== null) this.output.write(`${text.warning}\n`);
+      this.output.write(`${label}: `);
+      const raw = !echo && this.input.isTTY === true && typeof this.input.setRawMode === 'function';
+      return raw ? this.readRaw(signal) : this.readLine(signal);
+    });
   }
 
   /** TTY: raw mode, nothing echoed, Backspace edits, Enter submits. */
-  private readRaw(): Promise<string | null> {
+  private readRaw(signal: AbortSignal): Promise<string | null> {
     const input = this.input;
     return new Promise((resolve) => {
       let pin = '';
-      const done = (value: string | null): void => {
+      const done = (value: string | null, why = '(cancelled)'): void => {
         input.removeListener('data', onData);
+        signal.removeEventListener('abort', onAbort);
         input.setRawMode?.(false);
         input.pause();
-        this.output.write(value === null ? '(cancelled)\n' : '\n');
+        this.output.write(value === null ? `${why}\n` : '\n');
         resolve(value);
       };
+      const onAbort = (): void => done(null, '(the request ended)');
       const onData = (chunk: Buffer | string): void => {
         const chars = [...(Buffer.isBuffer(chunk) ? chunk.toString('utf8') : chunk)];
         for (let i = 0; i < chars.length; i++) {
@@ -92,12 +122,13 @@ export class TerminalPrompter implements UserPrompter {
       };
       input.setRawMode?.(true);
       input.on('data', onData);
+      signal.addEventListener('abort', onAbort, { once: true });
       input.resume();
     });
   }
 
   /** Pipe: one line; end of input before a newline means cancel. */
-  private readLine(): Promise<string | null> {
+  private readLine(signal: AbortSignal): Promise<string | null> {
     const input = this.input;
     return new Promise((resolve) => {
       const takeLine = (): boolean => {
@@ -116,18 +147,28 @@ export class TerminalPrompter implements UserPrompter {
         this.ended = true;
         finish(null);
       };
-      const finish = (value: string | null): void => {
+      const onAbort = (): void => finish(null, '(the request ended)');
+      const finish = (value: string | null, why = '(no answer: input ended)'): void => {
         input.removeListener('data', onData);
         input.removeListener('end', onEnd);
+        signal.removeEventListener('abort', onAbort);
         input.pause();
-        this.output.write(value === null ? '(no PIN: input ended)\n' : '\n');
+        this.output.write(value === null ? `${why}\n` : '\n');
         resolve(value);
       };
       if (takeLine()) return;
       if (this.ended) return finish(null);
       input.on('data', onData);
       input.on('end', onEnd);
+      signal.addEventListener('abort', onAbort, { once: true });
       input.resume();
     });
   }
+}
+
+function indent(text: string): string {
+  return text
+    .split('\n')
+    .map((l) => `  ${l}`)
+    .join('\n');
 }

@@ -1,46 +1,160 @@
-// `--headless`: the agent without any GUI or Qt (Linux servers, CI, tests). Prints its status to
-// the terminal; prompts, when needed, go through the terminal prompter.
+// `--headless`: the agent without any GUI or Qt (Linux servers, CI, tests, the demo). Runs the agent
+// core and prints one status line per change on stdout, so scripts and tests can wait on them:
+//   config: /path/config.toml (2 apps, 1 zone)      | config error: file:line: field: ...
+//   daemon: connected                               | daemon: connecting (reason) | daemon: unavailable (reason)
+//   vnet: up tun kvn0 range 100.64.0.0/10 zones corp.test | vnet: down | vnet: error (reason)
+//   app: hello.corp.test 100.64.12.34 fd12:...::64.12.34
+//   event: connection hello.corp.test:80 via direct | event: refused ... | event: dns-miss ...
+// Prompts go to the terminal (stderr; the PIN is read from stdin). Stops cleanly on SIGINT/SIGTERM:
+// VNet goes down with it.
+import { AgentCore, type AgentOptions } from '../agent/agent';
+import type { AgentState, VNetEvent } from '../agent/state';
+import type { Purpose, SecurityKey } from '../fido/api';
 import { TerminalPrompter } from './prompts';
+
+/** What --demo-prompts asks for: a bastion login requested by the daemon. */
+const DEMO_PURPOSE: Purpose = {
+  what: 'ssh-login',
+  bastion: 'corp',
+  host: 'bastion.corp.example.com',
+  user: 'alice',
+  requester: 'daemon',
+};
 
 export interface HeadlessOptions {
   version: string;
   demoPrompts: boolean;
+  configPath: string;
+  daemonSocketPath: string;
+  sshAgentSocket: string | null;
+  /** Test/demo only: the virtual authenticator's state file and touch policy. */
+  virtualKey: { statePath: string; pin?: string; touch: string } | null;
+  wantUp: boolean;
 }
 
-export async function runHeadless(opts: HeadlessOptions): Promise<void> {
-  if (opts.demoPrompts) {
-    printStatus(opts);
-    const prompter = new TerminalPrompter();
-    const keyLabel = 'KeyVNet virtual key';
-    prompter.touchNeeded({ keyLabel, purpose: 'Sign in to bastion.corp.example.com' });
-    prompter.touchDone();
-    const pin = await prompter.askPin({
-      keyLabel,
-      purpose: 'Unlock the key to sign in to bastion.corp.example.com',
-      retriesLeft: 3,
-      wrongBefore: false,
-    });
-    // Never print the PIN itself.
-    console.log(pin === null ? 'PIN: cancelled' : `PIN: ${[...pin].length} characters entered`);
-    return;
+export async function runHeadless(opts: HeadlessOptions): Promise<number> {
+  const prompter = new TerminalPrompter();
+  if (opts.demoPrompts) return demoPrompts(opts, prompter);
+
+  let securityKey: () => Promise<SecurityKey>;
+  if (opts.virtualKey) {
+    const { parseTouchPolicy, virtualKey } = await import('./virtual-key');
+    securityKey = virtualKey(opts.virtualKey.statePath, prompter, {
+      pin: opts.virtualKey.pin,
+      touch: parseTouchPolicy(opts.virtualKey.touch),
+    }).securityKey;
+  } else {
+    const { pluggedInKey } = await import('../agent/key-source');
+    securityKey = pluggedInKey(prompter);
   }
-  // The agent's services (config, key, daemon socket) attach here; until then, idle until stopped.
-  // Signal handlers go in before the status is printed: whoever waits for that line may stop us.
+  const agentOpts: AgentOptions = {
+    configPath: opts.configPath,
+    daemonSocketPath: opts.daemonSocketPath,
+    version: opts.version,
+    prompter,
+    securityKey,
+    sshAgentSocket: opts.sshAgentSocket,
+    wantUp: opts.wantUp,
+  };
+  const agent = new AgentCore(agentOpts);
+  const printer = new StatusPrinter();
+  agent.on('state', (s) => printer.state(s));
+  agent.on('event', (ev) => printer.event(ev));
+  agent.on('log', (level, msg) =>
+    process.stderr.write(`${new Date().toISOString()} ${level.toUpperCase().padEnd(5)} ${msg}\n`),
+  );
+
+  // Signal handlers go in before the first status line: whoever waits for it may stop us.
   const stopped = new Promise<void>((resolve) => {
     const keepAlive = setInterval(() => undefined, 1 << 30);
     const stop = (): void => {
       clearInterval(keepAlive);
       console.log('KeyVNet agent stopping');
-      resolve();
+      void agent.stop().then(resolve, resolve);
     };
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
   });
-  printStatus(opts);
+  console.log(`KeyVNet ${opts.version} agent (headless)`);
+  await agent.start();
+  if (opts.sshAgentSocket) console.log(`ssh-agent: SSH_AUTH_SOCK=${opts.sshAgentSocket}`);
   await stopped;
+  console.log('KeyVNet agent stopped');
+  return 0;
 }
 
-function printStatus(opts: HeadlessOptions): void {
+/** Prints what changed, one line per fact. */
+export class StatusPrinter {
+  private last = new Map<string, string>();
+
+  constructor(private readonly out: (line: string) => void = (l) => console.log(l)) {}
+
+  state(s: AgentState): void {
+    this.put(
+      'config',
+      s.config.error
+        ? `config error: ${s.config.error}`
+        : `config: ${s.config.path} (${plural(s.config.apps.length, 'app')}, ${plural(s.config.zones.length, 'zone')})`,
+    );
+    this.put('daemon', `daemon: ${s.daemon}${s.daemonError ? ` (${s.daemonError})` : ''}`);
+    const v = s.vnet;
+    if (v) {
+      // App addresses first: whoever waits for "vnet: up" then finds them printed already.
+      if (v.state === 'up')
+        for (const [name, a] of Object.entries(v.apps))
+          this.put(`app ${name}`, `app: ${name} ${a.v4}${a.v6 ? ` ${a.v6}` : ''}`);
+      const detail =
+        v.state === 'up'
+          ? ` tun ${v.tun} range ${v.ipv4Range}${v.ipv6Range ? ` ${v.ipv6Range}` : ''} zones ${v.zones.join(',') || '-'}`
+          : v.error
+            ? ` (${v.error})`
+            : '';
+      this.put('vnet', `vnet: ${v.state}${detail}`);
+    }
+  }
+
+  event(ev: VNetEvent): void {
+    switch (ev.type) {
+      case 'connection-opened':
+        return this.out(`event: connection ${ev.fqdn}:${ev.port} via ${ev.via}`);
+      case 'connection-closed':
+        return this.out(`event: closed ${ev.fqdn}:${ev.port} (${ev.bytesUp} bytes up, ${ev.bytesDown} down)`);
+      case 'refused':
+        return this.out(`event: refused ${ev.fqdn}:${ev.port} ${ev.code}: ${ev.reason}`);
+      case 'dns-miss':
+        return this.out(`event: dns-miss ${ev.fqdn}`);
+      case 'error':
+        return this.out(`event: error ${ev.code ?? ''} ${ev.fqdn ? `${ev.fqdn}: ` : ''}${ev.message}`);
+      case 'bastion-state':
+        return this.out(
+          `event: bastion ${ev.bastion.name} ${ev.bastion.state}${ev.bastion.reason ? ` (${ev.bastion.reason})` : ''}`,
+        );
+      case 'vnet-state':
+        return;
+    }
+  }
+
+  private put(key: string, line: string): void {
+    if (this.last.get(key) === line) return;
+    this.last.set(key, line);
+    this.out(line);
+  }
+}
+
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
+}
+
+async function demoPrompts(opts: HeadlessOptions, prompter: TerminalPrompter): Promise<number> {
   console.log(`KeyVNet ${opts.version} agent (headless)`);
-  console.log('VNet: not connected');
+  const keyLabel = 'KeyVNet virtual key';
+  const purpose = DEMO_PURPOSE;
+  const signal = new AbortController().signal;
+  const touch = { requestId: 1, keyLabel, purpose, signal, fingerprint: false };
+  prompter.touchNeeded(touch);
+  prompter.touchDone(touch);
+  const pin = await prompter.askPin({ requestId: 1, keyLabel, purpose, signal, retriesLeft: 3 });
+  // Never print the PIN itself.
+  console.log(pin === null ? 'PIN: cancelled' : `PIN: ${[...pin].length} characters entered`);
+  return 0;
 }

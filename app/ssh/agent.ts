@@ -7,7 +7,7 @@ import { EventEmitter } from 'node:events';
 import { chmodSync, lstatSync, mkdirSync, unlinkSync } from 'node:fs';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { dirname } from 'node:path';
-import type { SecurityKey } from '../fido/api';
+import type { Purpose, SecurityKey } from '../fido/api';
 import {
   AgentFrameDecoder,
   encodeFailure,
@@ -19,6 +19,7 @@ import {
   type AgentRequest,
 } from './agent-protocol';
 import { encodePublicKeyBlob, fingerprint, type SkKey } from './keys';
+import { parseSignedData } from './signed-data';
 import { describeSignError, signWithSkKey } from './signer';
 import { SshReader } from './wire';
 
@@ -207,13 +208,17 @@ export class SshAgent extends EventEmitter {
     }
     const fp = fingerprint(key);
     const ac = new AbortController();
-    const timer = setTimeout(() => ac.abort(new Error('sign request timed out')), this.opts.requestTimeoutMs);
     this.inFlight.add(ac);
     try {
       const sk = await this.opts.securityKey();
-      const purpose = describeSshPurpose(data, key.comment);
-      const sig = await signWithSkKey(sk, key, data, { purpose, signal: ac.signal });
-      this.log('info', `signed with ${fp} (${purpose})`);
+      const purpose = signPurpose(data, key);
+      // The timeout runs from when the request reaches the key (RequestQueue), not from now.
+      const sig = await signWithSkKey(sk, key, data, {
+        purpose,
+        signal: ac.signal,
+        timeoutMs: this.opts.requestTimeoutMs,
+      });
+      this.log('info', `signed with ${fp} (${purpose.what})`);
       this.emit('sign', { fingerprint: fp, ok: true } satisfies SignEvent);
       return encodeSignResponse(sig);
     } catch (err) {
@@ -222,7 +227,6 @@ export class SshAgent extends EventEmitter {
       this.emit('sign', { fingerprint: fp, ok: false, reason } satisfies SignEvent);
       return encodeFailure();
     } finally {
-      clearTimeout(timer);
       this.inFlight.delete(ac);
     }
   }
@@ -246,23 +250,13 @@ export class SshAgent extends EventEmitter {
   }
 }
 
-/** A prompt text from the data a client asks to sign, so the user knows what the touch is for. */
-function describeSshPurpose(data: Buffer, comment: string): string {
-  const using = comment ? ` with ${comment}` : '';
-  try {
-    // `ssh-keygen -Y sign` (git commit signing): "SSHSIG", string namespace, … (OpenSSH PROTOCOL.sshsig)
-    if (data.subarray(0, 6).toString('latin1') === 'SSHSIG') {
-      const r = new SshReader(data.subarray(6), 'SSHSIG data');
-      return `Sign "${r.text('namespace')}" data${using}`;
-    }
-    // RFC 4252 §7 userauth: string session id, byte 50, string user, string service, "publickey", …
-    const r = new SshReader(data, 'userauth request');
-    r.string('session id');
-    if (r.byte('message') === 50) return `SSH login as ${r.text('user')}${using}`;
-  } catch {
-    /* something else: fall through to the generic text */
-  }
-  return `SSH signature${using}`;
+/** What the prompt says about a signature, from the data the client asks to sign. */
+export function signPurpose(data: Buffer, key: SkKey): Purpose {
+  const base = { requester: 'ssh-agent' as const, keyComment: key.comment || undefined };
+  const parsed = parseSignedData(data);
+  if (parsed.kind === 'userauth') return { ...base, what: 'ssh-login', user: parsed.user };
+  if (parsed.kind === 'sshsig') return { ...base, what: 'sign-data', namespace: parsed.namespace };
+  return { ...base, what: 'ssh-sign' };
 }
 
 function ensurePrivateDirectory(dir: string): void {

@@ -1,7 +1,8 @@
 // Enrolls a new OpenSSH sk key on a security key, like `ssh-keygen -t ecdsa-sk|ed25519-sk`
 // (ssh-keygen.c, ssh-sk.c sshsk_enroll): a FIDO credential for the application "ssh:…", created
 // over a random challenge; the key's flags record whether signatures need touch and/or a PIN.
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
+import { sha256 } from '../fido/hash';
 import { COSE_EDDSA, COSE_ES256, type OperationContext, type SecurityKey } from '../fido/api';
 import {
   DEFAULT_APPLICATION,
@@ -25,7 +26,10 @@ export interface EnrollOptions {
   verifyRequired?: boolean;
   /** Signatures need no touch (authorized_keys `no-touch-required`). */
   noTouchRequired?: boolean;
-  /** User name for resident credentials; OpenSSH's default is "openssh". */
+  /**
+   * `ssh-keygen -O user=…`: the FIDO user id of a resident credential (fewer than 32 bytes), so
+   * several resident keys can live under one application. Default: 32 zero bytes, like OpenSSH.
+   */
   user?: string;
   comment?: string;
 }
@@ -44,21 +48,30 @@ export async function enrollSkKey(
   const application = opts.application ?? DEFAULT_APPLICATION;
   validateApplication(application);
   const algorithm = opts.algorithm ?? 'ecdsa';
-  const user = opts.user ?? 'openssh';
-  // OpenSSH's user id: the user name zero-padded to 32 bytes (sk-usbhid.c); a resident key for the
-  // same application and user replaces the previous one on the key.
+  // As sk-usbhid.c sk_enroll(): the user id is 32 zero bytes or the `user=` value NUL-padded
+  // (strlcpy, so 32 bytes or more is refused), and the user name is always "openssh". Keys made by
+  // ssh-keygen and by KeyVNet for the same application and user replace each other on the key.
   const userId = Buffer.alloc(32);
-  Buffer.from(user, 'utf8').copy(userId, 0, 0, 32);
+  if (opts.user !== undefined) {
+    const bytes = Buffer.from(opts.user, 'utf8');
+    if (bytes.length >= 32)
+      throw new Error(`the resident key user "${opts.user}" is too long: at most 31 bytes (as ssh-keygen)`);
+    bytes.copy(userId);
+  }
+  // credProtect as OpenSSH sets it: verify-required keys need UV for every use (level 3); other
+  // resident keys cannot be listed or used without UV unless their id is known (level 2).
+  const credProtect = opts.verifyRequired ? 3 : opts.resident ? 2 : undefined;
   const challenge = randomBytes(32);
   const res = await sk.makeCredential(
     {
       rpId: application,
-      clientDataHash: createHash('sha256').update(challenge).digest(),
+      clientDataHash: sha256(challenge),
       userId,
-      userName: user,
+      userName: 'openssh',
       algorithm: algorithm === 'ed25519' ? COSE_EDDSA : COSE_ES256,
       residentKey: !!opts.resident,
       userVerification: !!opts.verifyRequired,
+      credProtect,
     },
     ctx,
   );

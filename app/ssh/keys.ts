@@ -2,7 +2,7 @@
 // Layouts from OpenSSH PROTOCOL.u2f ("SSH U2F/FIDO key formats"):
 //   string "sk-ecdsa-sha2-nistp256@openssh.com", string "nistp256", string Q (0x04||X||Y), string application
 //   string "sk-ssh-ed25519@openssh.com", string public key (32 bytes), string application
-import { createHash } from 'node:crypto';
+import { sha256 } from '../fido/hash';
 import { SshFormatError, SshReader, SshWriter } from './wire';
 
 export const SK_ECDSA_TYPE = 'sk-ecdsa-sha2-nistp256@openssh.com';
@@ -74,7 +74,7 @@ export function decodePublicKeyBlob(blob: Buffer): SkPublicKey {
 
 /** `ssh-keygen -l` style: "SHA256:" + unpadded base64 of SHA-256 over the public key blob. */
 export function fingerprint(key: SkPublicKey): string {
-  const digest = createHash('sha256').update(encodePublicKeyBlob(key)).digest('base64');
+  const digest = sha256(encodePublicKeyBlob(key)).toString('base64');
   return `SHA256:${digest.replace(/=+$/, '')}`;
 }
 

@@ -5,19 +5,12 @@
 //   SHA256(application) || flags || counter || SHA256(message)
 // which is exactly what sshd rebuilds to verify (ssh-ecdsa-sk.c / ssh-ed25519-sk.c): ECDSA over the
 // SHA-256 of it, Ed25519 over the bytes themselves.
-import { createHash, createPublicKey, verify, type KeyObject } from 'node:crypto';
+import { createPublicKey, verify, type KeyObject } from 'node:crypto';
+import { parseAuthData } from '../fido/ctap2/auth-data';
+import { sha256 } from '../fido/hash';
 import type { AssertionResult } from '../fido/api';
 import { SK_ECDSA_TYPE, SK_ED25519_TYPE, type SkPublicKey } from './keys';
 import { SshFormatError, SshReader, SshWriter } from './wire';
-
-const sha256 = (b: Buffer | string): Buffer => createHash('sha256').update(b).digest();
-
-/** Splits authenticatorData (WebAuthn §6.1): rpIdHash(32) || flags(1) || signCount(4) || [extensions]. */
-export function parseAuthData(authData: Buffer): { rpIdHash: Buffer; flags: number; counter: number } {
-  if (authData.length < 37)
-    throw new SshFormatError(`authenticatorData is ${authData.length} bytes, expected ≥ 37`);
-  return { rpIdHash: authData.subarray(0, 32), flags: authData[32], counter: authData.readUInt32BE(33) };
-}
 
 /** Reads an ASN.1 DER ECDSA-Sig-Value (SEQUENCE { INTEGER r, INTEGER s }, RFC 3279 §2.2.3). */
 export function parseDerEcdsaSignature(der: Buffer): { r: Buffer; s: Buffer } {
@@ -55,7 +48,9 @@ export function parseDerEcdsaSignature(der: Buffer): { r: Buffer; s: Buffer } {
  * key's application and added no extensions (sshd's reconstruction of the signed data has none).
  */
 export function sshSignatureFromAssertion(key: SkPublicKey, assertion: AssertionResult): Buffer {
-  const { rpIdHash, flags, counter } = parseAuthData(assertion.authData);
+  if (assertion.authData.length < 37)
+    throw new SshFormatError(`authenticatorData is ${assertion.authData.length} bytes, expected ≥ 37`);
+  const { rpIdHash, flags, signCount: counter } = parseAuthData(assertion.authData.subarray(0, 37));
   if (!rpIdHash.equals(sha256(key.application))) {
     throw new SshFormatError(`the security key signed for another application than "${key.application}"`);
   }

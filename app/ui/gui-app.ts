@@ -1,5 +1,6 @@
 // The menu-bar app: tray icon + prompts, wired to (for now) placeholder agent actions.
 // Loaded lazily by app/main.ts in GUI mode only, so nothing here may run at import time.
+import type { Purpose } from '../fido/api';
 import { GuiPrompter } from './prompts';
 import { loadNodeGui, trayStatus } from './qt-runtime';
 import { Tray, type TrayState } from './tray';
@@ -98,17 +99,21 @@ async function demoPrompts(
   probe: (event: string, fields?: Record<string, unknown>) => void,
 ): Promise<void> {
   const keyLabel = 'KeyVNet virtual key';
-  prompter.touchNeeded({ keyLabel, purpose: 'Sign in to bastion.corp.example.com' });
+  const purpose: Purpose = {
+    what: 'ssh-login',
+    bastion: 'corp',
+    host: 'bastion.corp.example.com',
+    user: 'alice',
+    requester: 'daemon',
+  };
+  const signal = new AbortController().signal;
+  const touch = { requestId: 1, keyLabel, purpose, signal, fingerprint: false };
+  prompter.touchNeeded(touch);
   probe('touch-window', prompter.visiblePrompts());
   await new Promise((r) => setTimeout(r, 3000));
-  prompter.touchDone();
+  prompter.touchDone(touch);
   probe('touch-done', prompter.visiblePrompts());
-  const pending = prompter.askPin({
-    keyLabel,
-    purpose: 'Unlock the key to sign in to bastion.corp.example.com',
-    retriesLeft: 3,
-    wrongBefore: true,
-  });
+  const pending = prompter.askPin({ requestId: 2, keyLabel, purpose, signal, retriesLeft: 3 });
   probe('pin-dialog');
   const pin = await pending;
   // Never print the PIN itself.

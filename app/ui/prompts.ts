@@ -1,11 +1,23 @@
 // The GUI side of UserPrompter (app/fido/api.ts): a small always-on-top "touch your key" window
 // plus a tray notification, and a modal PIN dialog. Dialogs are opened with open(), never exec():
 // exec() would spin a nested Qt loop and block Node's (see scripts/qode-standin/qode_standin.cc).
+// Every label is Qt::PlainText (Qt's default AutoText would render a user name like "<b>" as
+// markup). A request that ends (its AbortSignal) closes its dialog or touch window at once, and
+// the next dialog waiting moves up.
 import { join } from 'node:path';
 import type { QDialog, QLabel, QLineEdit, QPushButton, QWidget } from '@nodegui/nodegui';
-import type { UserPrompter } from '../fido/api';
+import type { ConfirmPrompt, PassphrasePrompt, UserPrompter } from '../fido/api';
+import { SerialChain } from '../fido/serial';
 import { pinLengthOk } from './pin-rules';
-import { pinPromptText, touchPromptText, type PinRequest, type TouchRequest } from './prompt-text';
+import {
+  confirmPromptText,
+  passphrasePromptText,
+  pinPromptText,
+  touchPromptText,
+  type PinPromptText,
+  type PinRequest,
+  type TouchRequest,
+} from './prompt-text';
 import type { NodeGui } from './qt-runtime';
 import { ASSETS_DIR, type Tray } from './tray';
 
@@ -14,8 +26,10 @@ const TITLE_STYLE = 'font-size: 15px; font-weight: bold;';
 
 export class GuiPrompter implements UserPrompter {
   private touchWindow: { window: QWidget; title: QLabel; detail: QLabel } | null = null;
-  /** PIN requests wait for the dialog in front of them: one PIN dialog at a time. */
-  private pinQueue: Promise<unknown> = Promise.resolve();
+  /** Touch prompts out, by request id; the window shows the latest. */
+  private readonly touches = new Map<number, TouchRequest>();
+  /** Dialogs wait for the one in front of them: one dialog at a time. */
+  private readonly dialogs = new SerialChain();
 
   constructor(
     private readonly qt: NodeGui,
@@ -23,6 +37,21 @@ export class GuiPrompter implements UserPrompter {
   ) {}
 
   touchNeeded(req: TouchRequest): void {
+    if (req.signal.aborted) return;
+    this.touches.set(req.requestId, req);
+    req.signal.addEventListener('abort', () => this.touchDone(req), { once: true });
+    this.showTouch(req);
+  }
+
+  touchDone(req: TouchRequest): void {
+    if (!this.touches.delete(req.requestId)) return;
+    const latest = [...this.touches.values()].pop();
+    if (latest) return this.showTouch(latest);
+    this.touchWindow?.window.hide();
+    this.tray?.clearNotification();
+  }
+
+  private showTouch(req: TouchRequest): void {
     const text = touchPromptText(req);
     const w = this.touchWindow ?? (this.touchWindow = this.createTouchWindow());
     w.title.setText(text.title);
@@ -34,15 +63,20 @@ export class GuiPrompter implements UserPrompter {
     this.tray?.notify(text.title, text.detail);
   }
 
-  touchDone(): void {
-    this.touchWindow?.window.hide();
-    this.tray?.clearNotification();
+  askPin(req: PinRequest): Promise<string | null> {
+    return this.dialogs.run(() => this.showSecretDialog(req.signal, pinPromptText(req), 'PIN'));
   }
 
-  askPin(req: PinRequest): Promise<string | null> {
-    const next = this.pinQueue.then(() => this.showPinDialog(req));
-    this.pinQueue = next.catch(() => undefined);
-    return next;
+  askPassphrase(req: PassphrasePrompt): Promise<string | null> {
+    return this.dialogs.run(() => this.showSecretDialog(req.signal, passphrasePromptText(req), 'Passphrase'));
+  }
+
+  async confirm(req: ConfirmPrompt): Promise<boolean> {
+    const text = confirmPromptText(req);
+    const answer = await this.dialogs.run(() =>
+      this.showSecretDialog(req.signal, { ...text, warning: null }, null),
+    );
+    return answer !== null;
   }
 
   /** Is a prompt on screen? (for tests and the --ui-probe report) */
@@ -62,9 +96,9 @@ export class GuiPrompter implements UserPrompter {
     icon.setPixmap(new qt.QIcon(join(ASSETS_DIR, 'keyvnet.svg')).pixmap(48, 48));
     layout.addWidget(icon);
     const texts = new qt.QBoxLayout(qt.Direction.TopToBottom);
-    const title = new qt.QLabel();
+    const title = plainLabel(qt);
     title.setStyleSheet(TITLE_STYLE, false);
-    const detail = new qt.QLabel();
+    const detail = plainLabel(qt);
     detail.setWordWrap(true);
     texts.addWidget(title);
     texts.addWidget(detail);
@@ -74,42 +108,58 @@ export class GuiPrompter implements UserPrompter {
     return { window, title, detail };
   }
 
-  private showPinDialog(req: PinRequest): Promise<string | null> {
+  /**
+   * A PIN or passphrase dialog (`secret` names the field), or a yes/no one (`secret` null: resolves
+   * '' for Allow). Resolves null on Cancel, Escape, close, or when `signal` aborts.
+   */
+  private showSecretDialog(
+    signal: AbortSignal,
+    text: PinPromptText,
+    secret: 'PIN' | 'Passphrase' | null,
+  ): Promise<string | null> {
+    if (signal.aborted) return Promise.resolve(null);
     const qt = this.qt;
-    const text = pinPromptText(req);
     const dialog: QDialog = new qt.QDialog();
-    dialog.setObjectName('keyvnet-pin');
-    dialog.setWindowTitle('KeyVNet — security key PIN');
+    dialog.setObjectName(
+      secret === 'PIN' ? 'keyvnet-pin' : secret ? 'keyvnet-passphrase' : 'keyvnet-confirm',
+    );
+    dialog.setWindowTitle(
+      secret === 'PIN' ? 'KeyVNet — security key PIN' : secret ? 'KeyVNet — key file passphrase' : 'KeyVNet',
+    );
     dialog.setWindowFlag(qt.WindowType.WindowStaysOnTopHint, true);
     dialog.setModal(true);
     const layout = new qt.QBoxLayout(qt.Direction.TopToBottom);
-    const title = new qt.QLabel();
+    const title = plainLabel(qt);
     title.setText(text.title);
+    title.setWordWrap(true);
     title.setStyleSheet(TITLE_STYLE, false);
     layout.addWidget(title);
-    const detail = new qt.QLabel();
+    const detail = plainLabel(qt);
     detail.setText(text.detail);
     detail.setWordWrap(true);
     layout.addWidget(detail);
     if (text.warning !== null) {
-      const warning = new qt.QLabel();
+      const warning = plainLabel(qt);
       warning.setText(text.warning);
       warning.setStyleSheet(WARNING_STYLE, false);
       layout.addWidget(warning);
     }
     const pin: QLineEdit = new qt.QLineEdit();
     pin.setEchoMode(qt.EchoMode.Password);
-    pin.setPlaceholderText('PIN');
-    layout.addWidget(pin);
+    pin.setPlaceholderText(secret ?? '');
+    if (secret) layout.addWidget(pin);
+    // A PIN has CTAP's length rules; a passphrase only must not be empty; a question needs nothing.
+    const acceptable = (t: string): boolean =>
+      secret === 'PIN' ? pinLengthOk(t) : secret ? t.length > 0 : true;
     const buttons = new qt.QBoxLayout(qt.Direction.LeftToRight);
     buttons.addStretch(1);
     const cancel: QPushButton = new qt.QPushButton();
     cancel.setText('Cancel');
     cancel.setAutoDefault(false);
     const ok: QPushButton = new qt.QPushButton();
-    ok.setText('OK');
+    ok.setText(secret ? 'OK' : 'Allow');
     ok.setDefault(true);
-    ok.setEnabled(false);
+    ok.setEnabled(!secret);
     buttons.addWidget(cancel);
     buttons.addWidget(ok);
     layout.addLayout(buttons);
@@ -118,20 +168,24 @@ export class GuiPrompter implements UserPrompter {
 
     return new Promise((resolve) => {
       let settled = false;
+      const onAbort = (): void => finish(null);
       const finish = (value: string | null): void => {
         if (settled) return;
         settled = true;
+        signal.removeEventListener('abort', onAbort);
         pin.setText(''); // do not leave the PIN in the widget
         dialog.hide();
         resolve(value);
       };
-      pin.addEventListener('textChanged', (t) => ok.setEnabled(pinLengthOk(t)));
+      // The request ended (cancelled, timed out, the client went away): close now.
+      signal.addEventListener('abort', onAbort, { once: true });
+      pin.addEventListener('textChanged', (t) => ok.setEnabled(acceptable(t)));
       pin.addEventListener('returnPressed', () => {
-        if (pinLengthOk(pin.text())) dialog.accept();
+        if (acceptable(pin.text())) dialog.accept();
       });
       ok.addEventListener('clicked', () => dialog.accept());
       cancel.addEventListener('clicked', () => dialog.reject());
-      dialog.addEventListener('accepted', () => finish(pin.text()));
+      dialog.addEventListener('accepted', () => finish(secret ? pin.text() : ''));
       // NodeGui 0.74 declares but never connects QDialog's `rejected`/`finished` signals
       // (qdialog_macro.h wires `accepted` only). Escape, Cancel and the close button all hide the
       // dialog; QDialog::done() hides before it emits `accepted`, so a hide not followed by
@@ -144,9 +198,16 @@ export class GuiPrompter implements UserPrompter {
       dialog.open();
       dialog.raise();
       dialog.activateWindow();
-      pin.setFocus();
+      if (secret) pin.setFocus();
     });
   }
+}
+
+/** Prompt texts are plain text: never let Qt guess they are rich text. */
+function plainLabel(qt: NodeGui): QLabel {
+  const label = new qt.QLabel();
+  label.setTextFormat(qt.TextFormat.PlainText);
+  return label;
 }
 
 /** Without a window manager (Xvfb) new windows land at 0,0: put prompts where eyes are. */

@@ -53,7 +53,9 @@ describe('security-key demo: scripts/demo-sshagent.sh (root, netns)', function (
 
   it('shows the virtual key blinking and being touched', () => {
     expect(output).to.include('[virtual key] blinking… touched');
-    expect(output).to.include('[prompt] Touch your security key… SSH login as root with demo-touch-key');
+    expect(output).to.match(/\[prompt\] Touch your security key to (log in with SSH|connect to \S+)…/);
+    expect(output).to.include('[prompt]   As user root');
+    expect(output).to.include('[prompt]   SSH key demo-touch-key');
   });
 
   it('logs in with the touch key and runs the command on the real sshd', () => {

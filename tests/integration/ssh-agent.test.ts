@@ -1,16 +1,14 @@
 // The KeyVNet ssh-agent against real OpenSSH: a real sshd in a network namespace made by the test,
 // the real ssh client run inside it, our agent serving sk keys enrolled on the virtual security key
 // (through the same CTAPHID/CTAP2 code as a USB key). Root + netns; must run under CI=true.
+import type { PinPrompt, Purpose, TouchPrompt } from '../../app/fido/api';
+import { touchPromptText } from '../../app/ui/prompt-text';
 import { expect } from 'chai';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  openVirtualSecurityKey,
-  VirtualAuthenticator,
-  type Ctap2SecurityKey,
-  type UserPrompter,
-} from '../../app/fido';
+import { type Ctap2SecurityKey, type UserPrompter } from '../../app/fido';
+import { openVirtualSecurityKey, VirtualAuthenticator } from '../../app/fido/testing';
 import { SshAgent, type SignEvent } from '../../app/ssh/agent';
 import { enrollSkKey, type EnrollOptions } from '../../app/ssh/enroll';
 import { authorizedKeysLine, fingerprint, publicKeyLine, type SkKey } from '../../app/ssh/keys';
@@ -23,16 +21,16 @@ const PIN = '4711';
 /** Answers PIN prompts from a script and records what it was asked. */
 class ScriptedPrompter implements UserPrompter {
   pins: (string | null)[] = [];
-  asks: { retriesLeft: number | null; wrongBefore: boolean; purpose: string }[] = [];
+  asks: { retriesLeft: number | null; purpose: Purpose }[] = [];
   touches: string[] = [];
 
-  async askPin(req: { keyLabel: string; purpose: string; retriesLeft: number | null; wrongBefore: boolean }) {
-    this.asks.push({ retriesLeft: req.retriesLeft, wrongBefore: req.wrongBefore, purpose: req.purpose });
+  async askPin(req: PinPrompt) {
+    this.asks.push({ retriesLeft: req.retriesLeft, purpose: req.purpose });
     return this.pins.length ? this.pins.shift()! : null;
   }
 
-  touchNeeded(req: { keyLabel: string; purpose: string }): void {
-    this.touches.push(req.purpose);
+  touchNeeded(req: TouchPrompt): void {
+    this.touches.push(touchPromptText(req).title);
   }
 
   touchDone(): void {}
@@ -89,7 +87,7 @@ describe('ssh-agent with real OpenSSH sshd/ssh (root, netns)', function () {
   async function enroll(opts: EnrollOptions): Promise<SkKey> {
     va!.setTouchPolicy({ mode: 'auto' }); // a suite's before() runs ahead of the beforeEach reset
     prompter.pins = opts.verifyRequired ? [PIN] : [];
-    const { key } = await enrollSkKey(sk!, opts, { purpose: 'Create an SSH key' });
+    const { key } = await enrollSkKey(sk!, opts, { purpose: { what: 'enroll', requester: 'app' } });
     prompter.pins = [];
     return key;
   }
@@ -112,7 +110,7 @@ describe('ssh-agent with real OpenSSH sshd/ssh (root, netns)', function () {
     it('logs in when the key is touched', async () => {
       const r = await login(key, authorizedKeysLine(key));
       expect(r.ok, r.stderr).to.equal(true);
-      expect(prompter.touches).to.deep.equal(['SSH login as root with touch-key']);
+      expect(prompter.touches).to.deep.equal(['Touch your security key to log in with SSH']);
       expect(events).to.deep.equal([{ fingerprint: fingerprint(key), ok: true }]);
       await sshd!.waitForLog(
         new RegExp(`Accepted publickey for root .* ECDSA-SK ${escape(fingerprint(key))}`),

@@ -5,7 +5,6 @@
 // Results are reshaped into CTAP2 form (authenticatorData), as CTAP 2.1 §8.2/§8.3 describe, so
 // callers (OpenSSH signatures) cannot tell the difference.
 
-import { createHash } from 'node:crypto';
 import {
   COSE_ES256,
   FidoError,
@@ -15,9 +14,13 @@ import {
   type MakeCredentialRequest,
   type MakeCredentialResult,
   type OperationContext,
+  type Purpose,
   type SecurityKey,
+  type TouchPrompt,
   type UserPrompter,
 } from '../api';
+import { sha256 } from '../hash';
+import { requestQueue, type RequestQueue } from '../request-queue';
 import { buildAuthData } from '../ctap2/auth-data';
 import { cborEncode } from '../ctap2/cbor';
 import { ec2CoseKey } from '../ctap2/cose';
@@ -30,6 +33,8 @@ export interface U2fOptions {
   touchTimeoutMs?: number;
   /** How often to repeat a request while the key waits for a touch. */
   pollIntervalMs?: number;
+  /** Where its requests queue (default: the process's requestQueue). */
+  queue?: RequestQueue;
 }
 
 function cancelled(): FidoError {
@@ -67,8 +72,6 @@ function swError(sw: number): FidoError {
 export class U2fSecurityKey implements SecurityKey {
   readonly kind = 'u2f' as const;
   private readonly touchTimeoutMs: number;
-  /** Whole operations run one at a time, so touch polling never interleaves. */
-  private opChain: Promise<unknown> = Promise.resolve();
   private readonly pollIntervalMs: number;
 
   private constructor(
@@ -76,6 +79,8 @@ export class U2fSecurityKey implements SecurityKey {
     readonly conn: CtapHidConnection,
     private readonly prompter: UserPrompter,
     opts: U2fOptions,
+    /** Whole operations run one at a time per key (touch polling never interleaves). */
+    private readonly queue: RequestQueue = requestQueue,
   ) {
     this.touchTimeoutMs = opts.touchTimeoutMs ?? 30_000;
     this.pollIntervalMs = opts.pollIntervalMs ?? 100;
@@ -83,7 +88,7 @@ export class U2fSecurityKey implements SecurityKey {
 
   /** Checks U2F_VERSION on an open channel. */
   static async open(conn: CtapHidConnection, label: string, prompter: UserPrompter, opts: U2fOptions = {}) {
-    const key = new U2fSecurityKey(label, conn, prompter, opts);
+    const key = new U2fSecurityKey(label, conn, prompter, opts, opts.queue);
     const { data, sw } = await key.apdu(A.U2F_VERSION, 0, Buffer.alloc(0));
     if (sw !== A.SW_NO_ERROR || data.toString('latin1') !== 'U2F_V2') {
       throw new FidoError('unsupported', 'The security key speaks neither FIDO2 nor U2F version 2.');
@@ -113,8 +118,15 @@ export class U2fSecurityKey implements SecurityKey {
   }
 
   /** Repeat the request while the key answers "touch me"; prompts on the first such answer. */
-  private async untilTouched(ins: number, p1: number, data: Buffer, ctx: OperationContext): Promise<Buffer> {
+  private async untilTouched(ins: number, p1: number, data: Buffer, ctx: Op): Promise<Buffer> {
     let prompted = false;
+    const prompt: TouchPrompt = {
+      requestId: ctx.requestId,
+      keyLabel: this.label,
+      purpose: ctx.purpose,
+      signal: ctx.signal,
+      fingerprint: false,
+    };
     const deadline = Date.now() + this.touchTimeoutMs;
     try {
       for (;;) {
@@ -123,7 +135,7 @@ export class U2fSecurityKey implements SecurityKey {
         if (r.sw !== A.SW_CONDITIONS_NOT_SATISFIED) throw swError(r.sw);
         if (!prompted) {
           prompted = true;
-          this.prompter.touchNeeded({ keyLabel: this.label, purpose: ctx.purpose });
+          this.prompter.touchNeeded(prompt);
         }
         if (Date.now() >= deadline)
           throw new FidoError('timeout', 'The security key was not touched in time.');
@@ -132,7 +144,7 @@ export class U2fSecurityKey implements SecurityKey {
     } finally {
       if (prompted) {
         try {
-          this.prompter.touchDone();
+          this.prompter.touchDone(prompt);
         } catch {
           // UI errors must not mask the key's answer.
         }
@@ -140,24 +152,21 @@ export class U2fSecurityKey implements SecurityKey {
     }
   }
 
-  private exclusive<T>(fn: () => Promise<T>): Promise<T> {
-    const p = this.opChain.then(fn, fn);
-    this.opChain = p.catch(() => {});
-    return p;
+  private exclusive<T>(ctx: OperationContext, fn: (op: Op) => Promise<T>): Promise<T> {
+    return this.queue.run(this, this.label, ctx, (r) =>
+      fn({ purpose: ctx.purpose, signal: r.signal, requestId: r.id }),
+    );
   }
 
   makeCredential(req: MakeCredentialRequest, ctx: OperationContext): Promise<MakeCredentialResult> {
-    return this.exclusive(() => this.makeCredentialNow(req, ctx));
+    return this.exclusive(ctx, (op) => this.makeCredentialNow(req, op));
   }
 
   getAssertion(req: GetAssertionRequest, ctx: OperationContext): Promise<AssertionResult> {
-    return this.exclusive(() => this.getAssertionNow(req, ctx));
+    return this.exclusive(ctx, (op) => this.getAssertionNow(req, op));
   }
 
-  private async makeCredentialNow(
-    req: MakeCredentialRequest,
-    ctx: OperationContext,
-  ): Promise<MakeCredentialResult> {
+  private async makeCredentialNow(req: MakeCredentialRequest, ctx: Op): Promise<MakeCredentialResult> {
     if (req.algorithm !== COSE_ES256) {
       throw new FidoError(
         'unsupported',
@@ -208,7 +217,7 @@ export class U2fSecurityKey implements SecurityKey {
     };
   }
 
-  private async getAssertionNow(req: GetAssertionRequest, ctx: OperationContext): Promise<AssertionResult> {
+  private async getAssertionNow(req: GetAssertionRequest, ctx: Op): Promise<AssertionResult> {
     checkHash(req.clientDataHash);
     if (req.userVerification) {
       throw new FidoError(
@@ -265,6 +274,9 @@ function checkHash(h: Buffer): void {
   if (h.length !== 32) throw new FidoError('protocol', `clientDataHash must be 32 bytes, got ${h.length}.`);
 }
 
-function sha256(s: string): Buffer {
-  return createHash('sha256').update(s, 'utf8').digest();
+/** An operation in progress: its purpose, its request's id, and the signal that ends it. */
+interface Op {
+  purpose: Purpose;
+  signal: AbortSignal;
+  requestId: number;
 }

@@ -20,6 +20,10 @@ export interface AuthenticatorInfo {
   pinUvAuthProtocols: number[];
   /** COSE algorithms the key lists (§6.4 member 0x0A), if it lists them. */
   algorithms?: number[];
+  /** The PIN must be changed before it unlocks anything (§6.4 member 0x0C). */
+  forcePinChange: boolean;
+  /** Shortest PIN the key accepts for a new PIN (§6.4 member 0x0D; 4 when not given). */
+  minPinLength: number;
 }
 
 export class Ctap2Client {
@@ -76,6 +80,8 @@ export class Ctap2Client {
               a instanceof Map && typeof a.get('alg') === 'number' ? [a.get('alg') as number] : [],
             )
           : undefined,
+        forcePinChange: m.get(0x0c) === true,
+        minPinLength: getInt(m, 0x0d, 'minPINLength', true) ?? 4,
       };
     });
   }
@@ -111,6 +117,43 @@ export class Ctap2Client {
     await this.command(C.CTAP2_CLIENT_PIN, params);
   }
 
+  /** changePIN (§6.5.5.6): the current PIN proves the user, the new one replaces it. */
+  async changePin(protocol: PinUvAuthProtocol, oldPin: string, newPin: string): Promise<void> {
+    const { platformKey, sharedSecret } = encapsulate(protocol, await this.getKeyAgreement(protocol));
+    const newPinEnc = protocol.encrypt(sharedSecret, paddedPin(newPin));
+    const pinHashEnc = protocol.encrypt(sharedSecret, pinHash16(oldPin));
+    const params = pinParams(protocol, C.PIN_CHANGE_PIN);
+    params.set(3, platformKey);
+    params.set(4, protocol.authenticate(sharedSecret, Buffer.concat([newPinEnc, pinHashEnc])));
+    params.set(5, newPinEnc);
+    params.set(6, pinHashEnc);
+    await this.command(C.CTAP2_CLIENT_PIN, params);
+  }
+
+  /**
+   * A pinUvAuthToken from the key's built-in user verification (a fingerprint):
+   * getPinUvAuthTokenUsingUvWithPermissions (0x06). `opts` carries the keepalives: the key waits
+   * for a finger.
+   */
+  async getUvToken(
+    protocol: PinUvAuthProtocol,
+    permissions: number,
+    rpId: string | undefined,
+    opts: TransactOptions = {},
+  ): Promise<Buffer> {
+    const { platformKey, sharedSecret } = encapsulate(protocol, await this.getKeyAgreement(protocol));
+    const params = pinParams(protocol, C.PIN_GET_TOKEN_USING_UV);
+    params.set(3, platformKey);
+    params.set(9, permissions);
+    if (rpId !== undefined) params.set(0x0a, rpId);
+    const m = await this.required(C.CTAP2_CLIENT_PIN, params, opts);
+    return decryptToken(
+      protocol,
+      sharedSecret,
+      shaped(() => getBytes(m, 2, 'pinUvAuthToken')),
+    );
+  }
+
   /**
    * A pinUvAuthToken from the PIN: getPinUvAuthTokenUsingPinWithPermissions (0x09) when the key
    * supports it (option pinUvAuthToken), else the CTAP 2.0 getPinToken (0x05).
@@ -132,7 +175,16 @@ export class Ctap2Client {
       if (withPermissions.rpId !== undefined) params.set(0x0a, withPermissions.rpId);
     }
     const m = await this.required(C.CTAP2_CLIENT_PIN, params);
-    const enc = shaped(() => getBytes(m, 2, 'pinUvAuthToken'));
+    return decryptToken(
+      protocol,
+      sharedSecret,
+      shaped(() => getBytes(m, 2, 'pinUvAuthToken')),
+    );
+  }
+}
+
+function decryptToken(protocol: PinUvAuthProtocol, sharedSecret: Buffer, enc: Buffer): Buffer {
+  {
     let token: Buffer;
     try {
       token = protocol.decrypt(sharedSecret, enc);

@@ -12,11 +12,18 @@ export const PIN_GET_KEY_AGREEMENT = 0x02;
 export const PIN_SET_PIN = 0x03;
 export const PIN_CHANGE_PIN = 0x04;
 export const PIN_GET_PIN_TOKEN = 0x05;
+export const PIN_GET_TOKEN_USING_UV = 0x06;
 export const PIN_GET_TOKEN_WITH_PERMISSIONS = 0x09;
 
 /** pinUvAuthToken permissions (§6.5.5.7). */
 export const PERMISSION_MC = 0x01;
 export const PERMISSION_GA = 0x02;
+export const PERMISSION_CM = 0x04;
+
+/** credProtect extension levels (CTAP 2.1 §12.1). */
+export const CRED_PROTECT_UV_OPTIONAL = 1;
+export const CRED_PROTECT_UV_OPTIONAL_WITH_ID = 2;
+export const CRED_PROTECT_UV_REQUIRED = 3;
 
 /** Status codes (§8.2 "Status codes"). */
 export const CTAP2_OK = 0x00;
@@ -45,5 +52,7 @@ export const CTAP2_ERR_PIN_NOT_SET = 0x35;
 export const CTAP2_ERR_PUAT_REQUIRED = 0x36; // a.k.a. PIN_REQUIRED
 export const CTAP2_ERR_PIN_POLICY_VIOLATION = 0x37;
 export const CTAP2_ERR_REQUEST_TOO_LARGE = 0x39;
+export const CTAP2_ERR_UV_BLOCKED = 0x3c;
+export const CTAP2_ERR_UV_INVALID = 0x3f;
 export const CTAP2_ERR_UNAUTHORIZED_PERMISSION = 0x40;
 export const CTAP1_ERR_OTHER = 0x7f;

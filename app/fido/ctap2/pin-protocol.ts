@@ -6,13 +6,13 @@ import {
   createCipheriv,
   createDecipheriv,
   createECDH,
-  createHash,
   createHmac,
   hkdfSync,
   randomBytes,
   timingSafeEqual,
   type ECDH,
 } from 'node:crypto';
+import { sha256 } from '../hash';
 import type { CborMap } from './cbor';
 import { COSE_ECDH_ES_HKDF_256, ec2CoseKey, ec2Point } from './cose';
 
@@ -48,7 +48,7 @@ export class PinProtocolError extends Error {}
 /** Protocol one (§6.5.6): SHA-256(Z); AES-256-CBC with a zero IV; HMAC truncated to 16 bytes. */
 export const pinProtocolOne: PinUvAuthProtocol = {
   version: 1,
-  kdf: (z) => createHash('sha256').update(z).digest(),
+  kdf: (z) => sha256(z),
   encrypt: (key, plaintext) => aesCbc(true, key, Buffer.alloc(16), plaintext),
   decrypt: (key, ciphertext) => aesCbc(false, key, Buffer.alloc(16), ciphertext),
   authenticate: (key, message) => hmac(key, message).subarray(0, 16),
@@ -119,10 +119,7 @@ export function encapsulate(
 
 /** LEFT(SHA-256(pin), 16), what the key compares (§6.5.5.5). */
 export function pinHash16(pin: string): Buffer {
-  return createHash('sha256')
-    .update(Buffer.from(pin.normalize('NFC'), 'utf8'))
-    .digest()
-    .subarray(0, 16);
+  return sha256(Buffer.from(pin.normalize('NFC'), 'utf8')).subarray(0, 16);
 }
 
 /** The PIN padded with zeros to 64 bytes for setPIN/changePIN (§6.5.5.5). */

@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { FidoError } from '../api';
 import type { HidReportDevice } from '../hid/report-device';
+import { SerialChain } from '../serial';
 import {
   BROADCAST_CID,
   CAPABILITY_CBOR,
@@ -73,7 +74,8 @@ interface Exchange {
 }
 
 export class CtapHidConnection {
-  private chain: Promise<unknown> = Promise.resolve();
+  /** CTAPHID allows one transaction at a time per channel. */
+  private readonly chain = new SerialChain();
   private needsResync = false;
   private readonly opts: Required<ConnectionOptions>;
 
@@ -88,7 +90,7 @@ export class CtapHidConnection {
   /** Allocate a channel with CTAPHID_INIT on the broadcast channel (§11.2.9.1.3). */
   static async open(device: HidReportDevice, opts: ConnectionOptions = {}): Promise<CtapHidConnection> {
     const o = { ...DEFAULTS, ...opts };
-    const init = await runInit(device, BROADCAST_CID, o);
+    const init = await held(device, () => runInit(device, BROADCAST_CID, o));
     return new CtapHidConnection(device, init, opts);
   }
 
@@ -114,10 +116,7 @@ export class CtapHidConnection {
 
   /** Send one request and wait for its response; transactions are serialized. */
   transact(cmd: number, payload: Uint8Array, opts: TransactOptions = {}): Promise<Buffer> {
-    const run = () => this.runTransaction(cmd, payload, opts);
-    const p = this.chain.then(run, run);
-    this.chain = p.catch(() => {});
-    return p;
+    return this.chain.run(() => held(this.device, () => this.runTransaction(cmd, payload, opts)));
   }
 
   ping(data: Uint8Array, opts: TransactOptions = {}): Promise<Buffer> {
@@ -167,10 +166,27 @@ export class CtapHidConnection {
         );
       } catch (err) {
         const busy = err instanceof HidTransportError && err.hidCode === ERR_CHANNEL_BUSY;
-        if (!busy || Date.now() >= busyDeadline || opts.signal?.aborted || this.device.closed) throw err;
+        if (!busy || Date.now() >= busyDeadline || opts.signal?.aborted || this.device.closed) {
+          // Whatever ended this exchange early (ERROR, cancel, timeout, garbage), the key may still
+          // answer it later: the next transaction resynchronizes first so that answer is not
+          // taken for its own (libfido2 does the same).
+          this.needsResync = true;
+          throw err;
+        }
         await new Promise((r) => setTimeout(r, 100));
       }
     }
+  }
+}
+
+/** Runs `fn` with the device held open (devices opened only while in use, see HidReportDevice). */
+async function held<T>(device: HidReportDevice, fn: () => Promise<T>): Promise<T> {
+  if (!device.hold) return fn();
+  await device.hold();
+  try {
+    return await fn();
+  } finally {
+    device.release?.();
   }
 }
 
@@ -229,7 +245,7 @@ function exchange(
   onCancelUnanswered: () => void,
 ): Promise<Buffer> {
   return new Promise<Buffer>((resolve, reject) => {
-    const reasm = new Reassembler(ex.cid);
+    const reasm = new Reassembler(ex.cid, { restartOnInit: true });
     let idleTimer: NodeJS.Timeout | null = null;
     let cancelTimer: NodeJS.Timeout | null = null;
     let cancelled = false;

@@ -60,14 +60,23 @@ export type PushResult =
  * Reassembles the messages of ONE channel. Reports of other channels are ignored (several
  * applications may share a key, §11.2.5). Errors leave the reassembler reset and ready for the
  * next init packet.
+ *
+ * An init packet in the middle of a message is an error for a device (it answers ERR_INVALID_SEQ).
+ * The host instead passes `restartOnInit`: the key has abandoned the old message (a resync, a
+ * cancel) and the new one, e.g. the INIT reply of a resync, must not be thrown away with it.
  */
 export class Reassembler {
   private cmd = 0;
   private buf: Buffer | null = null;
   private filled = 0;
   private nextSeq = 0;
+  /** Partial messages dropped because a new one started (restartOnInit). */
+  abandoned = 0;
 
-  constructor(public cid: number) {}
+  constructor(
+    public cid: number,
+    private readonly opts: { restartOnInit?: boolean } = {},
+  ) {}
 
   get inProgress(): boolean {
     return this.buf !== null;
@@ -86,7 +95,10 @@ export class Reassembler {
     }
     if (reportCid(report) !== this.cid >>> 0) return { status: 'ignored' };
     if (isInitPacket(report)) {
-      if (this.buf) {
+      if (this.buf && this.opts.restartOnInit) {
+        this.abandoned++;
+        this.reset();
+      } else if (this.buf) {
         this.reset();
         throw new FramingError(
           'unexpected-init',

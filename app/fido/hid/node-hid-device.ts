@@ -10,7 +10,7 @@ import type { HidDeviceInfo, HidReportDevice } from './report-device';
 export const FIDO_USAGE_PAGE = 0xf1d0;
 export const FIDO_USAGE_CTAPHID = 0x01;
 
-type NodeHidModule = typeof import('node-hid');
+export type NodeHidModule = typeof import('node-hid');
 let nodeHid: NodeHidModule | null = null;
 
 function loadNodeHid(): NodeHidModule {
@@ -49,38 +49,90 @@ export async function listFidoHidDevices(): Promise<HidDeviceInfo[]> {
   return all.filter(isFidoDevice).map(toDeviceInfo);
 }
 
+/**
+ * A key through node-hid, opened only while a transaction holds it and never exclusively: on
+ * macOS node-hid opens exclusively unless told `nonExclusive`, which would lock browsers and
+ * OpenSSH's ssh-sk-helper out of the key for as long as KeyVNet runs. Between transactions the
+ * handle is closed; a key pulled out meanwhile shows up on the next hold() (and in the watcher).
+ */
 class NodeHidReportDevice extends EventEmitter implements HidReportDevice {
   closed = false;
+  private hid: HIDAsync | null = null;
+  private holds = 0;
+  /** The handle being opened or closed; the next hold() or release() waits for it. */
+  private pending: Promise<void> = Promise.resolve();
 
   constructor(
     readonly info: HidDeviceInfo,
-    private readonly hid: HIDAsync,
+    private readonly nodeHid: NodeHidModule,
   ) {
     super();
-    hid.on('data', (data: Buffer) => {
-      if (!this.closed) this.emit('report', Buffer.from(data));
+  }
+
+  hold(): Promise<void> {
+    if (this.closed) return Promise.reject(removed());
+    this.holds++;
+    if (this.holds > 1) return this.pending;
+    this.pending = this.pending.then(async () => {
+      if (this.hid || this.closed) return;
+      let hid: HIDAsync;
+      try {
+        hid = await this.nodeHid.HIDAsync.open(this.info.path, { nonExclusive: true });
+      } catch (err) {
+        this.holds = 0;
+        this.markRemoved();
+        throw new FidoError(
+          'device-removed',
+          `Cannot open the security key ${this.info.product} (${(err as Error).message}); is it still plugged in?`,
+        );
+      }
+      hid.on('data', (data: Buffer) => {
+        if (!this.closed && this.hid === hid) this.emit('report', Buffer.from(data));
+      });
+      // node-hid reports an unplugged key as a read error.
+      hid.on('error', () => {
+        if (this.hid === hid) this.markRemoved();
+      });
+      this.hid = hid;
     });
-    // node-hid reports an unplugged key as a read error.
-    hid.on('error', () => this.markRemoved());
+    return this.pending;
+  }
+
+  release(): void {
+    if (this.holds === 0) return;
+    this.holds--;
+    if (this.holds > 0) return;
+    this.pending = this.pending
+      .catch(() => undefined)
+      .then(async () => {
+        if (this.holds > 0 || !this.hid) return;
+        const hid = this.hid;
+        this.hid = null;
+        await hid.close().catch(() => {});
+      });
   }
 
   private markRemoved(): void {
     if (this.closed) return;
     this.closed = true;
     this.emit('removed');
-    this.hid.close().catch(() => {});
+    const hid = this.hid;
+    this.hid = null;
+    hid?.close().catch(() => {});
   }
 
   async write(report: Buffer): Promise<void> {
-    if (this.closed) throw new FidoError('device-removed', 'The security key was removed.');
+    if (this.closed) throw removed();
+    const hid = this.hid;
+    if (!hid) throw new Error('internal: write to a security key that is not held');
     // node-hid wants the report ID first; FIDO keys use no report IDs, hence a leading 0 that
     // is not part of the 64 bytes (hidapi convention).
     const out = Buffer.concat([Buffer.from([0]), report]);
     try {
-      await this.hid.write(out);
+      await hid.write(out);
     } catch {
       this.markRemoved();
-      throw new FidoError('device-removed', 'The security key was removed.');
+      throw removed();
     }
   }
 
@@ -88,19 +140,24 @@ class NodeHidReportDevice extends EventEmitter implements HidReportDevice {
     if (this.closed) return;
     this.closed = true;
     this.removeAllListeners('report');
-    await this.hid.close().catch(() => {});
+    await this.pending.catch(() => undefined);
+    const hid = this.hid;
+    this.hid = null;
+    await hid?.close().catch(() => {});
   }
 }
 
-export async function openNodeHidDevice(info: HidDeviceInfo): Promise<HidReportDevice> {
-  let hid: HIDAsync;
-  try {
-    hid = await loadNodeHid().HIDAsync.open(info.path);
-  } catch (err) {
-    throw new FidoError(
-      'device-removed',
-      `Cannot open the security key ${info.product} (${(err as Error).message}); is it still plugged in?`,
-    );
-  }
-  return new NodeHidReportDevice(info, hid);
+function removed(): FidoError {
+  return new FidoError('device-removed', 'The security key was removed.');
+}
+
+/** A key from listFidoHidDevices(); checks that it opens (non-exclusively), then lets it go. */
+export async function openNodeHidDevice(
+  info: HidDeviceInfo,
+  nodeHidModule: NodeHidModule = loadNodeHid(),
+): Promise<HidReportDevice> {
+  const dev = new NodeHidReportDevice(info, nodeHidModule);
+  await dev.hold();
+  dev.release();
+  return dev;
 }

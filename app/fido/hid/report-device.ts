@@ -25,4 +25,11 @@ export interface HidReportDevice extends EventEmitter {
   /** Send one 64-byte output report (without any report-ID byte). Rejects when the device is gone. */
   write(report: Buffer): Promise<void>;
   close(): Promise<void>;
+  /**
+   * Devices that are opened only while in use (node-hid: so browsers and ssh-sk-helper can use the
+   * key too) are held by the transport for each transaction: hold() before the first report,
+   * release() after the answer. Counted, so holds may nest. Absent: always open.
+   */
+  hold?(): Promise<void>;
+  release?(): void;
 }

@@ -34,6 +34,14 @@ export interface VirtualAuthenticatorOptions {
   u2f?: boolean;
   /** Drop a half-received CTAPHID message after this long (ERR_MSG_TIMEOUT; default 3 s). */
   messageTimeoutMs?: number;
+  /** CTAP2 extensions it supports (default ['credProtect']; [] for an old key without it). */
+  extensions?: string[];
+  /** A fingerprint key: built-in UV, a "finger" being touch() (deny() is a finger not recognised). */
+  builtInUv?: boolean;
+  /** getInfo minPINLength (default 4). */
+  minPinLength?: number;
+  /** getInfo option noMcGaPermissionsWithClientPin. */
+  noMcGaPermissionsWithClientPin?: boolean;
 }
 
 let serial = 0;
@@ -79,6 +87,10 @@ export class VirtualAuthenticator extends EventEmitter {
       algorithms: this.opts.algorithms ?? [COSE_ES256, COSE_EDDSA],
       pinProtocols: this.opts.pinProtocols ?? [2, 1],
       maxMsgSize: 1200,
+      extensions: this.opts.extensions ?? ['credProtect'],
+      builtInUv: this.opts.builtInUv ?? false,
+      minPinLength: this.opts.minPinLength ?? 4,
+      noMcGaPermissionsWithClientPin: this.opts.noMcGaPermissionsWithClientPin ?? false,
     });
     const device = new VirtualHidDevice(
       {

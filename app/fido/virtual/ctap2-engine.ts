@@ -2,9 +2,10 @@
 // getAssertion, clientPIN with PIN/UV auth protocols 1 and 2. It takes a CBOR request (command
 // byte + map) and returns status byte + CBOR, like the firmware behind CTAPHID_CBOR.
 
-import { createHash, generateKeyPairSync, randomBytes, sign, type ECDH, type KeyObject } from 'node:crypto';
-import { COSE_EDDSA, COSE_ES256, FLAG_AT, FLAG_UP, FLAG_UV, type CoseAlgorithm } from '../api';
+import { generateKeyPairSync, randomBytes, sign, type ECDH, type KeyObject } from 'node:crypto';
+import { COSE_EDDSA, COSE_ES256, FLAG_AT, FLAG_ED, FLAG_UP, FLAG_UV, type CoseAlgorithm } from '../api';
 import { buildAuthData } from '../ctap2/auth-data';
+import { sha256 } from '../hash';
 import {
   asMap,
   cborDecode,
@@ -35,6 +36,14 @@ export interface EngineOptions {
   algorithms: CoseAlgorithm[];
   pinProtocols: (1 | 2)[];
   maxMsgSize: number;
+  /** Extensions it supports: 'credProtect' (default in the authenticator) or none, like older keys. */
+  extensions: string[];
+  /** A fingerprint key: built-in user verification, simulated by the touch controller. */
+  builtInUv: boolean;
+  /** Shortest PIN it accepts for setPIN/changePIN (getInfo minPINLength, default 4). */
+  minPinLength: number;
+  /** getInfo option noMcGaPermissionsWithClientPin: the PIN cannot unlock signing, only UV can. */
+  noMcGaPermissionsWithClientPin: boolean;
 }
 
 export interface RequestIo {
@@ -100,7 +109,7 @@ export class Ctap2Engine {
           resp = await this.getAssertion(params, io);
           break;
         case C.CTAP2_CLIENT_PIN:
-          resp = this.clientPin(params);
+          resp = await this.clientPin(params, io);
           break;
         default:
           throw new Status(C.CTAP1_ERR_INVALID_COMMAND);
@@ -119,6 +128,7 @@ export class Ctap2Engine {
     const s = this.store.state;
     return new Map<number, unknown>([
       [1, ['FIDO_2_0', 'FIDO_2_1']],
+      ...(this.opts.extensions.length > 0 ? ([[2, this.opts.extensions]] as const) : []),
       [3, Buffer.from(s.aaguid, 'hex')],
       [
         4,
@@ -129,6 +139,10 @@ export class Ctap2Engine {
           ['pinUvAuthToken', true],
           // Non-resident credentials may be made without the PIN even when one is set (§6.4).
           ['makeCredUvNotRqd', true],
+          ...(this.opts.builtInUv ? ([['uv', true]] as const) : []),
+          ...(this.opts.noMcGaPermissionsWithClientPin
+            ? ([['noMcGaPermissionsWithClientPin', true]] as const)
+            : []),
         ]),
       ],
       [5, this.opts.maxMsgSize],
@@ -143,6 +157,8 @@ export class Ctap2Engine {
             ]),
         ),
       ],
+      [0x0c, s.forcePinChange === true],
+      [0x0d, this.opts.minPinLength],
     ]);
   }
 
@@ -184,6 +200,15 @@ export class Ctap2Engine {
     if (outcome === 'cancelled') throw new Status(C.CTAP2_ERR_KEEPALIVE_CANCEL);
   }
 
+  /** Built-in UV (a finger on the sensor): the touch controller decides; a refusal is UV_INVALID. */
+  private async builtInVerification(io: RequestIo): Promise<void> {
+    if (!this.opts.builtInUv) throw new Status(C.CTAP2_ERR_UNSUPPORTED_OPTION);
+    const outcome = await this.touch.wait(io.signal, () => io.keepalive(2 /* UPNEEDED */));
+    if (outcome === 'denied') throw new Status(C.CTAP2_ERR_UV_INVALID);
+    if (outcome === 'timeout') throw new Status(C.CTAP2_ERR_USER_ACTION_TIMEOUT);
+    if (outcome === 'cancelled') throw new Status(C.CTAP2_ERR_KEEPALIVE_CANCEL);
+  }
+
   private nextSignCount(): number {
     this.store.state.signCount += 1;
     this.store.save();
@@ -206,8 +231,17 @@ export class Ctap2Engine {
     if (!Array.isArray(credParams)) throw new Status(C.CTAP2_ERR_CBOR_UNEXPECTED_TYPE);
     const options = optionsOf(p, 7);
     if (options.get('up') !== undefined) throw new Status(C.CTAP2_ERR_INVALID_OPTION);
-    if (options.get('uv') === true) throw new Status(C.CTAP2_ERR_UNSUPPORTED_OPTION); // no built-in UV
     const rk = options.get('rk') === true;
+    // credProtect (§12.1); an extension the key does not list is ignored, as real keys do.
+    let credProtect: 1 | 2 | 3 = 1;
+    const ext = p.get(6);
+    if (ext !== undefined && this.opts.extensions.includes('credProtect')) {
+      const level = asMap(ext, 'extensions').get('credProtect');
+      if (level !== undefined) {
+        if (level !== 1 && level !== 2 && level !== 3) throw new Status(C.CTAP1_ERR_INVALID_PARAMETER);
+        credProtect = level;
+      }
+    }
 
     let alg: CoseAlgorithm | undefined;
     for (const cp of credParams) {
@@ -224,7 +258,11 @@ export class Ctap2Engine {
     }
     if (alg === undefined) throw new Status(C.CTAP2_ERR_UNSUPPORTED_ALGORITHM);
 
-    const uv = this.checkPinUvAuth(p, 8, 9, clientDataHash, C.PERMISSION_MC, rpId);
+    let uv = this.checkPinUvAuth(p, 8, 9, clientDataHash, C.PERMISSION_MC, rpId);
+    if (!uv && options.get('uv') === true) {
+      await this.builtInVerification(io);
+      uv = true;
+    }
     if (!uv && this.store.state.pinHash !== null && rk) throw new Status(C.CTAP2_ERR_PUAT_REQUIRED);
 
     const rpIdHash = sha256(rpId);
@@ -239,21 +277,28 @@ export class Ctap2Engine {
       }
     }
 
-    await this.userPresence(io);
+    // A finger on the sensor is also the touch.
+    if (!(uv && options.get('uv') === true)) await this.userPresence(io);
 
     const pair =
       alg === COSE_ES256
         ? generateKeyPairSync('ec', { namedCurve: 'P-256' })
         : generateKeyPairSync('ed25519');
-    const credentialId = wrapCredential(this.masterSecret(), rpIdHash, alg, pair.privateKey);
+    const credentialId = wrapCredential(this.masterSecret(), rpIdHash, alg, pair.privateKey, credProtect);
     const raw = rawPublicKey(alg, pair.publicKey);
     const coseKey = await cborEncode(alg === COSE_ES256 ? ec2CoseKey(raw, COSE_ES256) : ed25519CoseKey(raw));
-    const flags = FLAG_UP | (uv ? FLAG_UV : 0) | FLAG_AT;
-    const authData = buildAuthData(rpIdHash, flags, this.nextSignCount(), {
-      aaguid: Buffer.from(this.store.state.aaguid, 'hex'),
-      credentialId,
-      coseKey,
-    });
+    // The extension output says which level the credential got (§12.1).
+    const extOut =
+      credProtect > 1 ? await cborEncode(new Map([['credProtect', credProtect]])) : Buffer.alloc(0);
+    const flags = FLAG_UP | (uv ? FLAG_UV : 0) | FLAG_AT | (extOut.length > 0 ? FLAG_ED : 0);
+    const authData = Buffer.concat([
+      buildAuthData(rpIdHash, flags, this.nextSignCount(), {
+        aaguid: Buffer.from(this.store.state.aaguid, 'hex'),
+        credentialId,
+        coseKey,
+      }),
+      extOut,
+    ]);
     if (rk) {
       const s = this.store.state;
       const uid = userId.toString('hex');
@@ -283,38 +328,49 @@ export class Ctap2Engine {
     const rpId = getString(p, 1, 'rpId');
     const clientDataHash = requiredBytes(p, 2);
     const options = optionsOf(p, 5);
-    if (options.get('uv') === true) throw new Status(C.CTAP2_ERR_UNSUPPORTED_OPTION);
+    if (options.get('uv') === true && !this.opts.builtInUv) throw new Status(C.CTAP2_ERR_UNSUPPORTED_OPTION);
     const up = options.get('up') !== false;
-    const uv = this.checkPinUvAuth(p, 6, 7, clientDataHash, C.PERMISSION_GA, rpId);
+    let uv = this.checkPinUvAuth(p, 6, 7, clientDataHash, C.PERMISSION_GA, rpId);
+    const builtIn = !uv && options.get('uv') === true;
 
     const rpIdHash = sha256(rpId);
     const master = this.masterSecret();
+    // The built-in UV happens before credentials are looked up, so credProtect sees it.
+    if (builtIn) {
+      await this.builtInVerification(io);
+      uv = true;
+    }
     let found: { id: Buffer; key: KeyObject; alg: CoseAlgorithm; userId?: Buffer } | undefined;
     let count = 1;
     const allow = p.get(3);
-    if (Array.isArray(allow) && allow.length > 0) {
+    const listed = Array.isArray(allow) && allow.length > 0;
+    // credProtect (§12.1): level 3 needs UV always, level 2 when found without the credential id;
+    // a protected credential is simply not there otherwise.
+    const visible = (level: 1 | 2 | 3): boolean => uv || level === 1 || (level === 2 && listed);
+    if (listed) {
       for (const e of allow) {
         const id = asMap(e, 'allowList entry').get('id');
         const k = Buffer.isBuffer(id) ? unwrapCredential(master, rpIdHash, id) : null;
-        if (k && Buffer.isBuffer(id)) {
+        if (k && Buffer.isBuffer(id) && visible(k.credProtect)) {
           found = { id, ...k };
           break;
         }
       }
     } else {
       const mine = this.store.state.residentCredentials.filter((c) => c.rpId === rpId).reverse();
+      count = 0;
       for (const c of mine) {
         const id = Buffer.from(c.credentialId, 'hex');
         const k = unwrapCredential(master, rpIdHash, id);
-        if (k) {
+        if (k && visible(k.credProtect)) {
+          count++;
           found ??= { id, ...k, userId: Buffer.from(c.userId, 'hex') };
         }
       }
-      count = mine.length;
     }
     if (!found) throw new Status(C.CTAP2_ERR_NO_CREDENTIALS);
 
-    if (up) await this.userPresence(io);
+    if (up && !builtIn) await this.userPresence(io);
     const flags = (up ? FLAG_UP : 0) | (uv ? FLAG_UV : 0);
     const authData = buildAuthData(rpIdHash, flags, this.nextSignCount());
     const resp = new Map<number, unknown>([
@@ -334,7 +390,7 @@ export class Ctap2Engine {
   }
 
   // §6.5.5 authenticatorClientPIN
-  private clientPin(p: CborMap): CborMap | null {
+  private async clientPin(p: CborMap, io: RequestIo): Promise<CborMap | null> {
     const sub = getInt(p, 2, 'subCommand');
     const s = this.store.state;
     if (sub === C.PIN_GET_RETRIES) return new Map([[3, s.pinRetries]]);
@@ -355,14 +411,52 @@ export class Ctap2Engine {
         } catch {
           throw new Status(C.CTAP1_ERR_INVALID_PARAMETER);
         }
-        if (padded.length !== 64) throw new Status(C.CTAP2_ERR_PIN_POLICY_VIOLATION);
-        const end = padded.indexOf(0);
-        const pin = padded.subarray(0, end === -1 ? 64 : end).toString('utf8');
-        if ([...pin].length < 4 || end === -1) throw new Status(C.CTAP2_ERR_PIN_POLICY_VIOLATION);
-        s.pinHash = pinHash16(pin).toString('hex');
+        s.pinHash = pinHash16(this.newPin(padded)).toString('hex');
         s.pinRetries = MAX_PIN_RETRIES;
         this.store.save();
         return null;
+      }
+      case C.PIN_CHANGE_PIN: {
+        // §6.5.5.6: pinUvAuthParam = authenticate(secret, newPinEnc || pinHashEnc)
+        const platformKey = asMap(required(p, 3), 'keyAgreement');
+        const auth = requiredBytes(p, 4);
+        const newPinEnc = requiredBytes(p, 5);
+        const pinHashEnc = requiredBytes(p, 6);
+        if (s.pinHash === null) throw new Status(C.CTAP2_ERR_PIN_NOT_SET);
+        if (s.pinRetries === 0) throw new Status(C.CTAP2_ERR_PIN_BLOCKED);
+        if (this.pinAuthBlocked) throw new Status(C.CTAP2_ERR_PIN_AUTH_BLOCKED);
+        const secret = this.decapsulate(proto, platformKey);
+        if (!proto.verify(secret, Buffer.concat([newPinEnc, pinHashEnc]), auth))
+          throw new Status(C.CTAP2_ERR_PIN_AUTH_INVALID);
+        this.checkCurrentPin(proto, secret, pinHashEnc);
+        let padded: Buffer;
+        try {
+          padded = proto.decrypt(secret, newPinEnc);
+        } catch {
+          throw new Status(C.CTAP1_ERR_INVALID_PARAMETER);
+        }
+        const hash = pinHash16(this.newPin(padded)).toString('hex');
+        if (hash === s.pinHash && s.forcePinChange) throw new Status(C.CTAP2_ERR_PIN_POLICY_VIOLATION);
+        s.pinHash = hash;
+        s.forcePinChange = false;
+        this.store.save();
+        this.token = randomBytes(32); // a PIN change invalidates issued tokens
+        this.tokenInUse = false;
+        return null;
+      }
+      case C.PIN_GET_TOKEN_USING_UV: {
+        const platformKey = asMap(required(p, 3), 'keyAgreement');
+        const permissions = getInt(p, 9, 'permissions', true);
+        if (permissions === undefined) throw new Status(C.CTAP2_ERR_MISSING_PARAMETER);
+        if (permissions === 0) throw new Status(C.CTAP1_ERR_INVALID_PARAMETER);
+        if (!this.opts.builtInUv) throw new Status(C.CTAP1_ERR_INVALID_COMMAND);
+        const secret = this.decapsulate(proto, platformKey);
+        await this.builtInVerification(io);
+        this.token = randomBytes(32);
+        this.tokenInUse = true;
+        this.tokenPermissions = permissions;
+        this.tokenRpId = getString(p, 0x0a, 'rpId', true);
+        return new Map([[2, proto.encrypt(secret, this.token)]]);
       }
       case C.PIN_GET_PIN_TOKEN:
       case C.PIN_GET_TOKEN_WITH_PERMISSIONS: {
@@ -376,6 +470,8 @@ export class Ctap2Engine {
           if (permissions === 0) throw new Status(C.CTAP1_ERR_INVALID_PARAMETER);
           if (permissions & ~(C.PERMISSION_MC | C.PERMISSION_GA))
             throw new Status(C.CTAP2_ERR_UNAUTHORIZED_PERMISSION);
+          if (this.opts.noMcGaPermissionsWithClientPin && permissions & (C.PERMISSION_MC | C.PERMISSION_GA))
+            throw new Status(C.CTAP2_ERR_UNAUTHORIZED_PERMISSION);
           rpId = getString(p, 0x0a, 'rpId', true);
         } else if (p.has(9) || p.has(0x0a)) {
           throw new Status(C.CTAP1_ERR_INVALID_PARAMETER);
@@ -384,25 +480,10 @@ export class Ctap2Engine {
         if (s.pinRetries === 0) throw new Status(C.CTAP2_ERR_PIN_BLOCKED);
         if (this.pinAuthBlocked) throw new Status(C.CTAP2_ERR_PIN_AUTH_BLOCKED);
         const secret = this.decapsulate(proto, platformKey);
-        s.pinRetries -= 1;
-        this.store.save();
-        let given: Buffer | null = null;
-        try {
-          given = proto.decrypt(secret, pinHashEnc);
-        } catch {
-          given = null;
-        }
-        if (!given || !given.equals(Buffer.from(s.pinHash, 'hex'))) {
-          // Mismatch (§6.5.5.7.2): new key agreement key; three in a row need a power cycle.
-          this.keyAgreement = newKeyAgreementKey();
-          this.consecutiveMismatches += 1;
-          if (this.pinAuthBlocked) throw new Status(C.CTAP2_ERR_PIN_AUTH_BLOCKED);
-          if (s.pinRetries === 0) throw new Status(C.CTAP2_ERR_PIN_BLOCKED);
-          throw new Status(C.CTAP2_ERR_PIN_INVALID);
-        }
-        s.pinRetries = MAX_PIN_RETRIES;
-        this.store.save();
-        this.consecutiveMismatches = 0;
+        this.checkCurrentPin(proto, secret, pinHashEnc);
+        // §6.5.5.7.2: a key whose PIN must change gives no token until it has changed.
+        if (s.forcePinChange) throw new Status(C.CTAP2_ERR_PIN_POLICY_VIOLATION);
+        if (sub === C.PIN_GET_PIN_TOKEN && this.opts.noMcGaPermissionsWithClientPin) permissions = 0;
         // A fresh token each time invalidates older ones (§6.5.5.1 resetPinUvAuthToken).
         this.token = randomBytes(32);
         this.tokenInUse = true;
@@ -415,6 +496,40 @@ export class Ctap2Engine {
     }
   }
 
+  /** The PIN check shared by getPinToken and changePIN: a retry is spent before comparing. */
+  private checkCurrentPin(proto: PinUvAuthProtocol, secret: Buffer, pinHashEnc: Buffer): void {
+    const s = this.store.state;
+    s.pinRetries -= 1;
+    this.store.save();
+    let given: Buffer | null = null;
+    try {
+      given = proto.decrypt(secret, pinHashEnc);
+    } catch {
+      given = null;
+    }
+    if (!given || !given.equals(Buffer.from(s.pinHash ?? '', 'hex'))) {
+      // Mismatch (§6.5.5.7.2): new key agreement key; three in a row need a power cycle.
+      this.keyAgreement = newKeyAgreementKey();
+      this.consecutiveMismatches += 1;
+      if (this.pinAuthBlocked) throw new Status(C.CTAP2_ERR_PIN_AUTH_BLOCKED);
+      if (s.pinRetries === 0) throw new Status(C.CTAP2_ERR_PIN_BLOCKED);
+      throw new Status(C.CTAP2_ERR_PIN_INVALID);
+    }
+    s.pinRetries = MAX_PIN_RETRIES;
+    this.store.save();
+    this.consecutiveMismatches = 0;
+  }
+
+  /** A new PIN from setPIN/changePIN: 64 padded bytes, at least minPINLength code points. */
+  private newPin(padded: Buffer): string {
+    if (padded.length !== 64) throw new Status(C.CTAP2_ERR_PIN_POLICY_VIOLATION);
+    const end = padded.indexOf(0);
+    const pin = padded.subarray(0, end === -1 ? 64 : end).toString('utf8');
+    if ([...pin].length < this.opts.minPinLength || end === -1)
+      throw new Status(C.CTAP2_ERR_PIN_POLICY_VIOLATION);
+    return pin;
+  }
+
   private decapsulate(proto: PinUvAuthProtocol, platformKey: CborMap): Buffer {
     try {
       return sharedSecret(proto, this.keyAgreement, platformKey);
@@ -424,10 +539,6 @@ export class Ctap2Engine {
       throw err;
     }
   }
-}
-
-function sha256(s: string): Buffer {
-  return createHash('sha256').update(s, 'utf8').digest();
 }
 
 function required(p: CborMap, key: number): unknown {

@@ -1,5 +1,10 @@
 // Persistent state of the virtual authenticator: what a real key keeps in flash. In memory, or
 // in a JSON file so the Linux demo keeps its key (and thus its ssh credentials) across runs.
+//
+// The master secret (which wraps every credential's private key) is stored in plain text on
+// purpose: this key exists for tests and the demo only (app/fido/testing.ts, never exported to
+// production code), it protects nothing real, and a test must be able to inspect it. What keeps
+// it from other users is the file mode: the directory is created 0700 and the file 0600.
 
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
@@ -22,6 +27,8 @@ export interface VirtualKeyState {
   /** LEFT(SHA-256(PIN), 16) in hex, as real keys store it; null when no PIN is set. */
   pinHash: string | null;
   pinRetries: number;
+  /** The PIN must be changed before it unlocks anything (getInfo forcePINChange). */
+  forcePinChange?: boolean;
   signCount: number;
   residentCredentials: ResidentCredential[];
 }
@@ -58,6 +65,8 @@ function validate(v: unknown, path: string): VirtualKeyState {
       throw bad(`${k} must be a count`);
   }
   if ((s.pinRetries as number) > MAX_PIN_RETRIES) throw bad('pinRetries is too large');
+  if (s.forcePinChange !== undefined && typeof s.forcePinChange !== 'boolean')
+    throw bad('forcePinChange must be true or false');
   if (!Array.isArray(s.residentCredentials)) throw bad('residentCredentials must be a list');
   for (const c of s.residentCredentials as unknown[]) {
     const r = c as Record<string, unknown>;
@@ -108,7 +117,7 @@ export class VirtualKeyStore {
 
   save(): void {
     if (!this.path) return;
-    mkdirSync(dirname(this.path), { recursive: true });
+    mkdirSync(dirname(this.path), { recursive: true, mode: 0o700 });
     // Write then rename, so a crash never leaves a half-written key behind.
     const tmp = `${this.path}.${process.pid}.tmp`;
     writeFileSync(tmp, JSON.stringify(this.state, null, 2) + '\n', { mode: 0o600 });

@@ -117,7 +117,9 @@ export class U2fEngine {
     const app = data.subarray(32, 64);
     const kh = data.subarray(65);
     const cred = unwrapCredential(Buffer.from(this.store.state.masterSecret, 'hex'), app, kh);
-    if (!cred || cred.alg !== COSE_ES256) return A.withStatus(Buffer.alloc(0), A.SW_WRONG_DATA);
+    // A credProtect'ed credential is not usable over U2F, which cannot verify the user (§12.1).
+    if (!cred || cred.alg !== COSE_ES256 || cred.credProtect > 1)
+      return A.withStatus(Buffer.alloc(0), A.SW_WRONG_DATA);
     if (p1 === A.AUTH_CHECK_ONLY) return A.withStatus(Buffer.alloc(0), A.SW_CONDITIONS_NOT_SATISFIED);
     let up = 0;
     if (p1 === A.AUTH_ENFORCE_UP) {

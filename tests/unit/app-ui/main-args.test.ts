@@ -1,9 +1,21 @@
 import { expect } from 'chai';
 import { parseMainArgs, UsageError } from '../../../app/main';
+import { defaultConfigPath } from '../../../app/config/paths';
+import { defaultAgentSocketPath } from '../../../app/ssh/socket-path';
+import { daemonSocketPath } from '../../../ipc/socket-path';
+
+const DEFAULTS = {
+  configPath: defaultConfigPath(),
+  daemonSocket: daemonSocketPath(),
+  sshAgentSocket: defaultAgentSocketPath(),
+  up: true,
+  virtualKey: null,
+};
 
 describe('app/main arguments', () => {
   it('defaults to the GUI with nothing extra', () => {
     expect(parseMainArgs([])).to.deep.equal({
+      ...DEFAULTS,
       headless: false,
       demoPrompts: false,
       probeSeconds: null,
@@ -15,12 +27,40 @@ describe('app/main arguments', () => {
   it('parses --headless, --demo-prompts, --ui-probe=N, --version, -h', () => {
     const o = parseMainArgs(['--headless', '--demo-prompts', '--ui-probe=12.5', '--version', '-h']);
     expect(o).to.deep.equal({
+      ...DEFAULTS,
       headless: true,
       demoPrompts: true,
       probeSeconds: 12.5,
       version: true,
       help: true,
     });
+  });
+
+  it('parses the agent’s paths, --no-up and the test-only virtual key', () => {
+    const o = parseMainArgs([
+      '--headless',
+      '--config',
+      '/c.toml',
+      '--daemon-socket',
+      '/d.sock',
+      '--ssh-agent-socket',
+      'none',
+      '--no-up',
+      '--virtual-key',
+      '/k.json',
+      '--virtual-key-pin',
+      '1234',
+      '--virtual-touch',
+      'auto:100',
+    ]);
+    expect(o).to.deep.include({
+      configPath: '/c.toml',
+      daemonSocket: '/d.sock',
+      sshAgentSocket: null,
+      up: false,
+      virtualKey: { statePath: '/k.json', pin: '1234', touch: 'auto:100' },
+    });
+    expect(() => parseMainArgs(['--virtual-touch', 'deny'])).to.throw(UsageError, /go with --virtual-key/);
   });
 
   it('rejects unknown options, positionals and bad probe durations with a UsageError', () => {

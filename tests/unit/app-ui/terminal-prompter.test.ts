@@ -1,4 +1,5 @@
 import { PassThrough } from 'node:stream';
+import type { Purpose } from '../../../app/fido/api';
 import { expect } from 'chai';
 import { TerminalPrompter } from '../../../app/headless/prompts';
 
@@ -22,7 +23,14 @@ function collect(): { stream: PassThrough; text(): string } {
   return { stream, text: () => out };
 }
 
-const req = { keyLabel: 'Test key', purpose: 'Sign in to bastion', retriesLeft: 3, wrongBefore: true };
+const purpose: Purpose = { what: 'ssh-login', host: 'bastion', requester: 'daemon' };
+const req = {
+  requestId: 1,
+  keyLabel: 'Test key',
+  purpose,
+  signal: new AbortController().signal,
+  retriesLeft: 3,
+};
 
 describe('headless terminal prompter', () => {
   it('reads a PIN from a TTY in raw mode without echo, with Backspace', async () => {
@@ -35,7 +43,7 @@ describe('headless terminal prompter', () => {
     expect(await pin).to.equal('1234');
     expect(input.rawModes).to.deep.equal([true, false]);
     expect(out.text()).to.include('Enter the PIN of Test key');
-    expect(out.text()).to.include('Wrong PIN. 3 attempts left.');
+    expect(out.text()).to.include('3 attempts left.');
     expect(out.text()).not.to.match(/[1234x]{2,}/); // nothing typed is echoed
   });
 
@@ -77,11 +85,11 @@ describe('headless terminal prompter', () => {
     const input = new PassThrough();
     const out = collect();
     const p = new TerminalPrompter({ input, output: out.stream });
-    const a = p.askPin({ ...req, purpose: 'first purpose' });
-    const b = p.askPin({ ...req, purpose: 'second purpose' });
+    const a = p.askPin({ ...req, purpose: { ...purpose, host: 'first.example' } });
+    const b = p.askPin({ ...req, purpose: { ...purpose, host: 'second.example' } });
     await new Promise((r) => setImmediate(r));
-    expect(out.text()).to.include('first purpose');
-    expect(out.text()).not.to.include('second purpose');
+    expect(out.text()).to.include('first.example');
+    expect(out.text()).not.to.include('second.example');
     input.write('aaaa\nbbbb\n');
     expect(await a).to.equal('aaaa');
     expect(await b).to.equal('bbbb');
@@ -90,15 +98,61 @@ describe('headless terminal prompter', () => {
   it('announces the touch and its end once', () => {
     const out = collect();
     const p = new TerminalPrompter({ input: new PassThrough(), output: out.stream });
-    p.touchNeeded({ keyLabel: 'Test key', purpose: 'Sign in to bastion' });
-    p.touchDone();
-    p.touchDone();
+    const touch = { ...req, fingerprint: false };
+    p.touchNeeded(touch);
+    p.touchDone(touch);
+    p.touchDone(touch);
     return new Promise<void>((resolve) =>
       setImmediate(() => {
-        expect(out.text()).to.include('Touch your security key… Sign in to bastion (Test key)');
+        expect(out.text()).to.include(
+          'Touch your security key to connect to bastion…\n  Security key: Test key',
+        );
         expect(out.text().match(/touched/g)).to.have.length(1);
         resolve();
       }),
     );
+  });
+
+  it('an aborted request closes its PIN question at once and the next one is asked', async () => {
+    const input = fakeTty();
+    const out = collect();
+    const p = new TerminalPrompter({ input, output: out.stream });
+    const first = new AbortController();
+    const a = p.askPin({ ...req, signal: first.signal, purpose: { ...purpose, host: 'first.example' } });
+    const b = p.askPin({ ...req, purpose: { ...purpose, host: 'second.example' } });
+    await new Promise((r) => setImmediate(r)); // the first question is on screen
+    input.write('12');
+    first.abort();
+    expect(await a).to.equal(null);
+    expect(input.rawModes).to.deep.equal([true, false]); // the terminal is restored
+    await new Promise((r) => setImmediate(r));
+    expect(out.text()).to.include('(the request ended)');
+    expect(out.text()).to.include('second.example');
+    input.write('5678\r');
+    expect(await b).to.equal('5678'); // typed before the abort ("12") is not carried over
+  });
+
+  it('a request aborted while queued is never asked', async () => {
+    const input = new PassThrough();
+    const out = collect();
+    const p = new TerminalPrompter({ input, output: out.stream });
+    const gone = new AbortController();
+    const a = p.askPin(req);
+    const b = p.askPin({ ...req, signal: gone.signal, purpose: { ...purpose, host: 'never.example' } });
+    gone.abort();
+    input.write('1111\n');
+    expect(await a).to.equal('1111');
+    expect(await b).to.equal(null);
+    expect(out.text()).not.to.include('never.example');
+  });
+
+  it('confirm: only an explicit yes allows', async () => {
+    const input = new PassThrough();
+    const p = new TerminalPrompter({ input, output: collect().stream });
+    const c = { requestId: 3, keyComment: 'k', keyFingerprint: 'SHA256:x', purpose, signal: req.signal };
+    input.write('y\nno\n\n');
+    expect(await p.confirm(c)).to.equal(true);
+    expect(await p.confirm(c)).to.equal(false);
+    expect(await p.confirm(c)).to.equal(false);
   });
 });

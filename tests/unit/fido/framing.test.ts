@@ -95,6 +95,14 @@ describe('fido: CTAPHID framing', function () {
     expect(kindOf(() => r.push(fragment(CID, 0x10, Buffer.alloc(10))[0]))).to.equal('unexpected-init');
   });
 
+  it('host side (restartOnInit): a new message abandons the partial one instead of being lost', function () {
+    const r = new Reassembler(CID, { restartOnInit: true });
+    r.push(fragment(CID, 0x10, Buffer.alloc(200))[0]);
+    const init = fragment(CID, 0x06, Buffer.alloc(17, 5))[0];
+    expect(r.push(init)).to.deep.equal({ status: 'complete', cmd: 0x06, payload: Buffer.alloc(17, 5) });
+    expect(r.abandoned).to.equal(1);
+  });
+
   it('rejects truncated and overlong reports', function () {
     const rep = fragment(CID, 0x10, Buffer.alloc(10))[0];
     expect(kindOf(() => new Reassembler(CID).push(rep.subarray(0, 30)))).to.equal('bad-length');

@@ -6,11 +6,18 @@ import {
   type CoseAlgorithm,
   type GetAssertionRequest,
   type MakeCredentialRequest,
+  type OperationContext,
+  type PinPrompt,
+  type Purpose,
+  type TouchPrompt,
   type UserPrompter,
 } from '../../../app/fido/api';
 
 export class RecordingPrompter implements UserPrompter {
-  pinAsks: { retriesLeft: number | null; wrongBefore: boolean; purpose: string }[] = [];
+  pinAsks: { retriesLeft: number | null; purpose: Purpose }[] = [];
+  /** Every prompt as asked (ids, signals), for the prompt-contract tests. */
+  pinRequests: PinPrompt[] = [];
+  touchRequests: TouchPrompt[] = [];
   touchNeededCount = 0;
   touchDoneCount = 0;
   events: string[] = [];
@@ -19,13 +26,15 @@ export class RecordingPrompter implements UserPrompter {
 
   constructor(public pin: string | null = null) {}
 
-  async askPin(req: { keyLabel: string; purpose: string; retriesLeft: number | null; wrongBefore: boolean }) {
-    this.pinAsks.push({ retriesLeft: req.retriesLeft, wrongBefore: req.wrongBefore, purpose: req.purpose });
+  async askPin(req: PinPrompt) {
+    this.pinAsks.push({ retriesLeft: req.retriesLeft, purpose: req.purpose });
+    this.pinRequests.push(req);
     this.events.push('askPin');
     return this.pin;
   }
 
-  touchNeeded(): void {
+  touchNeeded(req: TouchPrompt): void {
+    this.touchRequests.push(req);
     this.touchNeededCount++;
     this.events.push('touchNeeded');
     this.onTouchNeeded?.();
@@ -68,7 +77,7 @@ export function gaRequest(
   };
 }
 
-export const ctx = { purpose: 'test' };
+export const ctx: OperationContext = { purpose: { what: 'ssh-sign', requester: 'app' } };
 
 /** Rejection of a promise, for asserting on FidoError codes. */
 export async function rejection(

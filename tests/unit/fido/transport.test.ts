@@ -215,6 +215,58 @@ describe('fido: CTAPHID transport', function () {
     expect(dev.received.map((m) => m.cmd).slice(-3)).to.deep.equal([H.CMD_CANCEL, H.CMD_INIT, H.CMD_PING]);
   });
 
+  it('resynchronizes after a CTAPHID_ERROR, so a late answer is not taken by the next request', async function () {
+    // The key fails the first request with ERROR but answers it later anyway: that late answer
+    // comes out just before whatever the key is asked next.
+    let stale: Buffer | null = null;
+    const { dev, conn } = await openScripted((cid, cmd, payload) => {
+      if (payload[0] === 1) {
+        dev.reply(cid, H.CMD_ERROR, [H.ERR_OTHER]);
+        stale = Buffer.from('stale answer');
+        return;
+      }
+      if (stale) dev.reply(cid, H.CMD_CBOR, stale);
+      stale = null;
+      dev.reply(cid, cmd, Buffer.from('fresh answer'));
+    });
+    const onInit = dev.onMessage;
+    dev.onMessage = (cid, cmd, payload) => {
+      // A resync INIT: the stale answer arrives first, then the INIT reply.
+      if (cmd === H.CMD_INIT && cid === CID && stale) {
+        dev.reply(cid, H.CMD_CBOR, stale);
+        stale = null;
+      }
+      onInit(cid, cmd, payload);
+    };
+    expect((await rejection(conn.transact(H.CMD_CBOR, Buffer.from([1])))).message).to.match(
+      /transport error/,
+    );
+    expect(await conn.transact(H.CMD_CBOR, Buffer.from([2]))).to.deep.equal(Buffer.from('fresh answer'));
+    expect(dev.received.map((m) => m.cmd)).to.deep.equal([H.CMD_INIT, H.CMD_CBOR, H.CMD_INIT, H.CMD_CBOR]);
+  });
+
+  it('takes the INIT reply of a resync that arrives in the middle of a stale long answer', async function () {
+    let first = true;
+    const { dev, conn } = await openScripted((cid, cmd) => {
+      if (first) {
+        first = false; // never answered: the request times out
+        return;
+      }
+      dev.reply(cid, cmd, Buffer.from('second'));
+    });
+    const onMsg = dev.onMessage;
+    dev.onMessage = (cid, cmd, payload) => {
+      if (cmd === H.CMD_INIT && cid === CID) {
+        // Two reports of a stale 300-byte answer, then the key abandons it for the INIT reply.
+        dev.emitReports(fragment(cid, H.CMD_CBOR, Buffer.alloc(300, 1)).slice(0, 2));
+      }
+      onMsg(cid, cmd, payload);
+    };
+    const err = await rejection(conn.transact(H.CMD_CBOR, Buffer.from([1]), { timeoutMs: 100 }));
+    expect(err.code).to.equal('timeout');
+    expect(await conn.transact(H.CMD_CBOR, Buffer.from([2]))).to.deep.equal(Buffer.from('second'));
+  });
+
   it('rejects at once when the signal is already aborted', async function () {
     const { dev, conn } = await openScripted(() => {});
     const before = dev.received.length;

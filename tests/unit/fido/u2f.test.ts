@@ -10,12 +10,8 @@ import { U2fSecurityKey } from '../../../app/fido/ctap1/u2f-security-key';
 import { publicKeyObject } from '../../../app/fido/ctap2/cose';
 import { CtapHidConnection } from '../../../app/fido/ctaphid/connection';
 import { selfSignedCertificate } from '../../../app/fido/virtual/x509';
-import {
-  openKeyOnDevice,
-  openVirtualSecurityKey,
-  openVirtualKey,
-  VirtualAuthenticator,
-} from '../../../app/fido';
+import { openKeyOnDevice } from '../../../app/fido';
+import { openVirtualSecurityKey, openVirtualKey, VirtualAuthenticator } from '../../../app/fido/testing';
 import { ctx, gaRequest, mcRequest, RecordingPrompter, rejection } from './helpers';
 
 describe('fido: U2F APDUs', function () {
@@ -147,9 +143,9 @@ describe('fido: U2F-only key end to end (virtual, CTAPHID_MSG)', function () {
 
     const ac = new AbortController();
     prompter.onTouchNeeded = () => ac.abort();
-    expect(
-      (await rejection(key.makeCredential(mcRequest(), { purpose: 'x', signal: ac.signal }))).code,
-    ).to.equal('cancelled');
+    expect((await rejection(key.makeCredential(mcRequest(), { ...ctx, signal: ac.signal }))).code).to.equal(
+      'cancelled',
+    );
     prompter.onTouchNeeded = () => va.unplug();
     expect((await rejection(key.makeCredential(mcRequest(), ctx))).code).to.equal('device-removed');
     expect(prompter.touchDoneCount).to.equal(prompter.touchNeededCount);

@@ -5,7 +5,8 @@ import { expect } from 'chai';
 import { verify } from 'node:crypto';
 import { COSE_EDDSA, COSE_ES256, FLAG_AT, FLAG_UP, FLAG_UV, FidoError } from '../../../app/fido/api';
 import { publicKeyObject } from '../../../app/fido/ctap2/cose';
-import { openVirtualSecurityKey, VirtualAuthenticator, type Ctap2SecurityKey } from '../../../app/fido';
+import { type Ctap2SecurityKey } from '../../../app/fido';
+import { openVirtualSecurityKey, VirtualAuthenticator } from '../../../app/fido/testing';
 import { ctx, gaRequest, mcRequest, RecordingPrompter, rejection } from './helpers';
 
 describe('fido: virtual authenticator end to end (no PIN)', function () {
@@ -120,7 +121,7 @@ describe('fido: virtual authenticator end to end (no PIN)', function () {
     va.setTouchPolicy({ mode: 'manual' });
     const ac = new AbortController();
     prompter.onTouchNeeded = () => ac.abort();
-    const err = await rejection(key.makeCredential(mcRequest(), { purpose: 'test', signal: ac.signal }));
+    const err = await rejection(key.makeCredential(mcRequest(), { ...ctx, signal: ac.signal }));
     expect(err.code).to.equal('cancelled');
     expect(prompter.touchDoneCount).to.equal(1);
     // The channel stays usable afterwards.

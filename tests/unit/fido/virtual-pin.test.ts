@@ -4,7 +4,8 @@
 
 import { expect } from 'chai';
 import { FLAG_UV } from '../../../app/fido/api';
-import { openVirtualSecurityKey, VirtualAuthenticator, type Ctap2SecurityKey } from '../../../app/fido';
+import { type Ctap2SecurityKey } from '../../../app/fido';
+import { openVirtualSecurityKey, VirtualAuthenticator } from '../../../app/fido/testing';
 import { ctx, gaRequest, mcRequest, RecordingPrompter, rejection } from './helpers';
 
 describe('fido: PIN through the virtual authenticator', function () {
@@ -36,7 +37,7 @@ describe('fido: PIN through the virtual authenticator', function () {
 
         const cred = await key.makeCredential(mcRequest({ userVerification: true }), ctx);
         expect(cred.flags & FLAG_UV).to.equal(FLAG_UV);
-        expect(prompter.pinAsks).to.deep.equal([{ retriesLeft: 8, wrongBefore: false, purpose: 'test' }]);
+        expect(prompter.pinAsks).to.deep.equal([{ retriesLeft: 8, purpose: ctx.purpose }]);
 
         const a = await key.getAssertion(gaRequest([cred.credentialId], { userVerification: true }), ctx);
         expect(a.flags & FLAG_UV).to.equal(FLAG_UV);
@@ -112,7 +113,7 @@ describe('fido: PIN through the virtual authenticator', function () {
     };
     const key = await open(va, prompter);
     const err = await rejection(
-      key.makeCredential(mcRequest({ userVerification: true }), { purpose: 't', signal: ac.signal }),
+      key.makeCredential(mcRequest({ userVerification: true }), { ...ctx, signal: ac.signal }),
     );
     expect(err.code).to.equal('cancelled');
     expect(va.pinRetries).to.equal(8);
@@ -200,6 +201,23 @@ describe('fido: PIN through the virtual authenticator', function () {
       expect(a.signCount).to.be.greaterThan(cred.signCount);
       expect(prompter.pinAsks).to.have.length(1);
     } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('creates its state directory 0700 and its state file 0600', async function () {
+    const { mkdtempSync, rmSync, statSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const { tmpdir } = await import('node:os');
+    const dir = mkdtempSync(join(tmpdir(), 'kvn-fido-'));
+    const old = process.umask(0o022);
+    try {
+      const statePath = join(dir, 'state', 'key.json');
+      new VirtualAuthenticator({ statePath });
+      expect(statSync(join(dir, 'state')).mode & 0o777).to.equal(0o700);
+      expect(statSync(statePath).mode & 0o777).to.equal(0o600);
+    } finally {
+      process.umask(old);
       rmSync(dir, { recursive: true, force: true });
     }
   });

@@ -4,6 +4,7 @@ import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FidoError, type SecurityKey } from '../../../app/fido/api';
+import { RequestQueue } from '../../../app/fido/request-queue';
 import { SshAgent, type SignEvent } from '../../../app/ssh/agent';
 import { AgentClient } from '../../../app/ssh/agent-client';
 import {
@@ -76,7 +77,8 @@ describe('ssh-agent server (Unix socket, vector key)', () => {
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'kvn-sshagent-'));
     vk = new VectorKey();
-    key = (await enrollSkKey(vk, { comment: 'test key' }, { purpose: 'enroll' })).key;
+    key = (await enrollSkKey(vk, { comment: 'test key' }, { purpose: { what: 'enroll', requester: 'app' } }))
+      .key;
     const sk: SecurityKey = {
       label: vk.label,
       makeCredential: (r) => vk.makeCredential(r),
@@ -257,7 +259,7 @@ describe('ssh-agent server without a usable security key', () => {
     agentOpts: Partial<ConstructorParameters<typeof SshAgent>[0]>,
   ): Promise<SignEvent[]> {
     const vk = new VectorKey();
-    const key = (await enrollSkKey(vk, {}, { purpose: 'enroll' })).key;
+    const key = (await enrollSkKey(vk, {}, { purpose: { what: 'enroll', requester: 'app' } })).key;
     const events: SignEvent[] = [];
     const agent = new SshAgent({
       keys: () => [key],
@@ -286,20 +288,24 @@ describe('ssh-agent server without a usable security key', () => {
 
   it('gives up on a request the security key never answers, and cancels it', async () => {
     let aborted = false;
+    // Keys honour ctx.timeoutMs through the RequestQueue, as Ctap2SecurityKey does.
+    const queue = new RequestQueue();
     const hanging: SecurityKey = {
       label: 'hanging key',
       makeCredential: () => new Promise(() => undefined),
       getAssertion: (_r, ctx) =>
-        new Promise((_resolve, reject) => {
-          ctx.signal?.addEventListener('abort', () => {
-            aborted = true;
-            reject(new FidoError('cancelled', 'cancelled'));
+        queue.run(hanging, 'hanging key', ctx, (r) => {
+          return new Promise((_resolve, reject) => {
+            r.signal.addEventListener('abort', () => {
+              aborted = true;
+              reject(new FidoError('cancelled', 'cancelled'));
+            });
           });
         }),
       close: async () => undefined,
     };
     const events = await oneSign({ securityKey: async () => hanging, requestTimeoutMs: 200 });
-    expect(events.map((e) => e.reason)).to.deep.equal(['sign request timed out']);
+    expect(events.map((e) => e.reason)).to.deep.equal(['the request timed out']);
     expect(aborted).to.equal(true);
   });
 });

@@ -19,8 +19,10 @@ describe('ssh key directory', () => {
     const store = new SkKeyDirectory(dir);
     expect(store.keys()).to.deep.equal([]); // no directory yet: no keys, no error
     const vk = new VectorKey();
-    const k1 = (await enrollSkKey(vk, { comment: 'one' }, { purpose: 't' })).key;
-    const k2 = (await enrollSkKey(vk, { comment: 'two' }, { purpose: 't' })).key;
+    const k1 = (await enrollSkKey(vk, { comment: 'one' }, { purpose: { what: 'enroll', requester: 'app' } }))
+      .key;
+    const k2 = (await enrollSkKey(vk, { comment: 'two' }, { purpose: { what: 'enroll', requester: 'app' } }))
+      .key;
     const f1 = store.save(k1);
     const f2 = store.save(k2);
     expect(f1).to.equal(join(dir, 'id_ecdsa_sk'));
@@ -35,7 +37,8 @@ describe('ssh key directory', () => {
     const dir = join(root, 'b');
     const problems: KeyFileProblem[] = [];
     const store = new SkKeyDirectory(dir, (p) => problems.push(p));
-    const good = (await enrollSkKey(new VectorKey(), {}, { purpose: 't' })).key;
+    const good = (await enrollSkKey(new VectorKey(), {}, { purpose: { what: 'enroll', requester: 'app' } }))
+      .key;
     store.save(good);
     writeFileSync(join(dir, 'junk'), 'hello', { mode: 0o600 });
     writeFileSync(join(dir, 'open'), 'x', { mode: 0o644 });

@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import type { OperationContext } from '../../../app/fido/api';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -23,7 +24,7 @@ import {
 import { SshFormatError, SshWriter } from '../../../app/ssh/wire';
 import { VectorKey } from './vector-key';
 
-const ctx = { purpose: 'test' };
+const ctx: OperationContext = { purpose: { what: 'ssh-sign', requester: 'app' } };
 
 describe('ssh sk keys: blobs, lines, fingerprints', () => {
   let ecdsa: SkKey;

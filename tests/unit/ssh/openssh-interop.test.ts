@@ -7,7 +7,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { openVirtualSecurityKey, VirtualAuthenticator, type Ctap2SecurityKey } from '../../../app/fido';
+import { type Ctap2SecurityKey } from '../../../app/fido';
+import { openVirtualSecurityKey, VirtualAuthenticator } from '../../../app/fido/testing';
 import { SshAgent } from '../../../app/ssh/agent';
 import { enrollSkKey } from '../../../app/ssh/enroll';
 import { fingerprintLine, publicKeyLine, type SkKey } from '../../../app/ssh/keys';
@@ -28,12 +29,21 @@ describe('ssh-agent with OpenSSH tools (ssh-add, ssh-keygen -Y)', () => {
     va = new VirtualAuthenticator();
     sk = await openVirtualSecurityKey(va, {
       askPin: async () => null,
-      touchNeeded: (r) => touches.push(r.purpose),
+      touchNeeded: (r) => touches.push(`${r.purpose.what} ${r.purpose.namespace} ${r.purpose.keyComment}`),
       touchDone: () => undefined,
     });
-    keys.push((await enrollSkKey(sk, { comment: 'ecdsa@test' }, { purpose: 'enroll' })).key);
     keys.push(
-      (await enrollSkKey(sk, { algorithm: 'ed25519', comment: 'ed@test' }, { purpose: 'enroll' })).key,
+      (await enrollSkKey(sk, { comment: 'ecdsa@test' }, { purpose: { what: 'enroll', requester: 'app' } }))
+        .key,
+    );
+    keys.push(
+      (
+        await enrollSkKey(
+          sk,
+          { algorithm: 'ed25519', comment: 'ed@test' },
+          { purpose: { what: 'enroll', requester: 'app' } },
+        )
+      ).key,
     );
     agent = new SshAgent({ keys: () => keys, securityKey: async () => sk, log: () => undefined });
     await agent.listen(join(dir, 'agent.sock'));
@@ -63,7 +73,7 @@ describe('ssh-agent with OpenSSH tools (ssh-add, ssh-keygen -Y)', () => {
       writeFileSync(msg, 'tree 1234\nauthor someone\n\na commit\n');
       touches.length = 0;
       await execFileP('ssh-keygen', ['-Y', 'sign', '-f', pub, '-n', 'git', msg], { env });
-      expect(touches).to.deep.equal([`Sign "git" data with ${key.comment}`]);
+      expect(touches).to.deep.equal([`sign-data git ${key.comment}`]);
 
       const allowed = join(dir, 'allowed_signers');
       writeFileSync(allowed, `${key.comment} ${publicKeyLine(key)}\n`);

@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import type { OperationContext } from '../../../app/fido/api';
 import { createHash, createPublicKey, verify } from 'node:crypto';
 import { FLAG_UP, FLAG_UV } from '../../../app/fido/api';
 import { enrollSkKey } from '../../../app/ssh/enroll';
@@ -12,7 +13,7 @@ import { signWithSkKey } from '../../../app/ssh/signer';
 import { SshReader } from '../../../app/ssh/wire';
 import { VectorKey } from './vector-key';
 
-const ctx = { purpose: 'test' };
+const ctx: OperationContext = { purpose: { what: 'ssh-sign', requester: 'app' } };
 const sha256 = (b: Buffer | string): Buffer => createHash('sha256').update(b).digest();
 
 describe('ssh sk signatures', () => {
@@ -106,15 +107,6 @@ describe('ssh sk signatures', () => {
     } finally {
       vk.dropUp = false;
     }
-  });
-
-  it('serializes signatures on one security key', async () => {
-    vk.maxInFlight = 0;
-    const sigs = await Promise.all(
-      Array.from({ length: 5 }, (_, i) => signWithSkKey(vk, ecdsa, Buffer.from(`m${i}`), ctx)),
-    );
-    expect(sigs).to.have.length(5);
-    expect(vk.maxInFlight).to.equal(1);
   });
 
   it('parses DER and rejects malformed DER', () => {

@@ -1,13 +1,10 @@
 // Enroll and sign through the project's virtual authenticator (CTAPHID + CTAP2, no root needed),
 // checking each signature the way sshd does.
+import type { OperationContext } from '../../../app/fido/api';
 import { expect } from 'chai';
 import { randomBytes } from 'node:crypto';
-import {
-  openVirtualSecurityKey,
-  VirtualAuthenticator,
-  type Ctap2SecurityKey,
-  type UserPrompter,
-} from '../../../app/fido';
+import { type Ctap2SecurityKey, type UserPrompter } from '../../../app/fido';
+import { openVirtualSecurityKey, VirtualAuthenticator } from '../../../app/fido/testing';
 import { enrollSkKey } from '../../../app/ssh/enroll';
 import { readPrivateKeyFile, writePrivateKeyFile } from '../../../app/ssh/keyfile';
 import { SK_ECDSA_TYPE, SK_ED25519_TYPE, SSH_SK_RESIDENT_KEY } from '../../../app/ssh/keys';
@@ -23,7 +20,7 @@ describe('ssh sk keys on the virtual authenticator', () => {
     touchNeeded: () => undefined,
     touchDone: () => undefined,
   };
-  const ctx = { purpose: 'unit test' };
+  const ctx: OperationContext = { purpose: { what: 'ssh-sign', requester: 'app' } };
 
   before(async () => {
     va = new VirtualAuthenticator({ pin: PIN });
