@@ -6,12 +6,13 @@ import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { Command } from 'commander';
 import { describeKey, type KeyInfo } from '../../diag/key-info';
-import { FidoError } from '../../fido/api';
+import { FidoError, type PinPrompt } from '../../fido/api';
 import type { AnySecurityKey } from '../../fido/open';
 import { TerminalPrompter } from '../../headless/prompts';
 import { enrollSkKey } from '../../ssh/enroll';
 import { readPrivateKeyFile, writePrivateKeyFile } from '../../ssh/keyfile';
 import { authorizedKeysLine, describeFlags, fingerprint, publicKeyLine, SK_ECDSA_TYPE } from '../../ssh/keys';
+import type { CliContext } from '../context';
 import { CliError, Exit } from '../exit-codes';
 import { table } from '../format';
 import { printJson } from '../json';
@@ -143,7 +144,7 @@ export function registerKeyCommands(program: Command, runner: Runner): void {
               noTouchRequired: !opts.touchRequired,
               comment: opts.comment ?? '',
             },
-            { purpose: 'Create a new SSH key' },
+            { purpose: { what: 'enroll', requester: 'app', keyComment: opts.comment } },
           ),
         );
         mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
@@ -219,7 +220,7 @@ export function registerKeyCommands(program: Command, runner: Runner): void {
         if (k.pinSet === true)
           throw new CliError('the key already has a PIN: use keyvnet key pin change', Exit.Failure);
         if (k.pinSet === undefined) throw new CliError('this key does not support a PIN', Exit.Failure);
-        const newPin = await askNewPin(p, k.label);
+        const newPin = await askNewPin(ctx, p, k.label, 'set-pin');
         await k.setPin(newPin);
         ctx.out(`PIN set on ${k.label}.\n`);
       });
@@ -233,22 +234,15 @@ export function registerKeyCommands(program: Command, runner: Runner): void {
       const p = prompter();
       const sk = await chosen.open(p).catch((err) => Promise.reject(fidoExit(err)));
       await withKey(sk, async (k) => {
-        // changePin arrives with the security-key work (issue 10); until then say so plainly.
-        const change = (k as { changePin?: (cur: string, next: string) => Promise<void> }).changePin;
-        if (k.kind !== 'ctap2' || typeof change !== 'function')
-          throw new CliError('changing the PIN is not available in this build yet', Exit.Failure);
+        if (k.kind !== 'ctap2') throw new CliError('this key only speaks U2F: it has no PIN', Exit.Failure);
         if (k.pinSet !== true)
           throw new CliError('the key has no PIN yet: use keyvnet key pin set', Exit.Failure);
         const retries = await k.getPinRetries();
-        const cur = await p.askPin({
-          keyLabel: k.label,
-          purpose: 'Enter the current PIN',
-          retriesLeft: retries,
-          wrongBefore: false,
-        });
+        ctx.err('Current PIN:\n');
+        const cur = await p.askPin(pinPrompt(k.label, 'change-pin', retries));
         if (cur === null) throw new CliError('no PIN entered', Exit.Cancelled);
-        const next = await askNewPin(p, k.label);
-        await change.call(k, cur, next);
+        const next = await askNewPin(ctx, p, k.label, 'change-pin');
+        await k.changePin(cur, next);
         ctx.out(`PIN changed on ${k.label}.\n`);
       });
     });
@@ -274,23 +268,30 @@ export function registerKeyCommands(program: Command, runner: Runner): void {
   }
 }
 
+function pinPrompt(keyLabel: string, what: 'set-pin' | 'change-pin', retriesLeft: number | null): PinPrompt {
+  return {
+    requestId: 0,
+    keyLabel,
+    purpose: { what, requester: 'app' },
+    signal: new AbortController().signal,
+    retriesLeft,
+  };
+}
+
 /** The new PIN, typed twice; a mismatch or an empty answer ends the command (nothing is sent to the key). */
-async function askNewPin(p: TerminalPrompter, label: string): Promise<string> {
-  const first = await p.askPin({
-    keyLabel: label,
-    purpose: 'Choose a new PIN (4 to 63 characters)',
-    retriesLeft: null,
-    wrongBefore: false,
-  });
+async function askNewPin(
+  ctx: CliContext,
+  p: TerminalPrompter,
+  label: string,
+  what: 'set-pin' | 'change-pin',
+): Promise<string> {
+  ctx.err('New PIN (4 to 63 characters):\n');
+  const first = await p.askPin(pinPrompt(label, what, null));
   if (first === null) throw new CliError('no PIN entered', Exit.Cancelled);
   if ([...first].length < 4 || Buffer.byteLength(first) > 63)
     throw new CliError('a security key PIN has 4 to 63 characters', Exit.Failure);
-  const again = await p.askPin({
-    keyLabel: label,
-    purpose: 'Type the new PIN again',
-    retriesLeft: null,
-    wrongBefore: false,
-  });
+  ctx.err('The new PIN again:\n');
+  const again = await p.askPin(pinPrompt(label, what, null));
   if (again === null) throw new CliError('no PIN entered', Exit.Cancelled);
   if (again !== first) throw new CliError('the two PINs differ; nothing was changed', Exit.Failure);
   return first;

@@ -136,7 +136,7 @@ describe('cli: the command line', () => {
   });
 
   it('key enroll / import / list / pin set with the virtual key', async function () {
-    this.timeout(30_000);
+    this.timeout(120_000);
     const dir = mkdtempSync(join(tmpdir(), 'kvn-cli-'));
     const env = { KEYVNET_VIRTUAL_KEY: join(dir, 'vk.json') };
     const file = join(dir, 'id_ecdsa_sk');
@@ -170,5 +170,19 @@ describe('cli: the command line', () => {
     const after = JSON.parse((await run(['key', 'list', '--json'], env)).stdout).keys[0].info;
     expect(after).to.include({ pinSet: true, pinRetries: 8 });
     expect(pinSet('123456\n123456\n').stderr).to.contain('already has a PIN');
+    const change = (input: string) =>
+      spawnSync(keyvnet, ['key', 'pin', 'change'], {
+        input,
+        env: { ...process.env, ...env },
+        encoding: 'utf8',
+      });
+    const wrong = change('999999\n111111\n111111\n');
+    expect(wrong.status).to.equal(Exit.Failure);
+    expect(wrong.stderr).to.contain('Wrong PIN');
+    const changed = change('123456\n654321\n654321\n');
+    expect(changed.status, changed.stderr).to.equal(Exit.Ok);
+    expect(JSON.parse((await run(['key', 'list', '--json'], env)).stdout).keys[0].info.pinRetries).to.equal(
+      8,
+    );
   });
 });
