@@ -77,7 +77,7 @@ export function evalIptables(save: string, dev: string): Verdict | null {
 
 type NftObject = Record<string, Record<string, unknown>>;
 
-/** Every base chain hooked on input (ip and inet families) of `nft -j list ruleset`, for a TCP SYN on `dev`. */
+/** Every base chain hooked on input (ip, ip6 and inet families) of `nft -j list ruleset`, for a TCP SYN on `dev`. */
 export function evalNft(json: string, dev: string): Verdict | null {
   let doc: { nftables?: NftObject[] };
   try {
@@ -88,7 +88,7 @@ export function evalNft(json: string, dev: string): Verdict | null {
   const items = doc.nftables ?? [];
   const chains = items
     .map((o) => o.chain)
-    .filter((c) => c && c.hook === 'input' && (c.family === 'ip' || c.family === 'inet'));
+    .filter((c) => c && c.hook === 'input' && ['ip', 'ip6', 'inet'].includes(String(c.family)));
   if (chains.length === 0) return null;
   const maybe: string[] = [];
   // A packet must pass every input base chain; the first one that drops it decides.
@@ -197,24 +197,38 @@ export function evalPf(rules: string, dev: string): Verdict {
 
 const TITLE = 'Firewall: new connections on the VNet interface are let in';
 
-export function firewallCheck(tool: string, v: Verdict | null, dev: string): CheckResult {
-  if (v === null) return check('firewall', TITLE, 'ok', [`${tool}: no input filtering`]);
-  const evidence = [
-    `${tool}: ${v.because}`,
-    ...v.maybe.map((m) => `may drop (conditions not evaluated): ${m}`),
-  ];
-  if (v.result === 'drop') {
+/**
+ * One check from the verdicts of each tool that filters (iptables and ip6tables, or nft, or pf): a
+ * drop by any of them is a failure (VNet carries IPv4 and IPv6). A null verdict: no input filtering.
+ */
+export function firewallCheck(verdicts: Array<[tool: string, v: Verdict | null]>, dev: string): CheckResult {
+  const evidence: string[] = [];
+  let worst: 'accept' | 'unknown' | 'drop' = 'accept';
+  for (const [tool, v] of verdicts) {
+    if (v === null) {
+      evidence.push(`${tool}: no input filtering`);
+      continue;
+    }
+    evidence.push(
+      `${tool}: ${v.because}`,
+      ...v.maybe.map((m) => `${tool}: may drop (conditions not evaluated): ${m}`),
+    );
+    if (v.result === 'drop') worst = 'drop';
+    else if ((v.result === 'unknown' || v.maybe.length > 0) && worst === 'accept') worst = 'unknown';
+  }
+  if (worst === 'drop') {
+    const pf = verdicts.some(([t]) => t === 'pf');
     return check(
       'firewall',
       TITLE,
       'fail',
       evidence,
-      tool === 'pf'
+      pf
         ? `pf blocks inbound TCP on ${dev}; add "pass in quick on utun proto tcp" to your pf rules (or an anchor), or ask your administrator.`
-        : `The firewall drops new TCP connections arriving on ${dev}: allow them, e.g. \`iptables -I INPUT -i kvn+ -p tcp -j ACCEPT\` or in nft \`iifname "kvn*" meta l4proto tcp accept\` in your input chain.`,
+        : `The firewall drops new TCP connections arriving on ${dev}: allow them, e.g. \`iptables -I INPUT -i kvn+ -p tcp -j ACCEPT\` and the same with ip6tables, or in nft \`iifname "kvn*" meta l4proto tcp accept\` in your input chain.`,
     );
   }
-  if (v.result === 'unknown' || v.maybe.length > 0) {
+  if (worst === 'unknown') {
     return check(
       'firewall',
       TITLE,

@@ -39,7 +39,7 @@ export function darwinSystem(exec: Exec): SystemProbe {
       if (!pfEnabled(info.stdout)) return check('firewall', title, 'ok', ['pf is disabled']);
       const rules = await exec('pfctl', ['-s', 'rules']);
       if (rules.code !== 0) return check('firewall', title, 'skip', ['pfctl -s rules failed']);
-      return firewallCheck('pf', evalPf(rules.stdout, dev), dev);
+      return firewallCheck([['pf', evalPf(rules.stdout, dev)]], dev);
     },
   };
 }

@@ -37,11 +37,16 @@ export function linuxSystem(exec: Exec): SystemProbe {
 
     async firewall(dev) {
       const nft = await exec('nft', ['-j', 'list', 'ruleset']);
-      if (nft.code === 0) return firewallCheck('nft', evalNft(nft.stdout, dev), dev);
-      const ipt = await exec('iptables-save', ['-t', 'filter']);
-      if (ipt.code === 0) return firewallCheck('iptables', evalIptables(ipt.stdout, dev), dev);
+      if (nft.code === 0) return firewallCheck([['nft', evalNft(nft.stdout, dev)]], dev);
+      // Without nft: the iptables view, IPv4 and IPv6 (VNet carries both).
+      const verdicts: Array<[string, ReturnType<typeof evalIptables>]> = [];
+      for (const tool of ['iptables', 'ip6tables']) {
+        const r = await exec(`${tool}-save`, ['-t', 'filter']);
+        if (r.code === 0) verdicts.push([tool, evalIptables(r.stdout, dev)]);
+      }
+      if (verdicts.length > 0) return firewallCheck(verdicts, dev);
       return check('firewall', 'Firewall: new connections on the VNet interface are let in', 'skip', [
-        nft.code === null && ipt.code === null
+        nft.code === null
           ? 'neither nft nor iptables-save is installed'
           : 'cannot read the rules (run as root)',
       ]);

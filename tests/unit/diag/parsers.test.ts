@@ -154,9 +154,22 @@ describe('diag: firewall', () => {
   it('iptables: drop policy without an accept for the tun fails; with one it passes', () => {
     const v = evalIptables(S.IPTABLES_DROP_POLICY, 'kvn0')!;
     expect(v).to.include({ result: 'drop', because: 'INPUT policy DROP' });
-    const c = firewallCheck('iptables', v, 'kvn0');
+    const c = firewallCheck([['iptables', v]], 'kvn0');
     expect(c.status).to.equal('fail');
     expect(c.fix).to.contain('iptables -I INPUT -i kvn+ -p tcp -j ACCEPT');
+    // IPv6 dropped while IPv4 passes is still a failure: VNet answers AAAA too.
+    const mixed = firewallCheck(
+      [
+        ['iptables', evalIptables(S.IPTABLES_ACCEPT_KVN, 'kvn0')],
+        ['ip6tables', evalIptables(S.IPTABLES_DROP_RULE, 'kvn0')],
+      ],
+      'kvn0',
+    );
+    expect(mixed.status).to.equal('fail');
+    expect(mixed.evidence).to.deep.equal([
+      'iptables: -A INPUT -i kvn+ -p tcp -j ACCEPT',
+      'ip6tables: -A INPUT -i kvn0 -j DROP',
+    ]);
     expect(evalIptables(S.IPTABLES_ACCEPT_KVN, 'kvn0')).to.include({
       result: 'accept',
       because: '-A INPUT -i kvn+ -p tcp -j ACCEPT',
@@ -172,7 +185,7 @@ describe('diag: firewall', () => {
     expect(v.maybe).to.deep.equal([
       '-A INPUT -s 100.64.0.0/10 -j REJECT --reject-with icmp-port-unreachable',
     ]);
-    expect(firewallCheck('iptables', v, 'kvn0').status).to.equal('warn');
+    expect(firewallCheck([['iptables', v]], 'kvn0').status).to.equal('warn');
   });
 
   it('nft: input base chains', () => {
@@ -185,7 +198,13 @@ describe('diag: firewall', () => {
       because: 'ip fw in: policy drop',
     });
     expect(evalNft('{"nftables":[]}', 'kvn0')).to.equal(null);
-    expect(firewallCheck('nft', null, 'kvn0').status).to.equal('ok');
+    expect(evalNft(S.NFT_DROP_POLICY.replaceAll('"family":"ip"', '"family":"ip6"'), 'kvn0')!.result).to.equal(
+      'drop',
+    );
+    expect(evalNft(S.NFT_DROP_POLICY.replaceAll('"family":"ip"', '"family":"bridge"'), 'kvn0')).to.equal(
+      null,
+    );
+    expect(firewallCheck([['nft', null]], 'kvn0').status).to.equal('ok');
   });
 
   it('pf: last match wins unless quick; groups match utunN', () => {
@@ -193,7 +212,7 @@ describe('diag: firewall', () => {
     expect(pfEnabled(S.PF_INFO_DISABLED)).to.equal(false);
     const v = evalPf(S.PF_BLOCK_ALL, 'utun5');
     expect(v).to.include({ result: 'drop', because: 'block drop in all' });
-    const c = firewallCheck('pf', v, 'utun5');
+    const c = firewallCheck([['pf', v]], 'utun5');
     expect(c.status).to.equal('fail');
     expect(c.fix).to.contain('pass in quick on utun proto tcp');
     expect(evalPf(S.PF_BLOCK_THEN_PASS_UTUN, 'utun5').result).to.equal('accept');
