@@ -64,8 +64,8 @@ async function echoRole(): Promise<void> {
   const slow = new Set([SLOW_PORT]);
   (async () => {
     for (;;) {
-      const pkts = await tun.read();
-      if (pkts.length === 0) return;
+      const pkts = await tun.read().catch(() => null); // rejects once closed
+      if (!pkts) return;
       const replies = pkts.filter((p) => echo(p, { icmp: false }, slow) === 1);
       if (replies.length > 0) tun.write(replies);
     }

@@ -30,8 +30,8 @@ async function tunRole(where: string): Promise<void> {
   execFileSync('ip', ['link', 'set', tun.name, 'up']);
   console.log('READY');
   for (;;) {
-    const pkts = await tun.read();
-    if (pkts.length === 0) return;
+    const pkts = await tun.read().catch(() => null); // rejects once closed
+    if (!pkts) return;
     for (const p of pkts) if (echo(p) === 1) tun.write(p); // 1 = REPLY: rewritten in place
   }
 }

@@ -1,19 +1,23 @@
 // VNet benchmark (NOT a test): root only; makes and deletes its own network namespace; bounded.
-// Side by side in one run, inside one namespace:
+// The engine runs alone on a real tun (tests/integration/fixtures/vnet/engine.ts: direct dialer, no
+// daemon), MTU 65535, inside the namespace. Side by side in one run, in interleaved rounds:
 //   - bulk TCP upload and download through VNet (client -> app VIP -> tun -> engine -> direct dialer -> server)
-//     vs the same transfers over plain loopback (client -> server);
-//   - connection set-up (connect + 1-byte round trip), p50/p99 over N connections, VNet vs direct;
-//   - DNS query latency for an app name, p50/p99, VNet DNS (100.64.0.2) vs a minimal Node DNS server
-//     on loopback (same dns-packet library, fixed answer): the peer shows the floor of a Node UDP round trip;
-//   - an MTU sweep (smaller transfers) used to choose the daemon's default MTU.
-// Usage: node --import tsx bench/vnet.ts [--quick]   (--quick: 128 MB bulk, 200 connections/queries)
-// The same file runs the helper roles inside the namespace: `server`, `dnsref`, `client <json>`.
+//     vs the same transfers over plain loopback, and the engine process's CPU seconds per GB;
+//   - connection set-up (connect + 1-byte round trip), p50/p99, VNet vs direct;
+//   - DNS query latency for an app name, p50, VNet DNS vs a minimal Node DNS server on loopback;
+//   - the same download, set-up and DNS while another process floods the app's VIP with 64 KB UDP
+//     datagrams (head-of-line blocking), as ratios to the unflooded figures.
+// Usage: node --import tsx bench/vnet.ts [--quick] [--rounds N] [--compare <dir>]
+//   --compare <dir>: another checkout (e.g. `git worktree add /tmp/base <commit>`, with this engine
+//   fixture copied in); each round measures both trees, so before/after share the machine's noise.
+// The same file runs the helper roles inside the namespace: `server`, `dnsref`, `client <json>`,
+// `flood <host> <port> <size>`.
 import type { ChildProcess } from 'node:child_process';
 import { createSocket } from 'node:dgram';
-import { mkdirSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { connect, createServer, type Socket } from 'node:net';
 import * as dnsPacket from 'dns-packet';
-import { defaultMtu } from '../systemext/daemon-config';
 import { NetNs } from '../tests/helpers/netns';
 import { whyNoNetns } from '../tests/helpers/privileges';
 
@@ -224,10 +228,13 @@ async function dnsQueries(
       ms.push(
         await guard(
           new Promise<number>((resolve) => {
+            // Like a stub resolver: resend after 1 s without an answer; the time counts from the first.
             const t0 = process.hrtime.bigint();
+            const resend = setInterval(() => sock.send(q, port, host), 1000);
             const onMsg = (m: Buffer): void => {
               if (m.readUInt16BE(0) !== id) return;
               sock.off('message', onMsg);
+              clearInterval(resend);
               resolve(Number(process.hrtime.bigint() - t0) / 1e6);
             };
             sock.on('message', onMsg);
@@ -251,16 +258,20 @@ function waitLine(child: ChildProcess, re: RegExp, ms = HANG_GUARD_MS): Promise<
     let err = '';
     const timer = setTimeout(() => reject(new Error(`no ${re} within ${ms} ms: ${err}`)), ms);
     child.stderr?.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-3000)));
-    child.stdout?.on('data', (d: Buffer) => {
+    const onData = (d: Buffer): void => {
       buf += d.toString();
-      for (const line of buf.split('\n')) {
+      const lines = buf.split('\n');
+      buf = lines.pop() ?? '';
+      for (const line of lines) {
         const m = re.exec(line);
         if (m) {
           clearTimeout(timer);
+          child.stdout?.off('data', onData);
           return resolve(m);
         }
       }
-    });
+    };
+    child.stdout?.on('data', onData);
     child.once('exit', (code) => {
       clearTimeout(timer);
       reject(new Error(`exited ${code} before ${re}: ${err}`));
@@ -273,208 +284,235 @@ function exitOf(child: ChildProcess): Promise<void> {
   return new Promise((r) => child.once('exit', () => r()));
 }
 
-class Bench {
-  private daemon: ChildProcess | null = null;
-  private vip = '';
+/** The engine fixture of one source tree, on a tun in the namespace. */
+class Engine {
+  private child: ChildProcess | null = null;
+  vip = '';
   constructor(
     private readonly ns: NetNs,
-    private readonly stateDir: string,
+    private readonly root: string,
   ) {}
 
-  async startDaemon(mtu: number): Promise<void> {
-    const cfgPath = `${this.stateDir}/config-${mtu}.json`;
-    const cfg = {
-      zones: ['corp.test'],
-      apps: [{ name: APP, target: `127.0.0.1:${SERVER_PORT}`, ports: [80] }],
-      stateDir: this.stateDir,
-      mtu,
-      tunName: 'kvnb0',
-    };
-    writeFileSync(cfgPath, JSON.stringify(cfg));
-    this.daemon = this.ns.spawnNode(`${__dirname}/../systemext/main.ts`, ['--config', cfgPath]);
-    const m = await waitLine(this.daemon, /^READY (.*)$/);
-    this.vip = (JSON.parse(m[1]) as { apps: Record<string, { v4: string }> }).apps[APP].v4;
+  async start(): Promise<void> {
+    const fixture = join(this.root, 'tests/integration/fixtures/vnet/engine.ts');
+    if (!existsSync(fixture)) throw new Error(`${fixture} is missing (copy it from this tree)`);
+    const args = { tun: 'kvnb0', mtu: 65535, apps: [{ name: APP, target: `127.0.0.1:${SERVER_PORT}` }] };
+    this.child = this.ns.spawnNode(fixture, [JSON.stringify(args)]);
+    const m = await waitLine(this.child, /^READY (.*)$/);
+    this.vip = (JSON.parse(m[1]) as { apps: Record<string, string> }).apps[APP];
   }
 
-  async stopDaemon(): Promise<void> {
-    if (!this.daemon) return;
-    this.daemon.kill('SIGTERM');
-    await exitOf(this.daemon);
-    this.daemon = null;
+  /** The engine process's CPU seconds so far (all threads), and the tun's counters. */
+  async stats(): Promise<{ cpu: number; tun: Record<string, number> }> {
+    const got = waitLine(this.child!, /^STATS (.*)$/);
+    this.child!.stdin?.write('stats\n');
+    return JSON.parse((await got)[1]) as { cpu: number; tun: Record<string, number> };
   }
 
-  async client<T>(job: ClientJob): Promise<T> {
-    const c = this.ns.spawnNode(__filename, ['client', JSON.stringify(job)]);
-    const m = await waitLine(c, /^RESULT (.*)$/, HANG_GUARD_MS + 10_000);
-    await exitOf(c);
-    return JSON.parse(m[1]) as T;
+  async stop(): Promise<void> {
+    if (!this.child) return;
+    this.child.kill('SIGTERM');
+    await exitOf(this.child);
+    this.child = null;
   }
+}
 
-  get appAddress(): string {
-    return this.vip;
-  }
-
-  bulkVnet(bytes: number) {
-    return this.client<{ bps: number }>({ kind: 'bulk', host: this.vip, port: 80, bytes });
-  }
-  downloadVnet(bytes: number) {
-    return this.client<{ bps: number }>({ kind: 'download', host: this.vip, port: 80, bytes });
-  }
-  downloadDirect(bytes: number) {
-    return this.client<{ bps: number }>({ kind: 'download', host: '127.0.0.1', port: SERVER_PORT, bytes });
-  }
-  bulkDirect(bytes: number) {
-    return this.client<{ bps: number }>({ kind: 'bulk', host: '127.0.0.1', port: SERVER_PORT, bytes });
-  }
+async function client<T>(ns: NetNs, job: ClientJob): Promise<T> {
+  const c = ns.spawnNode(__filename, ['client', JSON.stringify(job)]);
+  const m = await waitLine(c, /^RESULT (.*)$/, HANG_GUARD_MS + 10_000);
+  await exitOf(c);
+  return JSON.parse(m[1]) as T;
 }
 
 function pct(ms: number[], p: number): number {
   const s = [...ms].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
 }
-const mbps = (bps: number) => `${((bps * 8) / 1e6).toFixed(0)} Mbit/s`;
-const f3 = (x: number) => x.toFixed(3);
 
-async function orchestrate(quick: boolean): Promise<void> {
+/** One round of every figure for one tree. */
+async function measure(ns: NetNs, e: Engine, bulkBytes: number, n: number): Promise<Record<string, number>> {
+  const r: Record<string, number> = {};
+  const gb = bulkBytes / 1e9;
+  const vnet = { host: e.vip, port: 80 };
+  const direct = { host: '127.0.0.1', port: SERVER_PORT };
+  let cpu0 = (await e.stats()).cpu;
+  const up = await client<{ bps: number }>(ns, { kind: 'bulk', ...vnet, bytes: bulkBytes });
+  let cpu1 = (await e.stats()).cpu;
+  r.upCpuPerGB = (cpu1 - cpu0) / gb;
+  const upLo = await client<{ bps: number }>(ns, { kind: 'bulk', ...direct, bytes: bulkBytes });
+  cpu0 = (await e.stats()).cpu;
+  const down = await client<{ bps: number }>(ns, { kind: 'download', ...vnet, bytes: bulkBytes });
+  cpu1 = (await e.stats()).cpu;
+  r.downCpuPerGB = (cpu1 - cpu0) / gb;
+  const downLo = await client<{ bps: number }>(ns, { kind: 'download', ...direct, bytes: bulkBytes });
+  r.upGbit = (up.bps * 8) / 1e9;
+  r.upRatio = up.bps / upLo.bps;
+  r.downGbit = (down.bps * 8) / 1e9;
+  r.downRatio = down.bps / downLo.bps;
+  const sv = (await client<{ ms: number[] }>(ns, { kind: 'setup', ...vnet, count: n })).ms;
+  const sd = (await client<{ ms: number[] }>(ns, { kind: 'setup', ...direct, count: n })).ms;
+  r.setupP50 = pct(sv, 50);
+  r.setupP50Overhead = pct(sv, 50) - pct(sd, 50);
+  r.setupP99Overhead = pct(sv, 99) - pct(sd, 99);
+  const qv = (
+    await client<{ ms: number[] }>(ns, { kind: 'dns', host: '100.64.0.2', port: 53, name: APP, count: n })
+  ).ms;
+  const qr = (
+    await client<{ ms: number[] }>(ns, {
+      kind: 'dns',
+      host: '127.0.0.1',
+      port: DNSREF_PORT,
+      name: APP,
+      count: n,
+    })
+  ).ms;
+  r.dnsP50 = pct(qv, 50);
+  r.dnsRefP50 = pct(qr, 50);
+
+  // Under a flood of 64 KB UDP datagrams at the app's VIP, from another process.
+  const flood = ns.spawnNode(__filename, ['flood', e.vip, '9999', '65000']);
+  try {
+    await waitLine(flood, /^FLOODING/);
+    const drops0 = (await e.stats()).tun.ringDrops ?? 0;
+    const fd = await client<{ bps: number }>(ns, { kind: 'download', ...vnet, bytes: bulkBytes });
+    r.floodDownRatio = fd.bps / down.bps;
+    const fs = (await client<{ ms: number[] }>(ns, { kind: 'setup', ...vnet, count: Math.ceil(n / 4) })).ms;
+    r.floodSetupP50 = pct(fs, 50);
+    r.floodSetupMax = Math.max(...fs);
+    const fq = (
+      await client<{ ms: number[] }>(ns, {
+        kind: 'dns',
+        host: '100.64.0.2',
+        port: 53,
+        name: APP,
+        count: Math.ceil(n / 4),
+      })
+    ).ms;
+    r.floodDnsP50 = pct(fq, 50);
+    r.floodDnsMax = Math.max(...fq);
+    r.floodRingDrops = ((await e.stats()).tun.ringDrops ?? 0) - drops0;
+  } catch (err) {
+    console.log(`  (flood round failed: ${(err as Error).message.split('\n')[0]})`);
+  } finally {
+    flood.kill('SIGTERM');
+    await exitOf(flood);
+  }
+  return r;
+}
+
+const FIGURES: Array<[string, string, number]> = [
+  ['upGbit', 'upload through VNet, Gbit/s', 2],
+  ['upRatio', 'upload, ratio VNet / loopback', 2],
+  ['upCpuPerGB', 'upload, engine CPU s per GB', 2],
+  ['downGbit', 'download through VNet, Gbit/s', 2],
+  ['downRatio', 'download, ratio VNet / loopback', 2],
+  ['downCpuPerGB', 'download, engine CPU s per GB', 2],
+  ['setupP50', 'set-up p50, ms', 3],
+  ['setupP50Overhead', 'set-up p50 overhead vs direct, ms', 3],
+  ['setupP99Overhead', 'set-up p99 overhead vs direct, ms', 3],
+  ['dnsP50', 'VNet DNS p50, ms', 3],
+  ['dnsRefP50', '(minimal Node DNS on loopback p50, ms)', 3],
+  ['floodDownRatio', 'flood: download, ratio to unflooded', 2],
+  ['floodSetupP50', 'flood: set-up p50, ms', 3],
+  ['floodSetupMax', 'flood: set-up max, ms', 1],
+  ['floodDnsP50', 'flood: DNS p50, ms', 3],
+  ['floodDnsMax', 'flood: DNS max, ms', 1],
+  ['floodRingDrops', 'flood: slow-path packets dropped by the reader', 0],
+];
+
+async function orchestrate(opts: { quick: boolean; rounds: number; compare: string | null }): Promise<void> {
   const why = whyNoNetns();
   if (why) throw new Error(`bench/vnet.ts needs root and network namespaces: ${why}`);
-  const bulkBytes = quick ? 128 << 20 : 1 << 30;
-  const sweepBytes = quick ? 64 << 20 : 256 << 20;
-  const n = quick ? 200 : 1000;
+  const bulkBytes = opts.quick ? 128 << 20 : 1 << 30;
+  const n = opts.quick ? 200 : 1000;
+  const trees = [{ label: 'this tree', root: resolve(__dirname, '..') }];
+  if (opts.compare) trees.push({ label: `compare (${opts.compare})`, root: resolve(opts.compare) });
   const ns = await NetNs.create('vbench');
-  const etc = `/etc/netns/${ns.name}`;
-  const stateDir = `/run/keyvnet-bench-${ns.name}`;
-  const cleanup = async (): Promise<void> => {
-    await ns.delete();
-    rmSync(etc, { recursive: true, force: true });
-    rmSync(stateDir, { recursive: true, force: true });
-    try {
-      rmdirSync('/etc/netns');
-    } catch {
-      /* not empty or absent */
-    }
-  };
-  process.once('SIGINT', () => void cleanup().then(() => process.exit(130)));
+  process.once('SIGINT', () => void ns.delete().then(() => process.exit(130)));
   try {
-    mkdirSync(etc, { recursive: true });
-    writeFileSync(`${etc}/resolv.conf`, 'nameserver 192.0.2.53\noptions timeout:1 attempts:1\n');
-    mkdirSync(stateDir, { recursive: true });
     await waitLine(ns.spawnNode(__filename, ['server']), /^LISTENING/);
     await waitLine(ns.spawnNode(__filename, ['dnsref']), /^LISTENING/);
-    const b = new Bench(ns, stateDir);
-
-    // Each MTU is measured `rounds` times, interleaved, each time next to a loopback run: machines
-    // running other work are noisy, and the median ratio is what decides.
-    const mtus = [1500, 9000, 16384, 65535];
-    const rounds = quick ? 1 : 3;
+    const results = new Map<string, Record<string, number>[]>(trees.map((t) => [t.label, []]));
     console.log(
-      `MTU sweep: ${sweepBytes >> 20} MB upload through VNet vs plain loopback, ${rounds} round(s), median`,
+      `${opts.rounds} round(s), ${bulkBytes >> 20} MB transfers, ${n} connections/queries; trees interleaved`,
     );
-    const ratios = new Map<number, { r: number; v: number }[]>(mtus.map((m) => [m, []]));
-    for (let round = 0; round < rounds; round++) {
-      for (const mtu of mtus) {
-        await b.startDaemon(mtu);
-        const v = await b.bulkVnet(sweepBytes);
-        const d = await b.bulkDirect(sweepBytes);
-        ratios.get(mtu)!.push({ r: v.bps / d.bps, v: v.bps });
-        await b.stopDaemon();
+    for (let round = 0; round < opts.rounds; round++) {
+      const order = round % 2 === 0 ? trees : [...trees].reverse();
+      for (const t of order) {
+        const e = new Engine(ns, t.root);
+        await e.start();
+        try {
+          const r = await measure(ns, e, bulkBytes, n);
+          results.get(t.label)!.push(r);
+          console.log(
+            `  round ${round + 1} ${t.label}: ${JSON.stringify(r, (_, v: unknown) => (typeof v === 'number' ? Number(v.toFixed(3)) : v))}`,
+          );
+        } finally {
+          await e.stop();
+        }
       }
     }
-    for (const mtu of mtus) {
-      const rs = ratios.get(mtu)!.sort((x, y) => x.r - y.r);
-      const med = rs[Math.floor(rs.length / 2)];
-      const all = rs.map((x) => x.r.toFixed(2)).join(' ');
-      console.log(
-        `  mtu ${String(mtu).padStart(5)}: VNet ${mbps(med.v).padStart(14)}  ratio to loopback ${med.r.toFixed(2)}  (all: ${all})`,
-      );
+    console.log('\nfigure'.padEnd(52) + trees.map((t) => t.label.padEnd(26)).join(''));
+    for (const [key, label, digits] of FIGURES) {
+      const cells = trees.map((t) => {
+        const vs = results
+          .get(t.label)!
+          .map((r) => r[key])
+          .filter((v) => typeof v === 'number' && Number.isFinite(v))
+          .sort((a, b) => a - b);
+        if (vs.length === 0) return '-'.padEnd(26);
+        const lo = vs[0].toFixed(digits);
+        const hi = vs[vs.length - 1].toFixed(digits);
+        return (lo === hi ? lo : `${lo}–${hi}`).padEnd(26);
+      });
+      console.log(`  ${label.padEnd(50)}${cells.join('')}`);
     }
-
-    const mtu = defaultMtu(process.platform);
-    await b.startDaemon(mtu);
-    console.log(`\nBulk transfer ${bulkBytes >> 20} MB each way (default MTU ${mtu}):`);
-    const v = await b.bulkVnet(bulkBytes);
-    const d = await b.bulkDirect(bulkBytes);
-    console.log(
-      `  upload   VNet ${mbps(v.bps)}  loopback ${mbps(d.bps)}  ratio VNet/loopback ${(v.bps / d.bps).toFixed(2)}`,
-    );
-    const vd = await b.downloadVnet(bulkBytes);
-    const dd = await b.downloadDirect(bulkBytes);
-    console.log(
-      `  download VNet ${mbps(vd.bps)}  loopback ${mbps(dd.bps)}  ratio VNet/loopback ${(vd.bps / dd.bps).toFixed(2)}`,
-    );
-
-    // Packets the kernel dropped on the tun (e.g. a full tx queue while the reader thread lagged).
-    const link = (await ns.run('ip', ['-s', 'link', 'show', 'kvnb0'])).stdout.split('\n');
-    const dropsOf = (hdr: string): string => {
-      const i = link.findIndex((l) => l.trim().startsWith(hdr));
-      return i >= 0 ? (link[i + 1]?.trim().split(/\s+/)[3] ?? '?') : '?';
-    };
-    console.log(`  tun drops after the bulk runs: rx ${dropsOf('RX:')} tx ${dropsOf('TX:')}`);
-
-    console.log(`\nConnection set-up (connect + 1-byte round trip), ${n} sequential connections:`);
-    const sv = (
-      await b.client<{ ms: number[] }>({
-        kind: 'setup',
-        host: b.appAddress,
-        port: 80,
-        count: n,
-      })
-    ).ms;
-    const sd = (
-      await b.client<{ ms: number[] }>({ kind: 'setup', host: '127.0.0.1', port: SERVER_PORT, count: n })
-    ).ms;
-    for (const p of [50, 99]) {
-      console.log(
-        `  p${p}: VNet ${f3(pct(sv, p))} ms  direct ${f3(pct(sd, p))} ms  overhead ${f3(pct(sv, p) - pct(sd, p))} ms  ratio ${(pct(sv, p) / pct(sd, p)).toFixed(2)}`,
-      );
-    }
-
-    console.log(`\nDNS A query for ${APP}, ${n} sequential queries:`);
-    const qv = (
-      await b.client<{ ms: number[] }>({ kind: 'dns', host: '100.64.0.2', port: 53, name: APP, count: n })
-    ).ms;
-    const qr = (
-      await b.client<{ ms: number[] }>({
-        kind: 'dns',
-        host: '127.0.0.1',
-        port: DNSREF_PORT,
-        name: APP,
-        count: n,
-      })
-    ).ms;
-    for (const p of [50, 99]) {
-      console.log(
-        `  p${p}: VNet DNS ${f3(pct(qv, p))} ms  minimal Node DNS on loopback ${f3(pct(qr, p))} ms  ratio ${(pct(qv, p) / pct(qr, p)).toFixed(2)}`,
-      );
-    }
-    // Where set-up time goes: one packet to the engine and back (ICMP echo answered by the engine's
-    // main thread) vs the kernel answering on loopback.
-    const pingAvg = async (addr: string): Promise<number> => {
-      const out = (await ns.run('ping', ['-q', '-c', String(n), '-i', '0.002', '-W', '2', addr])).stdout;
-      const m = /= [\d.]+\/([\d.]+)\//.exec(out);
-      return m ? Number(m[1]) : NaN;
-    };
-    const pv = await pingAvg(b.appAddress);
-    const pl = await pingAvg('127.0.0.1');
-    console.log(
-      `\nICMP echo, ${n} pings, average RTT: VNet (engine answers) ${f3(pv)} ms  loopback ${f3(pl)} ms  ratio ${(pv / pl).toFixed(1)}`,
-    );
-    await b.stopDaemon();
   } finally {
-    await cleanup();
+    await ns.delete();
   }
 }
 
-const [role, arg] = process.argv.slice(2);
+/** Floods HOST:PORT with UDP datagrams of SIZE bytes until killed. */
+function floodRole(host: string, port: string, size: string): void {
+  const sock = createSocket('udp4');
+  const payload = Buffer.alloc(Number(size), 0x66);
+  let announced = false;
+  sock.on('error', () => {});
+  const burst = (): void => {
+    let left = 32;
+    for (let i = 0; i < 32; i++)
+      sock.send(payload, Number(port), host, () => {
+        if (--left > 0) return;
+        if (!announced) console.log('FLOODING');
+        announced = true;
+        setImmediate(burst);
+      });
+  };
+  burst();
+  process.on('SIGTERM', () => process.exit(0));
+}
+
+const argv = process.argv.slice(2);
+const [role, arg] = argv;
+const option = (name: string): string | null => {
+  const i = argv.indexOf(name);
+  return i >= 0 ? (argv[i + 1] ?? null) : null;
+};
 if (role === 'server') serverRole();
 else if (role === 'dnsref') dnsRefRole();
+else if (role === 'flood') floodRole(argv[1], argv[2], argv[3]);
 else if (role === 'client') {
   clientRole(JSON.parse(arg) as ClientJob).catch((err: Error) => {
     console.error(err.message);
     process.exit(1);
   });
 } else {
-  orchestrate(process.argv.includes('--quick')).catch((err: Error) => {
+  const quick = argv.includes('--quick');
+  orchestrate({
+    quick,
+    rounds: Number(option('--rounds') ?? (quick ? 2 : 3)),
+    compare: option('--compare'),
+  }).catch((err: Error) => {
     console.error(`bench failed: ${err.message}`);
     process.exit(1);
   });

@@ -21,6 +21,8 @@ export const linux = {
   // asm-generic/socket.h and bits/socket.h
   SOL_SOCKET: 1,
   SO_PEERCRED: 17,
+  /** asm-generic/socket.h: restrict a socket to one interface (by name). */
+  SO_BINDTODEVICE: 25,
   AF_INET: 2,
   AF_INET6: 10,
   AF_NETLINK: 16,
@@ -78,6 +80,11 @@ export const darwin = {
   NGROUPS: 16,
   /** u_int cr_version, uid_t cr_uid, short cr_ngroups (+2 padding), gid_t cr_groups[16]. */
   XUCRED_SIZE: 76,
+  // netinet/in.h, netinet6/in6.h: restrict a socket to one interface (by index)
+  IPPROTO_IP: 0,
+  IP_BOUND_IF: 25,
+  IPPROTO_IPV6: 41,
+  IPV6_BOUND_IF: 125,
   // sys/fcntl.h
   F_SETFD: 2,
   FD_CLOEXEC: 1,

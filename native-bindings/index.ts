@@ -1,6 +1,6 @@
 // Public entry of the native bindings: one interface, with the Linux or macOS implementation chosen at
 // run time. The platform modules (and ffi-rs) load only when a function here is first called.
-import type { Socket } from 'node:net';
+import type { Server, Socket } from 'node:net';
 import type { PeerCredentials } from './credentials';
 import type { OpenTunOptions, TunFd } from './types';
 
@@ -60,4 +60,15 @@ export function socketFd(socket: Socket): number {
 /** uid, gid and pid of the process at the other end of a connected Unix-domain socket. */
 export function peerCredentials(socketOrFd: Socket | number): PeerCredentials {
   return impl().peerCredentialsOfFd(typeof socketOrFd === 'number' ? socketOrFd : socketFd(socketOrFd));
+}
+
+/**
+ * Restricts a listening TCP server's socket to interface `ifname`, so only connections arriving
+ * through it are accepted (SO_BINDTODEVICE on Linux, IP_BOUND_IF/IPV6_BOUND_IF on macOS).
+ */
+export function bindServerToDevice(server: Server, ifname: string, family: 4 | 6): void {
+  const fd = (server as unknown as { _handle?: { fd?: number } })._handle?.fd;
+  if (typeof fd !== 'number' || fd < 0) throw new Error('server has no file descriptor (not listening?)');
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- lazy: loads ffi-rs on first use
+  (require('./bind-device') as typeof import('./bind-device')).bindSocketToDevice(fd, ifname, family);
 }

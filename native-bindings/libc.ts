@@ -101,6 +101,10 @@ export function getsockopt(what: string, fd: number, level: number, name: number
   return len.readUInt32LE(0);
 }
 
+export function setsockopt(what: string, fd: number, level: number, name: number, value: Buffer): void {
+  callInt(what, 'setsockopt', ['i32', 'i32', 'i32', 'ptr', 'i32'], [fd, level, name, value, value.length]);
+}
+
 export function send(what: string, fd: number, buf: Buffer, flags: number): number {
   return callInt(what, 'send', ['i32', 'ptr', 'u64', 'i32'], [fd, buf, buf.length, flags]);
 }

@@ -5,12 +5,14 @@
 //   vnet: up tun kvn0 range 100.64.0.0/10 zones corp.test | vnet: down | vnet: error (reason)
 //   app: hello.corp.test 100.64.12.34 fd12:...::64.12.34
 //   event: connection hello.corp.test:80 via direct | event: refused ... | event: dns-miss ...
+//   prompt: touch Touch your security key to connect to corp (bastion.corp.example.com) | prompt: done
 // Prompts go to the terminal (stderr; the PIN is read from stdin). Stops cleanly on SIGINT/SIGTERM:
 // VNet goes down with it.
 import { AgentCore, type AgentOptions } from '../agent/agent';
 import type { AgentState, VNetEvent } from '../agent/state';
 import type { Purpose, SecurityKey } from '../fido/api';
 import { TerminalPrompter } from './prompts';
+import { ReportingPrompter } from './reporting-prompter';
 
 /** What --demo-prompts asks for: a bastion login requested by the daemon. */
 const DEMO_PURPOSE: Purpose = {
@@ -33,8 +35,9 @@ export interface HeadlessOptions {
 }
 
 export async function runHeadless(opts: HeadlessOptions): Promise<number> {
-  const prompter = new TerminalPrompter();
-  if (opts.demoPrompts) return demoPrompts(opts, prompter);
+  const terminal = new TerminalPrompter();
+  if (opts.demoPrompts) return demoPrompts(opts, terminal);
+  const prompter = new ReportingPrompter(terminal);
 
   let securityKey: () => Promise<SecurityKey>;
   if (opts.virtualKey) {

@@ -28,6 +28,8 @@ export interface DnsResponderOptions {
   ipv6: boolean;
   forwarder: Forwarder;
   ttl?: number;
+  /** Called when a query names something inside a VNet zone that is no app (e.g. to tell the user). */
+  onMiss?: (fqdn: string, qtype: string) => void;
 }
 
 export class DnsResponder {
@@ -95,6 +97,7 @@ export class DnsResponder {
         }
         return reply(AA | RCODE.NOERROR, answers, answers.length ? [] : [this.soa(zone)]);
       }
+      this.opts.onMiss?.(name, String(q.type));
       const up = await this.opts.forwarder.forward(query, transport === 'tcp');
       if (up && up.length >= 12 && ![RCODE.SERVFAIL, RCODE.REFUSED].includes((up[3] & 0x0f) as 2 | 5)) {
         return this.fitRaw(up, q, limit);

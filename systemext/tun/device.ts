@@ -8,8 +8,9 @@ export interface TunDevice {
   /** MTU the device was configured for; packets longer than this are never delivered or accepted. */
   readonly mtu: number;
   /**
-   * Waits for packets from the kernel and returns those available (at least one), in arrival order.
-   * Returns an empty array once the device is closed.
+   * Waits for packets from the kernel and returns those available, in arrival order: always at
+   * least one. Rejects with TunClosedError once the device is closed (closing is explicit: an empty
+   * batch never means "closed"), and with another error if the device failed.
    */
   read(): Promise<Buffer[]>;
   /**
@@ -17,7 +18,7 @@ export interface TunDevice {
    * reused by the caller once this returns. Throws TunClosedError after close().
    */
   write(packets: Buffer | readonly Buffer[]): void;
-  /** Stops I/O, unblocks pending reads (they resolve with []), releases the fd. Idempotent. */
+  /** Stops I/O, unblocks pending reads (they reject with TunClosedError), releases the fd. Idempotent. */
   close(): Promise<void>;
 }
 

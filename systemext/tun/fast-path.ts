@@ -11,9 +11,9 @@
 //   a Buffer  write this packet (any length up to the MTU) back to the device instead
 // `pkt` is only valid during the call: copy what must outlive it. A throw drops the packet.
 
-export const PASS = 0;
-export const REPLY = 1;
-export const DROP = 2;
+import { DROP, PASS, REPLY } from './verdicts';
+
+export { DROP, PASS, REPLY };
 
 export type FastPathVerdict = typeof PASS | typeof REPLY | typeof DROP | Buffer;
 export type FastPathFn = (pkt: Buffer) => FastPathVerdict;

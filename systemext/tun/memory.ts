@@ -8,7 +8,7 @@ import { loadFastPath, PASS, REPLY, type FastPathFn, type FastPathSpec } from '.
 class MemoryTun implements TunDevice {
   peer!: MemoryTun;
   private readonly queue: Buffer[] = [];
-  private waiter: ((pkts: Buffer[]) => void) | null = null;
+  private waiter: { resolve: (pkts: Buffer[]) => void; reject: (err: Error) => void } | null = null;
   private closed = false;
   /** Runs on each packet delivered to this end (the engine side) before read() sees it. */
   fastPath: FastPathFn | null = null;
@@ -19,10 +19,10 @@ class MemoryTun implements TunDevice {
   ) {}
 
   read(): Promise<Buffer[]> {
+    if (this.closed) return Promise.reject(new TunClosedError(this.name));
     if (this.queue.length > 0) return Promise.resolve(this.queue.splice(0));
-    if (this.closed) return Promise.resolve([]);
     if (this.waiter) return Promise.reject(new Error(`${this.name}: read() is already pending`));
-    return new Promise((resolve) => (this.waiter = resolve));
+    return new Promise((resolve, reject) => (this.waiter = { resolve, reject }));
   }
 
   write(packets: Buffer | readonly Buffer[]): void {
@@ -51,7 +51,7 @@ class MemoryTun implements TunDevice {
     if (this.waiter) {
       const w = this.waiter;
       this.waiter = null;
-      w([pkt]);
+      w.resolve([pkt]);
     } else {
       this.queue.push(pkt);
     }
@@ -69,7 +69,7 @@ class MemoryTun implements TunDevice {
     this.queue.length = 0;
     const w = this.waiter;
     this.waiter = null;
-    w?.([]);
+    w?.reject(new TunClosedError(this.name));
   }
 }
 

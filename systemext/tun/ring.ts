@@ -27,6 +27,10 @@ export const CTL = {
   FP_WRITE_ERRORS: 10,
   /** Bumped by the producer for each wake; the consumer's waitAsync watches it. */
   WAKE_SEQ: 11,
+  /** Slow-path packets the reader dropped because the ring had no room for their class. */
+  RING_DROPS: 12,
+  /** ...of which priority packets (TCP SYN, DNS). */
+  PRIORITY_DROPS: 13,
 } as const;
 const CTL_SLOTS = 16;
 const WRAP = 0xffffffff;
@@ -71,33 +75,49 @@ class RingView {
 }
 
 export class RingProducer extends RingView {
+  /** Bytes to skip to the start (the wrap) before the reserved record; published by commit(). */
+  private skip = 0;
+  /** HEAD as reserve() last saw it: waitForSpace() waits for it to move. */
+  private seenHead = 0;
+
   /**
    * Offset of a record with room for `maxLen` payload bytes at the tail (payload at offset + 4), or
-   * -1 when the ring is too full. Call commit() to publish it, or nothing to drop it.
+   * -1 when the ring is too full. Call commit() to publish it, or nothing to drop it. Nothing is
+   * visible to the consumer before commit(), not even the wrap marker.
    */
   reserve(maxLen: number): number {
     const need = recordSize(maxLen);
     if (need > this.cap / 2) throw new RangeError(`record of ${maxLen} bytes is too large for the ring`);
-    let tail = Atomics.load(this.ctl, CTL.TAIL) >>> 0;
+    const tail = Atomics.load(this.ctl, CTL.TAIL) >>> 0;
     const head = Atomics.load(this.ctl, CTL.HEAD) >>> 0;
-    let used = (tail - head) >>> 0;
-    let pos = tail & this.mask;
+    this.seenHead = head;
+    const used = (tail - head) >>> 0;
+    const pos = tail & this.mask;
     const toEnd = this.cap - pos;
+    this.skip = 0;
     if (toEnd < need) {
       if (this.cap - used < toEnd + need) return -1;
       this.words[pos >> 2] = WRAP;
-      tail = (tail + toEnd) >>> 0;
-      Atomics.store(this.ctl, CTL.TAIL, tail | 0);
-      used += toEnd;
-      pos = 0;
+      this.skip = toEnd;
+      return 0;
     }
     return this.cap - used < need ? -1 : pos;
   }
 
-  /** Publishes the record at `pos` with `len` payload bytes. True if the consumer must be woken. */
+  /** Bytes the ring would hold once the reserved record is committed with `len` payload bytes. */
+  usedAfter(len: number): number {
+    const used = ((Atomics.load(this.ctl, CTL.TAIL) >>> 0) - (Atomics.load(this.ctl, CTL.HEAD) >>> 0)) >>> 0;
+    return used + this.skip + recordSize(len);
+  }
+
+  /**
+   * Publishes the record reserved at `pos` with `len` payload bytes (and the wrap before it, if any).
+   * True if the consumer must be woken.
+   */
   commit(pos: number, len: number): boolean {
     this.words[pos >> 2] = len;
-    const tail = (Atomics.load(this.ctl, CTL.TAIL) + recordSize(len)) | 0;
+    const tail = (Atomics.load(this.ctl, CTL.TAIL) + this.skip + recordSize(len)) | 0;
+    this.skip = 0;
     Atomics.store(this.ctl, CTL.TAIL, tail);
     Atomics.add(this.ctl, CTL.PASSED, 1);
     return (
@@ -112,11 +132,16 @@ export class RingProducer extends RingView {
     Atomics.notify(this.ctl, CTL.WAKE_SEQ);
   }
 
-  /** Blocks (this thread) until the consumer frees space or `timeoutMs` passes. */
-  waitForSpace(timeoutMs: number): void {
+  /**
+   * Blocks (this thread) until the consumer frees space after the last failed reserve(), or
+   * `timeoutMs` passes. Waits on the HEAD that reserve() saw: if the consumer drained since (and
+   * so did not see the flag), HEAD differs and the wait returns at once ('not-equal').
+   */
+  waitForSpace(timeoutMs: number): 'ok' | 'not-equal' | 'timed-out' {
     Atomics.store(this.ctl, CTL.PRODUCER_WAITING, 1);
-    Atomics.wait(this.ctl, CTL.HEAD, Atomics.load(this.ctl, CTL.HEAD), timeoutMs);
+    const r = Atomics.wait(this.ctl, CTL.HEAD, this.seenHead | 0, timeoutMs);
     Atomics.store(this.ctl, CTL.PRODUCER_WAITING, 0);
+    return r;
   }
 
   count(slot: number): void {

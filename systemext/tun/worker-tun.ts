@@ -24,6 +24,10 @@ export interface TunStats {
   fastPathDrops: number;
   /** Fast-path throws and invalid verdicts (the packet was dropped). */
   fastPathErrors: number;
+  /** Slow-path packets dropped because the ring to the main thread had no room for their class. */
+  ringDrops: number;
+  /** ...of which priority packets (TCP SYN, DNS): these only drop when the whole ring is full. */
+  priorityDrops: number;
   /** Writes that failed or were refused (bad length, not IPv4/IPv6 on utun, kernel error). */
   writeErrors: number;
   lastWriteError?: string;
@@ -122,16 +126,27 @@ export class WorkerTun implements TunDevice {
   }
 
   read(): Promise<Buffer[]> {
-    if (this.closing) return Promise.resolve([]);
+    if (this.closing) return Promise.reject(new TunClosedError(this.name));
     if (this.pending) return Promise.reject(new Error(`${this.name}: read() is already pending`));
-    const now = this.ring.drain();
-    if (now.length > 0) return Promise.resolve(now);
+    const now = this.take();
+    if (now) return Promise.resolve(now);
     if (this.failure) return Promise.reject(this.failure);
-    if (!this.ring.armWake()) return Promise.resolve(this.ring.drain());
     this.worker.ref(); // the sleep below does not keep the event loop alive; a pending read does
     const p = new Promise<Buffer[]>((resolve, reject) => (this.pending = { resolve, reject }));
     this.sleep();
     return p;
+  }
+
+  /**
+   * Packets available now, or null once armWake() says none are coming before a wake. Loops while
+   * armWake() sees data that drain() then does not yield, so an empty batch is never returned.
+   */
+  private take(): Buffer[] | null {
+    for (;;) {
+      const pkts = this.ring.drain();
+      if (pkts.length > 0) return pkts;
+      if (this.ring.armWake()) return null;
+    }
   }
 
   write(packets: Buffer | readonly Buffer[]): void {
@@ -165,6 +180,8 @@ export class WorkerTun implements TunDevice {
       fastPathReplies: Atomics.load(c, CTL.FP_REPLIES),
       fastPathDrops: Atomics.load(c, CTL.FP_DROPS),
       fastPathErrors: Atomics.load(c, CTL.FP_ERRORS),
+      ringDrops: Atomics.load(c, CTL.RING_DROPS),
+      priorityDrops: Atomics.load(c, CTL.PRIORITY_DROPS),
       writeErrors: this.writeErrors + Atomics.load(c, CTL.FP_WRITE_ERRORS),
       lastWriteError: this.lastWriteError,
     };
@@ -189,7 +206,7 @@ export class WorkerTun implements TunDevice {
       new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), CLOSE_TIMEOUT_MS))),
     ]);
     clearTimeout(timer);
-    this.settle([]);
+    this.rejectPending(new TunClosedError(this.name));
     if (!stopped) {
       // The thread is stuck in read(): keep the fd open (closing it under a blocked read is unsafe
       // and would not wake it) and let the error say why.
@@ -211,9 +228,8 @@ export class WorkerTun implements TunDevice {
 
   private wake(): void {
     if (!this.pending || this.closing) return; // a stale wake for packets already taken
-    const pkts = this.ring.drain();
-    if (pkts.length > 0) this.settle(pkts);
-    else if (!this.ring.armWake()) this.settle(this.ring.drain());
+    const pkts = this.take();
+    if (pkts) this.settle(pkts);
     else this.sleep();
   }
 
@@ -222,12 +238,15 @@ export class WorkerTun implements TunDevice {
     if (!this.pending || this.closing) return;
     const pkts = this.ring.drain();
     if (pkts.length > 0) this.settle(pkts);
-    else {
-      const p = this.pending;
-      this.pending = null;
-      this.worker.unref();
-      p.reject(this.failure);
-    }
+    else this.rejectPending(this.failure);
+  }
+
+  private rejectPending(err: Error): void {
+    const p = this.pending;
+    if (!p) return;
+    this.pending = null;
+    this.worker.unref();
+    p.reject(err);
   }
 
   private settle(pkts: Buffer[]): void {

@@ -6,6 +6,7 @@ import { readSync, writeSync, writevSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { DROP, loadFastPath, PASS, REPLY, type FastPathFn, type FastPathSpec } from './fast-path';
 import { framingFor, type FramingKind } from './framing';
+import { isPriority } from './priority';
 import { CTL, RingProducer, RUNNING, type RingShared } from './ring';
 
 export interface TunWorkerData {
@@ -25,19 +26,26 @@ function post(msg: TunWorkerMessage): void {
   parentPort!.postMessage(msg);
 }
 
+/** Non-priority slow-path packets may fill the ring up to this fraction (a quarter); SYNs and DNS all of it. */
+const LOW_PRIORITY_SHARE = 0.25;
+
 function run(data: TunWorkerData): void {
   const { fd, name, mtu } = data;
   const framing = framingFor(data.framing);
   const ring = new RingProducer(data.ring);
-  const buf = ring.bytes;
+  const ringBuf = ring.bytes;
+  const lowLimit = ring.bytes.length * LOW_PRIORITY_SHARE;
   const fast: FastPathFn | null = data.fastPath ? loadFastPath(data.fastPath) : null;
   const hdr = framing.headerLen;
   // One byte more than the largest acceptable frame: a longer packet reads back truncated to this
   // length (tun and utun both truncate, losing the rest), so `n > hdr + mtu` reliably flags it.
   const readLen = hdr + mtu + 1;
+  // With a fast path the reader never stops reading: established flows must not wait behind a full
+  // ring. When the ring has no room, a packet is read here, and only passed on if it fits.
+  const scratch = Buffer.alloc(readLen);
   let warned = false;
 
-  const writeOut = (pkt: Buffer, at: number) => {
+  const writeOut = (pkt: Buffer, buf: Buffer, at: number) => {
     try {
       if (hdr === 0) writeSync(fd, pkt);
       else if (at >= 0 && framing.writeHeader(buf, at, pkt)) writeSync(fd, buf, at, hdr + pkt.length);
@@ -51,15 +59,33 @@ function run(data: TunWorkerData): void {
     }
   };
 
+  /** Hands a packet to the main thread if its class still has room in the ring, else drops it. */
+  const pass = (pkt: Buffer, pos: number): void => {
+    const priority = isPriority(pkt);
+    if (pos < 0) {
+      pos = ring.reserve(pkt.length);
+      if (pos >= 0) pkt.copy(ringBuf, pos + 4);
+    }
+    if (pos >= 0 && (priority || ring.usedAfter(pkt.length) <= lowLimit)) {
+      if (ring.commit(pos, pkt.length)) ring.wake();
+      return;
+    }
+    ring.count(CTL.RING_DROPS);
+    if (priority) ring.count(CTL.PRIORITY_DROPS);
+  };
+
   post({ type: 'ready' });
   while (ring.load(CTL.STATE) === RUNNING) {
     const pos = ring.reserve(readLen);
-    if (pos < 0) {
-      ring.waitForSpace(1000); // backpressure: meanwhile the kernel queues, then drops, packets
+    if (pos < 0 && fast === null) {
+      // No fast path: nothing can be gained by reading on, so apply backpressure (the kernel
+      // queues, then drops, packets meanwhile).
+      ring.waitForSpace(1000);
       continue;
     }
+    const buf = pos >= 0 ? ringBuf : scratch;
     // The frame header (if any) overlaps the record's length word; commit() overwrites it.
-    const at = pos + 4 - hdr;
+    const at = pos >= 0 ? pos + 4 - hdr : 0;
     let n: number;
     try {
       n = readSync(fd, buf, at, readLen, null);
@@ -83,11 +109,11 @@ function run(data: TunWorkerData): void {
       ring.count(CTL.OVERSIZE);
       continue;
     }
+    const pkt = buf.subarray(at + hdr, at + hdr + len);
     if (fast === null) {
-      if (ring.commit(pos, len)) ring.wake();
+      if (ring.commit(pos, len)) ring.wake(); // pos >= 0 here: no fast path waits for space
       continue;
     }
-    const pkt = buf.subarray(pos + 4, pos + 4 + len);
     let verdict;
     try {
       verdict = fast(pkt);
@@ -99,15 +125,15 @@ function run(data: TunWorkerData): void {
       continue;
     }
     if (verdict === PASS) {
-      if (ring.commit(pos, len)) ring.wake();
+      pass(pkt, pos);
     } else if (verdict === REPLY) {
       ring.count(CTL.FP_REPLIES);
-      writeOut(pkt, pos + 4 - hdr);
+      writeOut(pkt, buf, at);
     } else if (verdict === DROP) {
       ring.count(CTL.FP_DROPS);
     } else if (Buffer.isBuffer(verdict) && verdict.length > 0 && verdict.length <= mtu) {
       ring.count(CTL.FP_REPLIES);
-      writeOut(verdict, -1);
+      writeOut(verdict, buf, -1);
     } else {
       ring.count(CTL.FP_ERRORS);
     }

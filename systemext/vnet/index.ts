@@ -21,14 +21,21 @@
 // Events on the engine (an EventEmitter; payloads are plain objects, see VNetEvents):
 //   'connection' { fqdn, port }            a TCP flow was dialed and handed to the kernel
 //   'closed'     { fqdn, port, bytesFromClient, bytesToClient }
-//   'refused'    { fqdn, port, reason }    disallowed port, not an app, NAT table full (RST sent)
-//   'error'      { fqdn?, port?, message } dial failures (RST sent) and internal trouble; only
-//                                          emitted when a listener is attached (never throws)
-// Also: engine.stats (packet counters), engine.listenerPorts, engine.sweep() (expiry, runs every
-// second by default), engine.dns (the DnsResponder), engine.nat (the shared NAT table).
+//   'refused'    { fqdn, port, reason, code }  RST sent; code: not-an-app | port-not-allowed |
+//                                          nat-full | dial-limit | app-dial-limit
+//   'error'      { fqdn?, port?, message, code }  code: resolve-failed | resolve-timeout |
+//                                          dial-failed | dial-timeout | handshake-timeout | flow-error
+//                                          (RST sent) or tun-read | tun-closed | tun-write | listener |
+//                                          dns | internal; only emitted when a listener is attached
+//   'dns-miss'   { fqdn }                  an A/AAAA query for a name in a zone that is no app (for the
+//                                          UI's "no such app"); once per name per minute
+// Also: engine.appsChanged() (the user's apps changed: forget cached lookups; open flows keep
+// running), engine.stats (packet counters), engine.load (flows, dials, DNS queries in flight),
+// engine.listenerPorts, engine.sweep() (deadlines and expiry, runs every second by default),
+// engine.dns (the DnsResponder), engine.nat (the shared NAT table).
 //
 // Resolver: AppResolver { zones(); resolve(fqdn) -> AppInfo | null } (resolver.ts); the engine puts
-// a 5 s CachingResolver in front. Dialer: { dial(app, port, signal) -> Promise<Duplex> } (dialer.ts).
+// a 5 s CachingResolver in front, with a deadline per lookup (resolveTimeoutMs, 10 s). Dialer: { dial(app, port, signal) -> Promise<Duplex> } (dialer.ts).
 import type { TunDevice } from '../tun/device';
 import { VNetEngine, type VNetOptions } from './engine';
 import type { NatInit } from './nat-table';
@@ -37,6 +44,7 @@ export { AddressPlan, DEFAULT_IPV4_RANGE, type AddressState } from './addresses'
 export { loadAddressPlan } from './address-store';
 export {
   CachingResolver,
+  ResolveTimeoutError,
   StaticResolver,
   portAllowed,
   type AppInfo,
@@ -44,7 +52,15 @@ export {
   type PortRange,
 } from './resolver';
 export { DialError, DirectDialer, type Dialer } from './dialer';
-export { VNetEngine, type VNetEvents, type VNetOptions, type VNetStats } from './engine';
+export {
+  VNetEngine,
+  type FlowErrorCode,
+  type RefusalCode,
+  type VNetErrorCode,
+  type VNetEvents,
+  type VNetOptions,
+  type VNetStats,
+} from './engine';
 export type { NatInit } from './nat-table';
 
 export interface FastPathHook {

@@ -1,59 +1,56 @@
-// The NAT table, in one SharedArrayBuffer so the tun worker's fast path and the main thread
-// read the same entries without messages that could race. Fixed capacity, no allocation.
+// The NAT table's allocator, on the main thread: creates the shared memory (layout and read side
+// in ./nat-view), inserts and removes entries, and runs the entry lifecycle:
 //
-// Each entry maps a client flow (client addr:cport -> VIP:vport) to a fake source fake:natPort.
-// The fake side needs no index: entry i IS fake address (i % fakeCount) and port
-// portBase + floor(i / fakeCount). The client side is an open-addressing hash (linear probing,
-// tombstones) over the 4-tuple. Only the main thread inserts/removes; the worker only looks up
-// and updates last-seen/flags with Atomics. A lookup that races a change may miss, which only
-// sends that packet to the main thread's slow path; a per-entry seqlock stops torn reads.
-
+//   FREE -> DIALING (SYN seen) -> OPEN (SYN sent to the listener) -> CLOSING (our sockets closed)
+//        -> FREE once held for `holdMs`
+//   any -> RETIRED (a new flow took over the client tuple) -> FREE once held
+//
+// An entry that ever reached the kernel (OPEN) is held out of reuse for at least the OS's TIME_WAIT
+// (Linux 60 s, macOS 30 s): the listener side of fake:natPort may still be in TIME_WAIT there, and
+// a new flow on the same fake:port could inherit a late segment (e.g. an RST) of the old one. An
+// entry that never left DIALING never reached the kernel and is freed at once.
+import { randomBytes } from 'node:crypto';
 import { ipToBytes } from '../net/addr';
 import type { AddressPlan } from './addresses';
+import {
+  E_CLIENT,
+  E_CPORT,
+  E_FAMILY,
+  E_FLAGS,
+  E_SEEN,
+  E_SLOT,
+  E_STATE,
+  E_VER,
+  E_VIP,
+  E_VPORT,
+  ENTRY_WORDS,
+  flowHash,
+  H_CAPACITY,
+  H_FAKEBASE4,
+  H_FAKECOUNT,
+  H_HASHMASK,
+  H_LPORT4,
+  H_LPORT6,
+  H_NOW,
+  H_PORTBASE,
+  H_PREFIX6,
+  H_SEED,
+  H_TUN4,
+  H_TUN6,
+  HEADER_WORDS,
+  NatView,
+  readWord,
+  SLOT_EMPTY,
+  SLOT_TOMBSTONE,
+  ST_CLOSING,
+  ST_DIALING,
+  ST_FREE,
+  ST_OPEN,
+  ST_RETIRED,
+  type NatInit,
+} from './nat-view';
 
-// Header words (Int32).
-export const H_NOW = 0; // ms since the table's epoch, written by the main thread
-export const H_LPORT4 = 1; // the engine's listener port on tun4 (0 = not listening)
-export const H_LPORT6 = 2;
-export const H_CAPACITY = 3;
-export const H_FAKECOUNT = 4;
-export const H_PORTBASE = 5;
-export const H_TUN4 = 6; // tun IPv4 address as a 32-bit word
-export const H_FAKEBASE4 = 7; // first fake IPv4 address
-export const H_TUN6 = 8; // 4 words
-export const H_PREFIX6 = 12; // 3 words: the VNet /96
-export const H_HASHMASK = 15;
-export const HEADER_WORDS = 32;
-
-// Entry words.
-export const E_VER = 0; // seqlock: odd while the main thread rewrites the entry
-export const E_STATE = 1;
-export const E_FLAGS = 2;
-export const E_SEEN = 3;
-export const E_FAMILY = 4;
-export const E_CPORT = 5;
-export const E_VPORT = 6;
-export const E_SLOT = 7; // its hash slot, for removal
-export const E_CLIENT = 8; // 4 words (IPv4: word 0 only)
-export const E_VIP = 12; // 4 words
-export const ENTRY_WORDS = 16;
-
-export const ST_FREE = 0;
-export const ST_DIALING = 1; // SYN seen, upstream being dialed: SYN retransmits are absorbed
-export const ST_OPEN = 2;
-export const ST_CLOSING = 3; // both FINs or an RST seen: translated until TIME_WAIT ends
-
-export const F_FIN_CLIENT = 1;
-export const F_FIN_SERVER = 2;
-export const F_RST = 4;
-
-const SLOT_EMPTY = 0;
-const SLOT_TOMBSTONE = -1;
-
-/** What the tun worker needs to attach to the table (structured-clonable). */
-export interface NatInit {
-  sab: SharedArrayBuffer;
-}
+export * from './nat-view';
 
 export interface NatConfig {
   /** Max simultaneous flows (<= fakeCount * (65536 - portBase)). */
@@ -65,25 +62,8 @@ export interface NatConfig {
   fakeBase4: number;
   tun6: Uint8Array; // 16 bytes
   prefix6: Uint8Array; // >= 12 bytes
-}
-
-/** Hash of a flow's 4-tuple from words already read out of a packet or entry. */
-export function flowHash(
-  c0: number,
-  c3: number,
-  v0: number,
-  v3: number,
-  cport: number,
-  vport: number,
-): number {
-  let h = Math.imul(c3 ^ 0x9e3779b9, 0x85ebca6b) ^ v3;
-  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35) ^ ((cport << 16) | vport);
-  h = Math.imul(h ^ c0 ^ (h >>> 16), 0x27d4eb2f) ^ v0;
-  return (h ^ (h >>> 15)) >>> 0;
-}
-
-export function readWord(b: Uint8Array, off: number): number {
-  return (b[off] << 24) | (b[off + 1] << 16) | (b[off + 2] << 8) | b[off + 3];
+  /** Hash seed; random unless given (tests). */
+  seed?: number;
 }
 
 function nextPow2(n: number): number {
@@ -121,35 +101,32 @@ export function createNatInit(cfg: NatConfig): NatInit {
   for (let i = 0; i < 4; i++) w[H_TUN6 + i] = readWord(cfg.tun6, i * 4);
   for (let i = 0; i < 3; i++) w[H_PREFIX6 + i] = readWord(cfg.prefix6, i * 4);
   w[H_HASHMASK] = slots - 1;
+  w[H_SEED] = cfg.seed ?? randomBytes(4).readInt32LE(0);
   return { sab };
 }
 
-/** A view of the table; the main thread's instance also allocates and frees. */
-export class NatTable {
-  readonly words: Int32Array;
-  readonly capacity: number;
-  readonly fakeCount: number;
-  readonly portBase: number;
-  readonly entriesOff = HEADER_WORDS;
-  readonly slotsOff: number;
-  readonly mask: number;
+export interface SweepResult {
+  /** Entries whose hold ended: now free. */
+  freed: number[];
+  /** Open entries idle for `idleMs`: the caller ends their flow and calls close(). */
+  idle: number[];
+}
+
+/** The main thread's table: a NatView that also allocates, frees and ages entries. */
+export class NatTable extends NatView {
   private cursor = 0;
   private used = 0;
   private tombstones = 0;
-  /** Main-thread bookkeeping: when each entry entered CLOSING. */
-  private readonly closedAt: Float64Array;
+  /** When a CLOSING or RETIRED entry may be reused (table clock, ms). */
+  private readonly holdUntil: Float64Array;
   private readonly inUse = new Set<number>();
 
   constructor(init: NatInit) {
-    this.words = new Int32Array(init.sab);
-    this.capacity = this.words[H_CAPACITY];
-    this.fakeCount = this.words[H_FAKECOUNT];
-    this.portBase = this.words[H_PORTBASE];
-    this.mask = this.words[H_HASHMASK];
-    this.slotsOff = HEADER_WORDS + this.capacity * ENTRY_WORDS;
-    this.closedAt = new Float64Array(this.capacity);
+    super(init);
+    this.holdUntil = new Float64Array(this.capacity);
   }
 
+  /** Entries not FREE, held ones included (they still own their fake address:port). */
   get size(): number {
     return this.used;
   }
@@ -157,83 +134,19 @@ export class NatTable {
   setNow(ms: number): void {
     Atomics.store(this.words, H_NOW, ms | 0);
   }
-  now(): number {
-    return Atomics.load(this.words, H_NOW);
-  }
 
   setListenerPorts(v4: number, v6: number): void {
     Atomics.store(this.words, H_LPORT4, v4);
     Atomics.store(this.words, H_LPORT6, v6);
   }
 
-  base(i: number): number {
-    return this.entriesOff + i * ENTRY_WORDS;
+  get listenerPorts(): { v4: number; v6: number } {
+    return { v4: Atomics.load(this.words, H_LPORT4), v6: Atomics.load(this.words, H_LPORT6) };
   }
 
-  state(i: number): number {
-    return Atomics.load(this.words, this.base(i) + E_STATE);
-  }
-  flags(i: number): number {
-    return Atomics.load(this.words, this.base(i) + E_FLAGS);
-  }
-  lastSeen(i: number): number {
-    return Atomics.load(this.words, this.base(i) + E_SEEN);
-  }
+  /** Moves entry i to `st` (DIALING -> OPEN). */
   setState(i: number, st: number): void {
     Atomics.store(this.words, this.base(i) + E_STATE, st);
-  }
-
-  /** Fake address index (0..fakeCount-1) and NAT port of entry i. */
-  fakeIndex(i: number): number {
-    return i % this.fakeCount;
-  }
-  natPort(i: number): number {
-    return this.portBase + Math.floor(i / this.fakeCount);
-  }
-  /** Entry for fake address index + NAT port, or -1. */
-  entryOfFake(fakeIdx: number, natPort: number): number {
-    if (fakeIdx < 0 || fakeIdx >= this.fakeCount || natPort < this.portBase) return -1;
-    const i = (natPort - this.portBase) * this.fakeCount + fakeIdx;
-    return i < this.capacity ? i : -1;
-  }
-
-  /**
-   * Finds the entry of a client flow. `addrLen` 4 or 16; addresses are read from `buf` at the
-   * given offsets. Returns -1 when absent (or when a concurrent change made the read unsafe).
-   */
-  lookup(buf: Uint8Array, cOff: number, vOff: number, addrLen: number, cport: number, vport: number): number {
-    const w = this.words;
-    const n = addrLen >> 2;
-    const c0 = readWord(buf, cOff);
-    const cl = n === 1 ? c0 : readWord(buf, cOff + 12);
-    const v0 = readWord(buf, vOff);
-    const vl = n === 1 ? v0 : readWord(buf, vOff + 12);
-    let s = flowHash(c0, cl, v0, vl, cport, vport) & this.mask;
-    for (let probes = 0; probes <= this.mask; probes++) {
-      const v = w[this.slotsOff + s];
-      if (v === SLOT_EMPTY) return -1;
-      if (v > 0) {
-        const i = v - 1;
-        const b = this.entriesOff + i * ENTRY_WORDS;
-        const ver = Atomics.load(w, b + E_VER);
-        if (
-          (ver & 1) === 0 &&
-          w[b + E_CPORT] === cport &&
-          w[b + E_VPORT] === vport &&
-          w[b + E_FAMILY] === addrLen
-        ) {
-          let same = true;
-          for (let k = 0; k < n && same; k++) {
-            same =
-              w[b + E_CLIENT + k] === readWord(buf, cOff + 4 * k) &&
-              w[b + E_VIP + k] === readWord(buf, vOff + 4 * k);
-          }
-          if (same && Atomics.load(w, b + E_VER) === ver) return i;
-        }
-      }
-      s = (s + 1) & this.mask;
-    }
-    return -1;
   }
 
   /** Allocates an entry for a new flow in state DIALING; -1 when the table is full. */
@@ -246,8 +159,8 @@ export class NatTable {
     vport: number,
   ): number {
     if (this.used >= this.capacity) return -1;
-    // Round-robin, so a freed fake:port pair is reused as late as possible (the kernel keeps
-    // the listener side of a closed connection in TIME_WAIT for a minute).
+    // Round-robin over free entries; held entries are not free, which is what keeps a fake
+    // address:port out of use while the kernel may still hold its old connection.
     let i = this.cursor;
     while (Atomics.load(this.words, this.base(i) + E_STATE) !== ST_FREE) i = (i + 1) % this.capacity;
     this.cursor = (i + 1) % this.capacity;
@@ -259,20 +172,12 @@ export class NatTable {
     w[b + E_FAMILY] = addrLen;
     w[b + E_CPORT] = cport;
     w[b + E_VPORT] = vport;
-    for (let k = 0; k < 4; k++) {
-      w[b + E_CLIENT + k] = k < addrLen / 4 ? readWord(buf, cOff + 4 * k) : 0;
-      w[b + E_VIP + k] = k < addrLen / 4 ? readWord(buf, vOff + 4 * k) : 0;
-    }
     const n = addrLen >> 2;
-    const h = flowHash(
-      w[b + E_CLIENT],
-      w[b + E_CLIENT + n - 1],
-      w[b + E_VIP],
-      w[b + E_VIP + n - 1],
-      cport,
-      vport,
-    );
-    let s = h & this.mask;
+    for (let k = 0; k < 4; k++) {
+      w[b + E_CLIENT + k] = k < n ? readWord(buf, cOff + 4 * k) : 0;
+      w[b + E_VIP + k] = k < n ? readWord(buf, vOff + 4 * k) : 0;
+    }
+    let s = this.hashOf(b) & this.mask;
     while (w[this.slotsOff + s] > 0) s = (s + 1) & this.mask;
     if (w[this.slotsOff + s] === SLOT_TOMBSTONE) this.tombstones--;
     w[b + E_SLOT] = s;
@@ -284,18 +189,73 @@ export class NatTable {
     return i;
   }
 
-  /** Removes an entry (main thread). */
+  /**
+   * Our side of the flow is gone. DIALING: nothing reached the kernel, free at once. OPEN: CLOSING,
+   * still translated, held for `holdMs`. CLOSING/RETIRED: the hold runs at least `holdMs` from now.
+   */
+  close(i: number, nowMs: number, holdMs: number): void {
+    if (!this.inUse.has(i)) return;
+    const st = this.state(i);
+    if (st === ST_DIALING) return this.free(i);
+    if (st === ST_OPEN) this.setState(i, ST_CLOSING);
+    this.holdUntil[i] = Math.max(this.holdUntil[i], nowMs + holdMs);
+  }
+
+  /**
+   * A new flow takes over this entry's client tuple: take it out of the hash (no more
+   * translation) but keep its fake address:port held for `holdMs`.
+   */
+  retire(i: number, nowMs: number, holdMs: number): void {
+    if (!this.inUse.has(i)) return;
+    if (this.state(i) === ST_DIALING) return this.free(i);
+    const w = this.words;
+    const b = this.base(i);
+    if (this.state(i) !== ST_RETIRED) {
+      Atomics.add(w, b + E_VER, 1);
+      Atomics.store(w, this.slotsOff + w[b + E_SLOT], SLOT_TOMBSTONE);
+      this.tombstones++;
+      Atomics.store(w, b + E_STATE, ST_RETIRED);
+      Atomics.add(w, b + E_VER, 1);
+      this.holdUntil[i] = 0;
+    }
+    this.holdUntil[i] = Math.max(this.holdUntil[i], nowMs + holdMs);
+    if (this.tombstones > (this.mask + 1) / 4) this.rehash();
+  }
+
+  /** Removes an entry at once (main thread). */
   free(i: number): void {
     if (!this.inUse.delete(i)) return;
     const w = this.words;
     const b = this.base(i);
     Atomics.add(w, b + E_VER, 1);
-    Atomics.store(w, this.slotsOff + w[b + E_SLOT], SLOT_TOMBSTONE);
+    if (this.state(i) !== ST_RETIRED) {
+      Atomics.store(w, this.slotsOff + w[b + E_SLOT], SLOT_TOMBSTONE);
+      this.tombstones++;
+    }
     Atomics.store(w, b + E_STATE, ST_FREE);
     Atomics.add(w, b + E_VER, 1);
+    this.holdUntil[i] = 0;
     this.used--;
-    this.tombstones++;
     if (this.tombstones > (this.mask + 1) / 4) this.rehash();
+  }
+
+  /** When entry i's hold ends (0 if it is not held). */
+  heldUntil(i: number): number {
+    return this.holdUntil[i];
+  }
+
+  private hashOf(b: number): number {
+    const w = this.words;
+    const n = w[b + E_FAMILY] >> 2;
+    return flowHash(
+      this.seed,
+      w[b + E_CLIENT],
+      w[b + E_CLIENT + n - 1],
+      w[b + E_VIP],
+      w[b + E_VIP + n - 1],
+      w[b + E_CPORT],
+      w[b + E_VPORT],
+    );
   }
 
   /** Rebuilds the hash without tombstones (readers may miss meanwhile: they fall back to the slow path). */
@@ -304,16 +264,8 @@ export class NatTable {
     w.fill(SLOT_EMPTY, this.slotsOff, this.slotsOff + this.mask + 1);
     for (const i of this.inUse) {
       const b = this.base(i);
-      const n = w[b + E_FAMILY] >> 2;
-      let s =
-        flowHash(
-          w[b + E_CLIENT],
-          w[b + E_CLIENT + n - 1],
-          w[b + E_VIP],
-          w[b + E_VIP + n - 1],
-          w[b + E_CPORT],
-          w[b + E_VPORT],
-        ) & this.mask;
+      if (this.state(i) === ST_RETIRED) continue;
+      let s = this.hashOf(b) & this.mask;
       while (w[this.slotsOff + s] !== SLOT_EMPTY) s = (s + 1) & this.mask;
       w[b + E_SLOT] = s;
       Atomics.store(w, this.slotsOff + s, i + 1);
@@ -322,33 +274,24 @@ export class NatTable {
   }
 
   /**
-   * Expiry pass (main thread). Entries whose both FINs or an RST were seen enter CLOSING and are
-   * freed `timeWaitMs` later; open entries idle for `idleMs` are freed. Returns the freed ones.
+   * Expiry pass (main thread): frees held entries whose hold ended, and reports open entries idle
+   * for `idleMs` (their flow is the caller's to end).
    */
-  sweep(
-    nowMs: number,
-    timeWaitMs: number,
-    idleMs: number,
-  ): Array<{ entry: number; reason: 'closed' | 'idle' }> {
+  sweep(nowMs: number, idleMs: number): SweepResult {
     this.setNow(nowMs);
     const now = nowMs | 0;
-    const freed: Array<{ entry: number; reason: 'closed' | 'idle' }> = [];
+    const freed: number[] = [];
+    const idle: number[] = [];
     for (const i of this.inUse) {
       const st = this.state(i);
-      if (st === ST_DIALING) continue;
-      const f = this.flags(i);
-      if (st === ST_OPEN && (f & F_RST || (f & F_FIN_CLIENT && f & F_FIN_SERVER))) {
-        this.setState(i, ST_CLOSING);
-        this.closedAt[i] = nowMs;
-      }
-      if (this.state(i) === ST_CLOSING) {
-        if (nowMs - this.closedAt[i] >= timeWaitMs) freed.push({ entry: i, reason: 'closed' });
-      } else if (((now - this.lastSeen(i)) | 0) >= idleMs) {
-        freed.push({ entry: i, reason: 'idle' });
+      if (st === ST_CLOSING || st === ST_RETIRED) {
+        if (nowMs >= this.holdUntil[i]) freed.push(i);
+      } else if (st === ST_OPEN && ((now - this.lastSeen(i)) | 0) >= idleMs) {
+        idle.push(i);
       }
     }
-    for (const { entry } of freed) this.free(entry);
-    return freed;
+    for (const i of freed) this.free(i);
+    return { freed, idle };
   }
 
   /** Marks a flow seen now (main thread, e.g. when it opens). */

@@ -64,18 +64,32 @@ export class StaticResolver implements AppResolver {
   }
 }
 
+/** A lookup that did not answer within its deadline. */
+export class ResolveTimeoutError extends Error {
+  readonly code = 'resolve-timeout';
+  constructor(fqdn: string, ms: number) {
+    super(`app lookup of ${fqdn} did not answer within ${ms} ms`);
+    this.name = 'ResolveTimeoutError';
+  }
+}
+
 /**
  * Caches answers (apps and non-apps) for `ttlMs` and coalesces concurrent lookups of one name,
- * so a burst of DNS queries and SYNs makes one request to the agent. Failures are not cached.
+ * so a burst of DNS queries and SYNs makes one request to the agent. Failures are not cached. A
+ * lookup that takes longer than `timeoutMs` fails with ResolveTimeoutError (and is not cached
+ * when it answers later), so a hanging agent holds no query or flow for ever.
  */
 export class CachingResolver implements AppResolver {
   private readonly cache = new Map<string, { at: number; app: AppInfo | null }>();
   private readonly pending = new Map<string, Promise<AppInfo | null>>();
+  /** Bumped by clear(): answers to lookups started before it are not cached. */
+  private generation = 0;
 
   constructor(
     private readonly inner: AppResolver,
     private readonly ttlMs = 5000,
     private readonly now: () => number = Date.now,
+    private readonly timeoutMs = 10_000,
   ) {}
 
   zones(): string[] {
@@ -88,20 +102,31 @@ export class CachingResolver implements AppResolver {
     if (hit && this.now() - hit.at < this.ttlMs) return Promise.resolve(hit.app);
     const p = this.pending.get(name);
     if (p) return p;
-    const q = this.inner
-      .resolve(name)
-      .then((app) => {
+    const gen = this.generation;
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new ResolveTimeoutError(name, this.timeoutMs)), this.timeoutMs);
+      timer.unref();
+    });
+    const lookup = this.inner.resolve(name).then((app) => {
+      if (gen === this.generation) {
         this.cache.set(name, { at: this.now(), app });
         if (this.cache.size > 10000) this.cache.delete(this.cache.keys().next().value as string);
-        return app;
-      })
-      .finally(() => this.pending.delete(name));
+      }
+      return app;
+    });
+    const q = Promise.race([lookup, deadline]).finally(() => {
+      clearTimeout(timer);
+      if (this.pending.get(name) === q) this.pending.delete(name);
+    });
     this.pending.set(name, q);
     return q;
   }
 
-  /** Forgets everything (e.g. when the agent's configuration changed). */
+  /** Forgets everything (e.g. when the agent's configuration changed); lookups under way are not cached. */
   clear(): void {
     this.cache.clear();
+    this.pending.clear();
+    this.generation++;
   }
 }

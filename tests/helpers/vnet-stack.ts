@@ -5,6 +5,8 @@
 import type { ChildProcess } from 'node:child_process';
 import { chmodSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { connectDaemon } from '../../ipc/client';
+import type { VNetStatus } from '../../ipc/messages';
 import { Lines } from './lines';
 import type { NetNs } from './netns';
 
@@ -19,8 +21,10 @@ export interface StackOptions {
   config: string;
   /** Extra agent flags (e.g. --virtual-key ...). */
   agentArgs?: string[];
-  /** The namespace's resolv.conf before VNet. */
-  resolv?: string;
+  /** The namespace's resolv.conf before VNet; null: leave /etc/netns/NAME alone (none there). */
+  resolv?: string | null;
+  /** The daemon's state directory (default: inside the stack's directory). */
+  stateDir?: string;
   /** The uid the daemon serves (default 0: tests run as root). */
   allowUid?: number;
   tunName?: string;
@@ -46,12 +50,24 @@ export class VNetStack {
     this.dir = `/run/kvn-stack-${ns.name}`;
     this.configPath = join(this.dir, 'config.toml');
     this.socketDir = join(this.dir, 'run');
-    this.stateDir = join(this.dir, 'state');
+    this.stateDir = opts.stateDir ?? join(this.dir, 'state');
     mkdirSync(this.dir, { recursive: true, mode: 0o755 });
     chmodSync(this.dir, 0o755);
     writeFileSync(this.configPath, opts.config);
-    mkdirSync(`/etc/netns/${ns.name}`, { recursive: true });
-    writeFileSync(`/etc/netns/${ns.name}/resolv.conf`, opts.resolv ?? DEFAULT_RESOLV);
+    if (opts.resolv !== null) {
+      mkdirSync(`/etc/netns/${ns.name}`, { recursive: true });
+      writeFileSync(`/etc/netns/${ns.name}/resolv.conf`, opts.resolv ?? DEFAULT_RESOLV);
+    }
+  }
+
+  /** The daemon's view of VNet, asked over its socket as the keyvnet command would (role cli). */
+  async status(): Promise<VNetStatus> {
+    const { peer } = await connectDaemon({ socketPath: this.socketPath, role: 'cli', version: 'test' });
+    try {
+      return await peer.request('vnet/status', {});
+    } finally {
+      peer.close('done');
+    }
   }
 
   get socketPath(): string {
@@ -134,6 +150,6 @@ export class VNetStack {
       clearTimeout(timer);
     }
     rmSync(this.dir, { recursive: true, force: true });
-    rmSync(`/etc/netns/${this.ns.name}`, { recursive: true, force: true });
+    if (this.opts.resolv !== null) rmSync(`/etc/netns/${this.ns.name}`, { recursive: true, force: true });
   }
 }

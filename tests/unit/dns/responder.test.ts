@@ -39,7 +39,8 @@ async function withEngine(
     resolver: new StaticResolver(zones, apps),
     dialer: new DirectDialer(),
     upstreams: [],
-    forwardTimeoutMs: 300,
+    // A hang guard only: tests that need the deadline to pass use a silent upstream and 1 ms.
+    forwardTimeoutMs: 30_000,
     listener: { port: 4000, bind: false },
     sweepIntervalMs: 0,
     ...extra,
@@ -90,18 +91,38 @@ describe('dns responder', () => {
   });
 
   it('relays upstream NXDOMAIN for a zone name that is no app, and says NXDOMAIN itself when upstream is silent', async () => {
-    const nx = await stub(() => ({ flags: 3 }));
+    const upstreamSoa = {
+      type: 'SOA',
+      name: 'corp.test',
+      ttl: 99,
+      data: {
+        mname: 'ns.upstream.test',
+        rname: 'x.upstream.test',
+        serial: 7,
+        refresh: 1,
+        retry: 1,
+        expire: 1,
+        minimum: 99,
+      },
+    } as dnsPacket.Answer;
+    const nx = await stub(() => ({ flags: 3, authorities: [upstreamSoa] }));
     await withEngine({ upstreams: [{ host: '127.0.0.1', port: nx.port }] }, async (k, plan) => {
       const m = (await k.query(plan.tun4, plan.dns4, { type: 'A', name: 'nope.corp.test' })).msg as Rcoded;
       expect(m.rcode).to.equal('NXDOMAIN');
       expect(nx.queries).to.equal(1);
+      // The upstream's own answer (its SOA, not ours), relayed.
+      expect(m.authorities?.[0]).to.deep.include({ name: 'corp.test', ttl: 99 });
+      expect((m.authorities?.[0] as { data: { mname: string } }).data.mname).to.equal('ns.upstream.test');
     });
     const silent = await stub(() => null);
-    await withEngine({ upstreams: [{ host: '127.0.0.1', port: silent.port }] }, async (k, plan) => {
-      const m = (await k.query(plan.tun4, plan.dns4, { type: 'A', name: 'nope.corp.test' })).msg as Rcoded;
-      expect(m.rcode).to.equal('NXDOMAIN');
-      expect(m.flag_aa).to.equal(true);
-    });
+    await withEngine(
+      { upstreams: [{ host: '127.0.0.1', port: silent.port }], forwardTimeoutMs: 1 },
+      async (k, plan) => {
+        const m = (await k.query(plan.tun4, plan.dns4, { type: 'A', name: 'nope.corp.test' })).msg as Rcoded;
+        expect(m.rcode).to.equal('NXDOMAIN');
+        expect(m.flag_aa).to.equal(true);
+      },
+    );
   });
 
   it('forwards other names to all upstreams: the first real answer wins, SERVFAIL and silence lose', async () => {
@@ -119,12 +140,15 @@ describe('dns responder', () => {
     });
   });
 
-  it('answers SERVFAIL when no upstream answers in time (injected short timeout)', async () => {
+  it('answers SERVFAIL when no upstream answers in time (a silent upstream, 1 ms deadline)', async () => {
     const silent = await stub(() => null);
-    await withEngine({ upstreams: [{ host: '127.0.0.1', port: silent.port }] }, async (k, plan) => {
-      const m = (await k.query(plan.tun4, plan.dns4, { type: 'A', name: 'www.example.org' })).msg as Rcoded;
-      expect(m.rcode).to.equal('SERVFAIL');
-    });
+    await withEngine(
+      { upstreams: [{ host: '127.0.0.1', port: silent.port }], forwardTimeoutMs: 1 },
+      async (k, plan) => {
+        const m = (await k.query(plan.tun4, plan.dns4, { type: 'A', name: 'www.example.org' })).msg as Rcoded;
+        expect(m.rcode).to.equal('SERVFAIL');
+      },
+    );
   });
 
   it('FORMERR for a query whose header parses but body does not; drops what has no header', async () => {

@@ -37,16 +37,16 @@ describe('tun: in-memory pair', () => {
     await eng.read().catch((e) => (error = e));
     expect(String(error)).to.match(/already pending/);
     await eng.close();
-    expect(await first).to.deep.equal([]);
+    expect(await first.catch((e: unknown) => e)).to.be.instanceOf(TunClosedError);
   });
 
-  it('close() resolves a pending read with [], later reads too, and makes write() throw', async () => {
+  it('close() rejects a pending read with TunClosedError, later reads too, and makes write() throw', async () => {
     const [eng, kern] = createMemoryTunPair();
-    const pending = eng.read();
+    const pending = eng.read().catch((e: unknown) => e);
     await eng.close();
     await eng.close(); // idempotent
-    expect(await pending).to.deep.equal([]);
-    expect(await eng.read()).to.deep.equal([]);
+    expect(await pending).to.be.instanceOf(TunClosedError);
+    expect(await eng.read().catch((e: unknown) => e)).to.be.instanceOf(TunClosedError);
     expect(() => eng.write(Buffer.from([0x45]))).to.throw(TunClosedError);
     kern.write(Buffer.from([0x45])); // to a closed peer: silently lost, like a deleted interface
   });

@@ -83,3 +83,15 @@ export function udp4Valid(pkt: Buffer): boolean {
   ph.writeUInt16BE(pkt.length - 20, 10);
   return checksum(pkt.subarray(0, 20)) === 0 && checksum(pkt.subarray(20), ~checksum(ph) & 0xffff) === 0;
 }
+
+/** A bare TCP SYN to `dport` (checksums not filled: nothing here verifies them). */
+export function tcp4Syn(dport: number): Buffer {
+  const t = Buffer.alloc(20);
+  t.writeUInt16BE(40001, 0);
+  t.writeUInt16BE(dport, 2);
+  t.writeUInt32BE(1234, 4);
+  t[12] = 5 << 4;
+  t[13] = 0x02; // SYN
+  t.writeUInt16BE(65535, 14);
+  return ip4(6, t);
+}

@@ -93,6 +93,89 @@ describe('tun: shared packet ring (single thread)', () => {
     await woken;
   });
 
+  // Regression: reserve() used to publish the wrap marker at once. A drain() between that and the
+  // producer's commit then consumed the marker, returned [] and let armWake() see "data": the
+  // reader's read() resolved with [], which the engine took for "device closed" and stopped.
+  it('a reserve that wraps publishes nothing until commit (no empty batch, no false data)', () => {
+    const shared = createRing(4096);
+    const p = new RingProducer(shared);
+    const c = new RingConsumer(shared);
+    expect(put(p, Buffer.alloc(1500, 1)) && put(p, Buffer.alloc(1500, 1))).to.equal(true);
+    expect(c.drain()).to.have.length(2); // HEAD = TAIL = 3008: 1088 bytes to the end
+    const pos = p.reserve(1500); // must wrap
+    expect(pos).to.equal(0);
+    expect(c.armWake()).to.equal(true); // nothing visible yet: sleeping is right
+    expect(c.drain()).to.deep.equal([]);
+    Buffer.alloc(1500, 7).copy(p.bytes, pos + 4);
+    expect(p.commit(pos, 1500)).to.equal(true); // the armed consumer must be woken
+    const got = c.drain();
+    expect(got.map((b) => [b.length, b[0]])).to.deep.equal([[1500, 7]]);
+  });
+
+  it('a reserve that is dropped (never committed) leaves the ring as it was', () => {
+    const shared = createRing(4096);
+    const p = new RingProducer(shared);
+    const c = new RingConsumer(shared);
+    expect(put(p, Buffer.alloc(1500, 1)) && put(p, Buffer.alloc(1500, 1))).to.equal(true);
+    c.drain();
+    expect(p.reserve(1500)).to.equal(0); // would wrap; dropped
+    expect(put(p, Buffer.alloc(100, 2))).to.equal(true); // fits before the end: no wrap
+    expect(c.drain().map((b) => [b.length, b[0]])).to.deep.equal([[100, 2]]);
+  });
+
+  // Regression: waitForSpace() re-read HEAD before waiting. A drain() between the failed reserve()
+  // and the wait (which saw no waiting producer, so notified nobody) left the reader asleep for
+  // its whole timeout with an empty ring. It must wait against the HEAD reserve() saw.
+  it('waitForSpace() returns at once when the consumer drained after the failed reserve', () => {
+    const shared = createRing(4096);
+    const p = new RingProducer(shared);
+    const c = new RingConsumer(shared);
+    while (put(p, Buffer.alloc(1000))) {
+      /* fill */
+    }
+    expect(p.reserve(1000)).to.equal(-1); // full: the producer is about to wait
+    expect(c.drain()).to.have.length(4); // ...but the consumer drains first (no waiter flagged)
+    expect(p.waitForSpace(5000)).to.equal('not-equal');
+    expect(p.reserve(1000)).to.be.at.least(0);
+  });
+
+  // The counters are free-running modulo 2^32 (stored in Int32 slots): everything must keep
+  // working across 2^31 (sign flip) and 2^32 (wrap to 0), i.e. after ~2 GiB and ~4 GiB.
+  for (const start of [0x7fffff00, 0xffffff00]) {
+    it(`keeps order and terminates with counters starting at 0x${start.toString(16)}`, () => {
+      const shared = createRing(4096);
+      const ctl = new Int32Array(shared.ctl);
+      Atomics.store(ctl, CTL.HEAD, start | 0);
+      Atomics.store(ctl, CTL.TAIL, start | 0);
+      const p = new RingProducer(shared);
+      const c = new RingConsumer(shared);
+      let next = 0;
+      let expected = 0;
+      for (let round = 0; round < 50; round++) {
+        for (let k = 0; k < 3; k++) {
+          const pkt = Buffer.alloc(100 + ((next * 37) % 900));
+          pkt.writeUInt32BE(next++, 0);
+          expect(put(p, pkt)).to.equal(true);
+        }
+        for (const b of c.drain()) expect(b.readUInt32BE(0)).to.equal(expected++);
+      }
+      expect(expected).to.equal(150);
+      // ...and it crossed the boundary.
+      expect(Atomics.load(ctl, CTL.HEAD) >>> 0 < start).to.equal(start === 0xffffff00);
+      expect(Atomics.load(ctl, CTL.HEAD) < 0).to.equal(start === 0x7fffff00);
+    });
+  }
+
+  it('usedAfter() counts the pending wrap, so class limits see the real fill', () => {
+    const shared = createRing(4096);
+    const p = new RingProducer(shared);
+    const c = new RingConsumer(shared);
+    expect(put(p, Buffer.alloc(1500)) && put(p, Buffer.alloc(1500))).to.equal(true);
+    c.drain();
+    expect(p.reserve(1500)).to.equal(0);
+    expect(p.usedAfter(1500)).to.equal(1088 + 1504);
+  });
+
   it('refuses capacities that are not a power of two', () => {
     expect(() => createRing(5000)).to.throw(RangeError);
   });

@@ -7,8 +7,9 @@ import { join } from 'node:path';
 import { linux } from '../../../native-bindings/constants';
 import * as libc from '../../../native-bindings/libc';
 import type { FramingKind } from '../../../systemext/tun/framing';
+import { TunClosedError } from '../../../systemext/tun/device';
 import { WorkerTun } from '../../../systemext/tun/worker-tun';
-import { icmp4Echo, icmp4Valid, icmp6Echo, udp4 } from './packets';
+import { icmp4Echo, icmp4Valid, icmp6Echo, tcp4Syn, udp4 } from './packets';
 import { requireOrSkip } from '../../helpers/privileges';
 
 const ECHO = join(__dirname, '../../../systemext/tun/echo-fast-path.ts');
@@ -39,9 +40,7 @@ async function pair(
 async function readN(tun: WorkerTun, n: number): Promise<Buffer[]> {
   const out: Buffer[] = [];
   while (out.length < n) {
-    const got = await tun.read();
-    if (got.length === 0) break;
-    out.push(...got);
+    out.push(...(await tun.read()));
   }
   return out;
 }
@@ -109,6 +108,35 @@ describe('tun: WorkerTun over a socketpair (reader thread, no root)', function (
     }
   });
 
+  // Regression (head-of-line blocking): with a full ring the reader used to stop reading the device,
+  // so established flows (the fast path) stalled behind slow-path traffic the main thread had not
+  // taken yet. Now it keeps reading: fast-path replies go on, other slow-path packets are dropped
+  // (counted) once they would fill a quarter of the ring, and SYNs and DNS may use the rest.
+  it('keeps serving the fast path while the main thread does not read; SYN and DNS keep priority', async () => {
+    const [eng, kern] = await pair({ ringBytes: 16384, fastPath: { module: ECHO, init: { udpPorts: [9] } } });
+    try {
+      // The main thread takes nothing during this test until the end: 30 × 1 KB of bulk slow-path
+      // UDP cannot fit, then a DNS query and a SYN, then a fast-path packet.
+      kern.write(Array.from({ length: 30 }, (_, i) => udp4(7000, Buffer.alloc(1000, i))));
+      const dns = udp4(53, Buffer.alloc(1000, 0xdd));
+      const syn = tcp4Syn(443);
+      kern.write([dns, syn, udp4(9, Buffer.from('fast'))]);
+      const [reply] = await readN(kern, 1); // before the fix: never (the reader waited for space)
+      expect(reply.readUInt16BE(20)).to.equal(9);
+      const got = await readN(eng, 1);
+      while (got.length < 3 || !got.some((p) => p.equals(syn))) got.push(...(await eng.read()));
+      expect(got.some((p) => p.equals(dns))).to.equal(true);
+      const bulk = got.filter((p) => p[9] === 17 && p.readUInt16BE(22) === 7000);
+      expect(bulk.length).to.be.within(1, 4); // at most a quarter of the ring (4 KB)
+      const st = eng.stats();
+      expect(st.ringDrops).to.equal(30 - bulk.length);
+      expect(st.priorityDrops).to.equal(0);
+    } finally {
+      await eng.close();
+      await kern.close();
+    }
+  });
+
   it('runs the fast path in the reader thread: replies go straight back, others reach read()', async () => {
     const [eng, kern] = await pair({ fastPath: { module: ECHO, init: { udpPorts: [9] } } });
     try {
@@ -166,15 +194,15 @@ describe('tun: WorkerTun over a socketpair (reader thread, no root)', function (
     }
   });
 
-  it('close() unblocks a pending read with [], ends the thread and closes the fd', async () => {
+  it('close() rejects a pending read with TunClosedError, ends the thread and closes the fd', async () => {
     const before = openFiles();
     const [eng, kern, fds] = await pair();
     const engFile = fileOf(fds[0]);
     expect(engFile).to.match(/^socket:/);
-    const pending = eng.read();
+    const pending = eng.read().catch((e: unknown) => e);
     await eng.close();
-    expect(await pending).to.deep.equal([]);
-    expect(await eng.read()).to.deep.equal([]);
+    expect(await pending).to.be.instanceOf(TunClosedError);
+    expect(await eng.read().catch((e: unknown) => e)).to.be.instanceOf(TunClosedError);
     expect(() => eng.write(udp4(53))).to.throw(/closed/);
     expect(openFiles().has(engFile)).to.equal(false);
     await eng.close(); // idempotent

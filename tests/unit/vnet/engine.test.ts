@@ -2,43 +2,21 @@
 import { expect } from 'chai';
 import { once } from 'node:events';
 import { connect, createServer, type Server, type Socket } from 'node:net';
-import { PassThrough, type Duplex } from 'node:stream';
+import { PassThrough } from 'node:stream';
 import { createMemoryTunPair } from '../../../systemext/tun/memory';
 import { AddressPlan } from '../../../systemext/vnet/addresses';
-import { StaticResolver, type AppInfo } from '../../../systemext/vnet/resolver';
-import { DirectDialer, type Dialer } from '../../../systemext/vnet/dialer';
+import { StaticResolver } from '../../../systemext/vnet/resolver';
+import { DirectDialer } from '../../../systemext/vnet/dialer';
 import { VNetEngine, type VNetOptions } from '../../../systemext/vnet/engine';
 import { bytesToIp, ipToBytes } from '../../../systemext/net/addr';
 import { buildIcmp, buildTcp, buildUdp, checksumsValid } from '../../../systemext/net/build';
 import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN } from '../../../systemext/net/packet';
-import { FakeKernel, tcpOf } from './kernel';
+import { FakeKernel, ManualDialer, tcpOf } from './kernel';
 
 const LPORT = 4000;
 
 const isTcp = (p: Buffer): boolean => (p[0] >> 4 === 4 ? p[9] === 6 : p[6] === 6);
 const isIcmp = (p: Buffer): boolean => (p[0] >> 4 === 4 ? p[9] === 1 : p[6] === 58);
-
-/** A dialer whose dials the test resolves by hand. */
-class ManualDialer implements Dialer {
-  calls: Array<{
-    app: AppInfo;
-    port: number;
-    signal: AbortSignal;
-    resolve: (d: Duplex) => void;
-    reject: (e: Error) => void;
-  }> = [];
-  private waiters: Array<() => void> = [];
-  dial(app: AppInfo, port: number, signal: AbortSignal): Promise<Duplex> {
-    return new Promise((resolve, reject) => {
-      this.calls.push({ app, port, signal, resolve, reject });
-      this.waiters.splice(0).forEach((w) => w());
-    });
-  }
-  async nextCall(): Promise<ManualDialer['calls'][0]> {
-    while (this.calls.length === 0) await new Promise<void>((r) => this.waiters.push(r));
-    return this.calls.shift()!;
-  }
-}
 
 describe('vnet engine: TCP system stack and ICMP', () => {
   let echo: Server;
@@ -380,8 +358,13 @@ describe('vnet engine: TCP system stack and ICMP', () => {
     expect(engine.nat.size).to.equal(1);
     now += 60_000;
     engine.sweep();
-    expect(engine.nat.size).to.equal(0);
     await gone;
+    // The flow is gone; its fake address:port stays held for TIME_WAIT (default 60 s).
+    expect(engine.load.flows).to.equal(0);
+    expect(engine.nat.size).to.equal(1);
+    now += 60_000;
+    engine.sweep();
+    expect(engine.nat.size).to.equal(0);
   });
 
   it('destroys listener connections that match no flow', async () => {

@@ -1,14 +1,18 @@
 // Test helper: plays the kernel on the far end of an in-memory tun pair, with a queue of
 // received packets and waiting by predicate (generous hang-guard timeouts, no timing asserts).
 import * as dnsPacket from 'dns-packet';
+import type { Duplex } from 'node:stream';
 import type { TunDevice } from '../../../systemext/tun/device';
+import type { Dialer } from '../../../systemext/vnet/dialer';
+import type { AppInfo } from '../../../systemext/vnet/resolver';
 import { bytesToIp, ipToBytes } from '../../../systemext/net/addr';
 import { buildUdp } from '../../../systemext/net/build';
 import { parseIp, parseTcp, parseUdp } from '../../../systemext/net/packet';
 
 export class FakeKernel {
   private readonly queue: Buffer[] = [];
-  private wake: (() => void) | null = null;
+  /** Waiters of next(): several may wait at once (e.g. concurrent queries). */
+  private readonly wakers = new Set<() => void>();
   private closed = false;
 
   constructor(readonly tun: TunDevice) {
@@ -17,13 +21,17 @@ export class FakeKernel {
 
   private async pump(): Promise<void> {
     for (;;) {
-      const pkts = await this.tun.read();
-      if (pkts.length === 0) break;
+      const pkts = await this.tun.read().catch(() => null); // rejects once closed
+      if (!pkts) break;
       this.queue.push(...pkts);
-      this.wake?.();
+      this.wakeAll();
     }
     this.closed = true;
-    this.wake?.();
+    this.wakeAll();
+  }
+
+  private wakeAll(): void {
+    for (const w of [...this.wakers]) w();
   }
 
   send(p: Buffer | Buffer[]): void {
@@ -40,11 +48,13 @@ export class FakeKernel {
       const left = deadline - Date.now();
       if (left <= 0) throw new Error('no matching packet (hang guard)');
       await new Promise<void>((r) => {
-        const t = setTimeout(r, left);
-        this.wake = () => {
+        const wake = (): void => {
           clearTimeout(t);
+          this.wakers.delete(wake);
           r();
         };
+        const t = setTimeout(wake, left);
+        this.wakers.add(wake);
       });
     }
   }
@@ -114,4 +124,26 @@ export function tcpOf(p: Buffer): {
     seq: t.seq,
     ack: t.ack,
   };
+}
+
+/** A dialer whose dials the test resolves by hand. */
+export class ManualDialer implements Dialer {
+  calls: Array<{
+    app: AppInfo;
+    port: number;
+    signal: AbortSignal;
+    resolve: (d: Duplex) => void;
+    reject: (e: Error) => void;
+  }> = [];
+  private waiters: Array<() => void> = [];
+  dial(app: AppInfo, port: number, signal: AbortSignal): Promise<Duplex> {
+    return new Promise((resolve, reject) => {
+      this.calls.push({ app, port, signal, resolve, reject });
+      this.waiters.splice(0).forEach((w) => w());
+    });
+  }
+  async nextCall(): Promise<ManualDialer['calls'][0]> {
+    while (this.calls.length === 0) await new Promise<void>((r) => this.waiters.push(r));
+    return this.calls.shift()!;
+  }
 }

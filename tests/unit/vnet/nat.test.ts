@@ -6,11 +6,15 @@ import {
   createNatInit,
   natInitForPlan,
   NatTable,
+  NatView,
   ST_CLOSING,
+  ST_DIALING,
+  ST_FREE,
   ST_OPEN,
+  ST_RETIRED,
   type NatInit,
 } from '../../../systemext/vnet/nat-table';
-import { createFastPath, DROP, PASS, WRITTEN } from '../../../systemext/vnet/fast-path';
+import { createFastPath, DROP, PASS, REPLY } from '../../../systemext/vnet/fast-path';
 import { tcpOf } from './kernel';
 import { ipToBytes } from '../../../systemext/net/addr';
 import { buildTcp, checksumsValid } from '../../../systemext/net/build';
@@ -57,7 +61,7 @@ for (const family of [4, 6] as const) {
       expect(fast(Buffer.from(syn))).to.equal(DROP);
       nat.setState(e, ST_OPEN);
       const out = Buffer.from(syn);
-      expect(fast(out)).to.equal(WRITTEN);
+      expect(fast(out)).to.equal(REPLY);
       expect(checksumsValid(out)).to.equal(true);
       const f = tcpOf(out);
       const fake = family === 4 ? plan.fake4(nat.fakeIndex(e)) : plan.fake6(nat.fakeIndex(e));
@@ -78,7 +82,7 @@ for (const family of [4, 6] as const) {
         flags: TCP_ACK | TCP_PSH,
         payload: data,
       });
-      expect(fast(reply)).to.equal(WRITTEN);
+      expect(fast(reply)).to.equal(REPLY);
       expect(checksumsValid(reply)).to.equal(true);
       expect(tcpOf(reply)).to.include({ src: vip, dst: client, sport: 443, dport: 40000 });
     });
@@ -102,43 +106,193 @@ for (const family of [4, 6] as const) {
       const e =
         family === 4 ? nat.allocate(p, 12, 16, 4, 40001, 443) : nat.allocate(p, 8, 24, 16, 40001, 443);
       nat.setState(e, ST_OPEN);
-      expect(fast(p)).to.equal(WRITTEN);
+      expect(fast(p)).to.equal(REPLY);
       expect(checksumsValid(p)).to.equal(true);
     });
 
-    it('marks FIN/RST so the sweep closes flows after TIME_WAIT, and expires idle ones', () => {
+    const fakeOf = (nat: NatTable, e: number): string =>
+      family === 4 ? plan.fake4(nat.fakeIndex(e)) : plan.fake6(nat.fakeIndex(e));
+    const fromListener = (nat: NatTable, e: number, flags: number): Buffer =>
+      buildTcp({
+        src: ipToBytes(client),
+        dst: ipToBytes(fakeOf(nat, e)),
+        sport: family === 4 ? LPORT : LPORT + 1,
+        dport: nat.natPort(e),
+        seq: 5,
+        ack: 100,
+        flags,
+      });
+
+    it('holds a closed entry for TIME_WAIT: still translated, never reallocated, then freed', () => {
+      const { init, nat } = setup(3);
+      const fast = createFastPath(init);
+      const a = allocate(nat, seg(41000, TCP_SYN));
+      nat.setState(a, ST_OPEN);
+      nat.close(a, 1000, 60_000); // our sockets closed at t = 1 s
+      expect(nat.state(a)).to.equal(ST_CLOSING);
+      // Late segments still translate both ways.
+      expect(fast(seg(41000, TCP_ACK))).to.equal(REPLY);
+      expect(fast(fromListener(nat, a, TCP_FIN | TCP_ACK))).to.equal(REPLY);
+      // Round-robin comes back to `a` after two more flows and a free: it must be skipped.
+      const b = allocate(nat, seg(41001, TCP_SYN));
+      const c = allocate(nat, seg(41002, TCP_SYN));
+      nat.free(b);
+      nat.free(c);
+      for (let i = 0; i < 6; i++) {
+        const e = allocate(nat, seg(41100 + i, TCP_SYN));
+        expect(e).to.not.equal(a);
+        nat.free(e);
+      }
+      expect(nat.sweep(60_999, 7_200_000).freed).to.deep.equal([]);
+      expect(nat.sweep(61_000, 7_200_000).freed).to.deep.equal([a]);
+      expect(nat.state(a)).to.equal(ST_FREE);
+      expect(fast(seg(41000, TCP_ACK))).to.equal(PASS);
+    });
+
+    it('frees a DIALING entry at once on close (nothing of it reached the kernel)', () => {
+      const { nat } = setup();
+      const a = allocate(nat, seg(41000, TCP_SYN));
+      expect(nat.state(a)).to.equal(ST_DIALING);
+      nat.close(a, 0, 60_000);
+      expect(nat.state(a)).to.equal(ST_FREE);
+      expect(nat.size).to.equal(0);
+    });
+
+    it('marks FIN/RST; a bare SYN after the client FIN or RST goes to the slow path, a SYN retransmit does not', () => {
       const { init, nat } = setup();
       const fast = createFastPath(init);
       const a = allocate(nat, seg(41000, TCP_SYN));
       const b = allocate(nat, seg(41001, TCP_SYN));
       const c = allocate(nat, seg(41002, TCP_SYN));
       for (const e of [a, b, c]) nat.setState(e, ST_OPEN);
-      nat.setNow(1000);
-      expect(fast(seg(41000, TCP_FIN | TCP_ACK))).to.equal(WRITTEN);
-      const fake = family === 4 ? plan.fake4(nat.fakeIndex(a)) : plan.fake6(nat.fakeIndex(a));
-      const finBack = buildTcp({
-        src: ipToBytes(client),
-        dst: ipToBytes(fake),
-        sport: family === 4 ? LPORT : LPORT + 1,
-        dport: nat.natPort(a),
-        flags: TCP_FIN | TCP_ACK,
-      });
-      expect(fast(finBack)).to.equal(WRITTEN);
-      expect(fast(seg(41001, TCP_RST))).to.equal(WRITTEN);
-      expect(nat.sweep(1000, 5000, 60_000)).to.deep.equal([]);
-      expect(nat.state(a)).to.equal(ST_CLOSING);
-      expect(nat.state(b)).to.equal(ST_CLOSING);
-      expect(nat.state(c)).to.equal(ST_OPEN);
-      // During TIME_WAIT the last ACK still translates.
-      expect(fast(seg(41000, TCP_ACK))).to.equal(WRITTEN);
-      // ... but a new SYN on the same tuple goes to the slow path (a new connection).
+      // Open, no FIN: a bare SYN is a retransmit of the SYN we already rewrote: forward it.
+      expect(fast(seg(41002, TCP_SYN))).to.equal(REPLY);
+      expect(fast(seg(41000, TCP_FIN | TCP_ACK))).to.equal(REPLY);
+      expect(fast(seg(41001, TCP_RST))).to.equal(REPLY);
+      expect(nat.flags(a)).to.equal(1);
+      expect(nat.flags(b)).to.equal(4);
+      expect(fast(fromListener(nat, c, TCP_FIN | TCP_ACK))).to.equal(REPLY);
+      expect(nat.flags(c)).to.equal(2);
+      // A new connection on a tuple whose client side ended must not reach the old socket.
       expect(fast(seg(41000, TCP_SYN))).to.equal(PASS);
-      const freed = nat.sweep(6000, 5000, 60_000);
-      expect(freed.map((f) => f.entry).sort()).to.deep.equal([a, b].sort());
+      expect(fast(seg(41001, TCP_SYN))).to.equal(PASS);
+      // Flags alone never close or free an entry: that follows our sockets.
+      expect(nat.sweep(10_000_000, 7_200_000 * 10).freed).to.deep.equal([]);
+      expect([a, b, c].map((e) => nat.state(e))).to.deep.equal([ST_OPEN, ST_OPEN, ST_OPEN]);
+    });
+
+    it('retire(): a new flow on the same client tuple; the old entry stops translating but stays held', () => {
+      const { init, nat } = setup();
+      const fast = createFastPath(init);
+      const old = allocate(nat, seg(41000, TCP_SYN));
+      nat.setState(old, ST_OPEN);
+      nat.retire(old, 0, 60_000);
+      expect(nat.state(old)).to.equal(ST_RETIRED);
+      expect(fast(seg(41000, TCP_ACK))).to.equal(PASS); // no longer in the hash
+      expect(fast(fromListener(nat, old, TCP_ACK))).to.equal(PASS); // the old socket's late segment
+      const fresh = allocate(nat, seg(41000, TCP_SYN));
+      expect(fresh).to.not.equal(old);
+      nat.setState(fresh, ST_OPEN);
+      const out = seg(41000, TCP_ACK);
+      expect(fast(out)).to.equal(REPLY);
+      expect(tcpOf(out).sport).to.equal(nat.natPort(fresh));
+      expect(nat.sweep(59_999, 7_200_000).freed).to.deep.equal([]);
+      expect(nat.sweep(60_000, 7_200_000).freed).to.deep.equal([old]);
       expect(nat.size).to.equal(1);
-      expect(fast(seg(41000, TCP_ACK))).to.equal(PASS);
-      expect(nat.sweep(70_000, 5000, 60_000)).to.deep.equal([{ entry: c, reason: 'idle' }]);
-      expect(nat.size).to.equal(0);
+    });
+
+    it('reports idle open entries to the caller instead of freeing them', () => {
+      const { nat } = setup();
+      const a = allocate(nat, seg(41000, TCP_SYN));
+      nat.setState(a, ST_OPEN);
+      expect(nat.sweep(30_000, 60_000)).to.deep.equal({ freed: [], idle: [] });
+      expect(nat.sweep(60_000, 60_000)).to.deep.equal({ freed: [], idle: [a] });
+      expect(nat.state(a)).to.equal(ST_OPEN);
+    });
+
+    it('never translates listener segments of an entry that is dialing or free', () => {
+      const { init, nat } = setup();
+      const fast = createFastPath(init);
+      const a = allocate(nat, seg(41000, TCP_SYN));
+      expect(fast(fromListener(nat, a, TCP_SYN | TCP_ACK))).to.equal(PASS); // DIALING
+      nat.free(a);
+      expect(fast(fromListener(nat, a, TCP_ACK))).to.equal(PASS); // FREE
+      expect(fast(fromListener(nat, 5, TCP_ACK))).to.equal(PASS); // never used
+    });
+
+    // Regression: toListener() used the entry lookup() found without re-checking its version, so an
+    // entry freed and reused by the main thread in between sent the packet to the new flow's socket.
+    it('drops a client segment whose entry was reused between lookup and rewrite', () => {
+      const { init, nat } = setup(1);
+      const fast = createFastPath(init);
+      const a = allocate(nat, seg(41000, TCP_SYN));
+      nat.setState(a, ST_OPEN);
+      const lookup = NatView.prototype.lookup;
+      NatView.prototype.lookup = function (this: NatView, ...args: Parameters<NatView['lookup']>): number {
+        const i = lookup.apply(this, args);
+        if (this !== nat && i >= 0) {
+          // The main thread, right now: the flow is freed and the entry goes to another client.
+          nat.free(i);
+          expect(allocate(nat, seg(49999, TCP_SYN))).to.equal(i);
+          nat.setState(i, ST_OPEN);
+        }
+        return i;
+      };
+      try {
+        expect(fast(seg(41000, TCP_ACK))).to.equal(DROP);
+      } finally {
+        NatView.prototype.lookup = lookup;
+      }
+    });
+
+    // One checksum implementation (net/checksum.ts put16/put32/adjust), exercised through the live
+    // fast path on random segments both ways, checked by full recomputation.
+    it('keeps checksums right on 3000 random segments rewritten both ways', () => {
+      const { init, nat } = setup(4);
+      const fast = createFastPath(init);
+      let seed = 7400 + family;
+      const rnd = (): number => {
+        seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+        return seed / 2 ** 32;
+      };
+      const int = (n: number): number => Math.floor(rnd() * n);
+      for (let n = 0; n < 3000; n++) {
+        const cport = 1 + int(65535);
+        const vport = 1 + int(65535);
+        const payload = Buffer.alloc(int(1400));
+        for (let i = 0; i < payload.length; i++) payload[i] = n % 5 === 0 ? 0xff : int(256);
+        const p = buildTcp({
+          src: ipToBytes(client),
+          dst: ipToBytes(vip),
+          sport: cport,
+          dport: vport,
+          seq: int(2 ** 32),
+          ack: int(2 ** 32),
+          flags: TCP_ACK | (n % 3 ? TCP_PSH : 0),
+          window: int(65536),
+          payload,
+        });
+        const e =
+          family === 4 ? nat.allocate(p, 12, 16, 4, cport, vport) : nat.allocate(p, 8, 24, 16, cport, vport);
+        nat.setState(e, ST_OPEN);
+        expect(fast(p), `case ${n}`).to.equal(REPLY);
+        expect(checksumsValid(p), `case ${n} to listener`).to.equal(true);
+        const back = buildTcp({
+          src: ipToBytes(client),
+          dst: ipToBytes(fakeOf(nat, e)),
+          sport: family === 4 ? LPORT : LPORT + 1,
+          dport: nat.natPort(e),
+          seq: int(2 ** 32),
+          ack: int(2 ** 32),
+          flags: TCP_ACK,
+          window: int(65536),
+          payload,
+        });
+        expect(fast(back), `case ${n}`).to.equal(REPLY);
+        expect(checksumsValid(back), `case ${n} to client`).to.equal(true);
+        expect(tcpOf(back)).to.include({ sport: vport, dport: cport });
+        nat.free(e);
+      }
     });
 
     it('refuses allocation when full and reuses entries round-robin after frees', () => {
@@ -192,6 +346,36 @@ describe('vnet NAT fake addressing', () => {
     expect(nat.entryOfFake(-1, 2000)).to.equal(-1);
     expect(nat.entryOfFake(0, 80)).to.equal(-1);
     expect(nat.entryOfFake(254, 65535)).to.equal(-1);
+  });
+
+  it('seeds the flow hash per table, so a peer cannot precompute colliding tuples', () => {
+    const seeds = new Set([1, 2, 3, 4].map(() => new NatTable(natInitForPlan(plan, 16)).seed));
+    expect(seeds.size).to.be.greaterThan(1);
+    // Same tuples, different seeds: the entries land on different slots, and lookups still work.
+    const slots = [11, 12].map((seed) => {
+      const nat = new NatTable(
+        createNatInit({
+          capacity: 64,
+          fakeCount: 4,
+          tun4: 1,
+          fakeBase4: 2,
+          tun6: Buffer.alloc(16),
+          prefix6: Buffer.alloc(12),
+          seed,
+        }),
+      );
+      const p = buildTcp({
+        src: ipToBytes('100.64.0.1'),
+        dst: ipToBytes('100.64.0.9'),
+        sport: 40000,
+        dport: 80,
+        flags: TCP_SYN,
+      });
+      const e = nat.allocate(p, 12, 16, 4, 40000, 80);
+      expect(nat.lookup(p, 12, 16, 4, 40000, 80)).to.equal(e);
+      return nat.words[nat.base(e) + 7];
+    });
+    expect(slots[0]).to.not.equal(slots[1]);
   });
 
   it('rejects impossible capacities', () => {
