@@ -8,6 +8,8 @@ import { hostKeysFor } from '../config/known-hosts';
 import { loadConfig } from '../config/load';
 import type { UserConfig } from '../config/types';
 import { AgentClient } from '../ssh/agent-client';
+import { readPrivateKeyFile } from '../ssh/keyfile';
+import { SSH_SK_USER_VERIFICATION_REQD } from '../ssh/keys';
 import { checkBastion } from './bastion';
 import { realExec, type Exec } from './exec';
 import type { KeyInfo } from './key-info';
@@ -184,6 +186,20 @@ export async function runDiagnostics(opts: DiagOptions): Promise<DiagReport> {
   return { at: Date.now(), platform, checks, summary };
 }
 
+/** The bastions' key files that demand the PIN on every signature (a .pub alone does not say). */
+function verifyRequiredKeys(config: UserConfig | null): string[] {
+  const out: string[] = [];
+  for (const b of config?.bastions ?? []) {
+    try {
+      const k = readPrivateKeyFile(readFileSync(b.keyPath, 'utf8'));
+      if (k.flags & SSH_SK_USER_VERIFICATION_REQD && !out.includes(b.keyPath)) out.push(b.keyPath);
+    } catch {
+      /* a .pub, an encrypted or unreadable file: the config check reports what matters */
+    }
+  }
+  return out;
+}
+
 async function agentCheck(socket: string): Promise<CheckResult> {
   const title = 'Agent is running (its ssh-agent socket answers)';
   let client: AgentClient | null = null;
@@ -257,8 +273,16 @@ async function keyChecks(
       fixes.push(`Only ${info.pinRetries} PIN attempts left before the key locks: type the PIN carefully.`);
     }
     if (info.pinSet === false) {
-      if (status === 'ok') status = 'warn';
-      fixes.push('No PIN: verify-required keys cannot be used; set one with keyvnet key pin set.');
+      const needPin = verifyRequiredKeys(config);
+      if (needPin.length > 0) {
+        status = 'fail';
+        fixes.push(
+          `No PIN, but ${needPin.join(', ')} ${needPin.length === 1 ? 'is' : 'are'} verify-required: set one with keyvnet key pin set.`,
+        );
+      } else {
+        if (status === 'ok') status = 'warn';
+        fixes.push('No PIN: verify-required keys cannot be used; set one with keyvnet key pin set.');
+      }
     }
     if (info.kind === 'u2f' || !info.credProtect) {
       if (status === 'ok') status = 'warn';

@@ -275,3 +275,7 @@ pass in proto tcp from any to any port = 22 flags S/SA keep state
 export const PF_BLOCK_THEN_PASS_UTUN = `block drop in all
 pass in quick on utun proto tcp all flags S/SA keep state
 `;
+
+/** A host key line (ssh-ed25519) for configs in tests. */
+export const ED25519_HOST_KEY =
+  'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl';
