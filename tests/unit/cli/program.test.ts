@@ -100,6 +100,21 @@ describe('cli: the command line', () => {
     });
   });
 
+  it('config edit: creates the file from the template, runs $EDITOR, then checks (exit 4 if broken)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kvn-cli-'));
+    const path = join(dir, 'sub', 'config.toml');
+    const ok = await run(['--config', path, 'config', 'edit'], { EDITOR: 'true' });
+    expect(ok.code, ok.stderr).to.equal(Exit.Ok);
+    expect(ok.stderr).to.contain(`created ${path}`);
+    expect(readFileSync(path, 'utf8')).to.contain('[vnet]');
+    const broken = await run(['--config', path, 'config', 'edit'], { VISUAL: "sed -i 's|/10|/40|'" });
+    expect(broken.code).to.equal(Exit.ConfigInvalid);
+    expect(broken.stderr).to.contain(`${path}:3: vnet.range`);
+    expect((await run(['--config', path, 'config', 'edit'], { EDITOR: 'false' })).code).to.equal(
+      Exit.Failure,
+    );
+  });
+
   it('config path honours --config, $KEYVNET_CONFIG and XDG', async () => {
     expect((await run(['--config', '/x/c.toml', 'config', 'path'])).stdout).to.equal('/x/c.toml\n');
     expect((await run(['config', 'path'], { KEYVNET_CONFIG: '/y.toml' })).stdout).to.equal('/y.toml\n');

@@ -19,6 +19,7 @@ import {
   scutilCheck,
 } from '../../../app/diag/resolver';
 import { parseIpJsonRoutes, parseNetstatRoutes, routeCheck } from '../../../app/diag/routes';
+import { fingerprintOf, hostKeyAlgorithms, hostKeyCheck, tcpCheck } from '../../../app/diag/bastion';
 import * as S from './samples';
 
 describe('diag: IPv4 ranges', () => {
@@ -217,5 +218,41 @@ describe('diag: firewall', () => {
     expect(c.fix).to.contain('pass in quick on utun proto tcp');
     expect(evalPf(S.PF_BLOCK_THEN_PASS_UTUN, 'utun5').result).to.equal('accept');
     expect(evalPf('', 'utun5').result).to.equal('accept');
+  });
+});
+
+describe('diag: bastion verdicts', () => {
+  const b = { name: 'corp', host: 'b.example', port: 22, expectedKeys: [S.ED25519_HOST_KEY], jump: null };
+  const blob = Buffer.from(S.ED25519_HOST_KEY.split(' ')[1], 'base64');
+
+  it('asks for the host key types it knows (RSA: the SHA-2 signatures first)', () => {
+    expect(hostKeyAlgorithms([S.ED25519_HOST_KEY, 'ssh-rsa AAAA', 'ssh-ed25519 BBBB'])).to.deep.equal([
+      'ssh-ed25519',
+      'rsa-sha2-512',
+      'rsa-sha2-256',
+      'ssh-rsa',
+    ]);
+  });
+
+  it('host key: match, mismatch, unknown, error', () => {
+    expect(hostKeyCheck(b, blob).status).to.equal('ok');
+    expect(hostKeyCheck(b, blob).evidence[0]).to.equal(
+      `b.example:22 presents ssh-ed25519 ${fingerprintOf(blob)}`,
+    );
+    const other = Buffer.from(blob);
+    other[other.length - 1] ^= 1;
+    const bad = hostKeyCheck(b, other);
+    expect(bad.status).to.equal('fail');
+    expect(bad.evidence[1]).to.equal(`expected ssh-ed25519 ${fingerprintOf(S.ED25519_HOST_KEY)}`);
+    const unknown = hostKeyCheck({ ...b, expectedKeys: [] }, blob);
+    expect(unknown.status).to.equal('warn');
+    expect(unknown.fix).to.contain(`host_keys = ["${S.ED25519_HOST_KEY}"]`);
+    expect(hostKeyCheck(b, { error: 'timed out' }).status).to.equal('fail');
+  });
+
+  it('reachability: an SSH banner, something else, or an error', () => {
+    expect(tcpCheck(b, { banner: 'SSH-2.0-OpenSSH_9.2p1' }).status).to.equal('ok');
+    expect(tcpCheck(b, { banner: 'HTTP/1.1 400 Bad Request' }).evidence[0]).to.contain('not an SSH server');
+    expect(tcpCheck(b, { error: 'connect ECONNREFUSED' }).status).to.equal('fail');
   });
 });
