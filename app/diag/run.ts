@@ -10,6 +10,8 @@ import type { UserConfig } from '../config/types';
 import { AgentClient } from '../ssh/agent-client';
 import { readPrivateKeyFile } from '../ssh/keyfile';
 import { SSH_SK_USER_VERIFICATION_REQD } from '../ssh/keys';
+import type { SecurityKey } from '../fido/api';
+import { authCheck } from './auth';
 import { checkBastion } from './bastion';
 import { realExec, type Exec } from './exec';
 import type { KeyInfo } from './key-info';
@@ -36,6 +38,8 @@ export interface DiagOptions {
   securityKeys?: () => Promise<PluggedKeyInfo[]>;
   /** The uid the daemon must run as (0). */
   daemonUid?: number;
+  /** `--auth`: sign in to each bastion with this key (a touch each); omitted = no sign-in. */
+  authKey?: () => Promise<SecurityKey>;
   /** Called before each group of checks, e.g. to print "checking routes…". */
   onProgress?: (what: string) => void;
 }
@@ -170,12 +174,14 @@ export async function runDiagnostics(opts: DiagOptions): Promise<DiagReport> {
       }
     }
     const session = status?.bastions.find((s) => s.name === b.name);
-    checks.push(
-      ...(await checkBastion(
-        { name: b.name, host: b.host, port: b.port, expectedKeys, jump: b.jump },
-        session,
-      )),
+    const results = await checkBastion(
+      { name: b.name, host: b.host, port: b.port, expectedKeys, jump: b.jump },
+      session,
     );
+    checks.push(...results);
+    // Sign in only when asked, and only where the host key is the expected one.
+    if (opts.authKey && results.find((c) => c.id === `bastion.${b.name}.hostkey`)?.status === 'ok')
+      checks.push(await authCheck(b, expectedKeys, opts.authKey));
   }
 
   progress('security key');

@@ -9,7 +9,11 @@ import { join } from 'node:path';
 import { Exit } from '../../app/cli/exit-codes';
 import type { CheckResult, DiagReport } from '../../app/diag';
 import { VirtualAuthenticator } from '../../app/fido/virtual/authenticator';
-import { publicKeyLine, SK_ECDSA_TYPE } from '../../app/ssh/keys';
+import type { UserPrompter } from '../../app/fido/api';
+import { Ctap2SecurityKey } from '../../app/fido/security-key';
+import { enrollSkKey } from '../../app/ssh/enroll';
+import { writePrivateKeyFile } from '../../app/ssh/keyfile';
+import { authorizedKeysLine, publicKeyLine, SK_ECDSA_TYPE } from '../../app/ssh/keys';
 import { Lines } from '../helpers/lines';
 import { NetNs } from '../helpers/netns';
 import { requireNetns } from '../helpers/privileges';
@@ -205,6 +209,49 @@ describe('keyvnet diag on healthy and broken set-ups (root, netns)', function ()
     expect(gone.status).to.equal('fail');
     expect(gone.evidence[0]).to.contain('ECONNREFUSED');
     expect(by('bastion.gone.hostkey').status).to.equal('skip');
+  });
+
+  it('--auth signs in to the real sshd with the security key; a key sshd does not know fails', async () => {
+    // An sk key made on a virtual security key, authorized in sshd.
+    const statePath = join(dir, 'vk-auth.json');
+    const va = new VirtualAuthenticator({ statePath });
+    const silent: UserPrompter = {
+      askPin: async () => null,
+      touchNeeded: () => undefined,
+      touchDone: () => undefined,
+    };
+    const sk = await Ctap2SecurityKey.open(va.connect(), silent, { label: va.label });
+    const { key } = await enrollSkKey(
+      sk,
+      { comment: 'diag@test' },
+      { purpose: { what: 'enroll', requester: 'app' } },
+    );
+    await sk.close();
+    va.unplug();
+    const priv = join(dir, 'id_auth_sk');
+    writeFileSync(priv, writePrivateKeyFile(key), { mode: 0o600 });
+    const auth = join(dir, 'auth.toml');
+    writeFileSync(auth, config(bastion('corp', sshd.port, hostKey, priv)));
+    sshd.setAuthorizedKeys([authorizedKeysLine(key)]);
+    const mark = sshd.logMark();
+    const run = (): Promise<{ code: number; by: (id: string) => CheckResult }> =>
+      keyvnetIn(ns, ['--socket', stack.socketPath, '--config', auth, 'diag', '--auth', '--json'], {
+        ...env,
+        KEYVNET_VIRTUAL_KEY: statePath,
+      }).then((r) => {
+        const report = JSON.parse(r.stdout) as DiagReport;
+        return { code: r.code, by: (id: string) => report.checks.find((c) => c.id === id)! };
+      });
+    const ok = await run();
+    const c = ok.by('bastion.corp.auth');
+    expect(c.status, JSON.stringify(c)).to.equal('ok');
+    expect(c.evidence[0]).to.match(/^accepted SHA256:\S+ for root@127\.0\.0\.1:2222 \(1 signature\)$/);
+    await sshd.waitForLog(/Accepted publickey for root .* ECDSA-SK /, mark);
+    sshd.setAuthorizedKeys([]);
+    const refused = await run();
+    expect(refused.code).to.equal(Exit.DiagFailed);
+    expect(refused.by('bastion.corp.auth').status).to.equal('fail');
+    expect(refused.by('bastion.corp.auth').fix).to.contain('authorized_keys');
   });
 
   it('a key with no PIN is a warning (exit 0)', async () => {

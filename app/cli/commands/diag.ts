@@ -8,7 +8,8 @@ import { socketPathOf } from '../context';
 import { Exit } from '../exit-codes';
 import { printJson } from '../json';
 import type { Runner } from '../program';
-import { pluggedKeys } from '../security-keys';
+import { chooseKey, pluggedKeys } from '../security-keys';
+import type { AnySecurityKey } from '../../fido/open';
 import { TerminalPrompter } from '../../headless/prompts';
 
 export function registerDiagCommand(program: Command, runner: Runner): void {
@@ -22,11 +23,9 @@ export function registerDiagCommand(program: Command, runner: Runner): void {
       '--json',
       'print JSON: {"at", "platform", "checks": [{id, title, status, evidence, fix}], "summary"}',
     )
-    .option('--auth', 'also sign in to each bastion (a touch each) — not available yet')
+    .option('--auth', 'also sign in to each bastion with your security key (a touch each)')
     .action(async (opts: { json?: boolean; auth?: boolean }, cmd: Command) => {
       const g = runner.globals(cmd);
-      if (opts.auth)
-        ctx.err('note: --auth (signing in to each bastion) is not available yet; the other checks run\n');
       const securityKeys = async (): Promise<PluggedKeyInfo[]> => {
         const out: PluggedKeyInfo[] = [];
         for (const k of await pluggedKeys(ctx)) {
@@ -43,6 +42,10 @@ export function registerDiagCommand(program: Command, runner: Runner): void {
         }
         return out;
       };
+      // One key for every sign-in, opened at the first one (prompts on the terminal) and closed after.
+      const opened: { key: Promise<AnySecurityKey> | null } = { key: null };
+      const authKey = (): Promise<AnySecurityKey> =>
+        (opened.key ??= chooseKey(ctx, undefined).then((k) => k.open(new TerminalPrompter())));
       const report = await runDiagnostics({
         configPath: configPathOf(ctx, g),
         daemonSocketPath: socketPathOf(ctx, g),
@@ -51,8 +54,10 @@ export function registerDiagCommand(program: Command, runner: Runner): void {
         platform: ctx.platform,
         daemonUid: ctx.env.KEYVNET_DAEMON_UID ? Number(ctx.env.KEYVNET_DAEMON_UID) : 0,
         securityKeys,
+        authKey: opts.auth ? authKey : undefined,
         onProgress: opts.json ? undefined : (what) => ctx.err(`checking ${what}…\n`),
       });
+      if (opened.key) await (await opened.key.catch(() => null))?.close().catch(() => undefined);
       if (opts.json) printJson(ctx.out, report);
       else ctx.out(formatReport(report));
       if (report.summary.fail > 0) runner.exitCode = Exit.DiagFailed;
