@@ -54,7 +54,9 @@ interface Sample {
 function cpuSeconds(namespaces: NetNs[]): number {
   let ticks = 0;
   for (const ns of namespaces) {
-    const pids = execFileSync('ip', ['netns', 'pids', ns.name], { encoding: 'utf8' }).split(/\s+/).filter(Boolean);
+    const pids = execFileSync('ip', ['netns', 'pids', ns.name], { encoding: 'utf8' })
+      .split(/\s+/)
+      .filter(Boolean);
     for (const pid of pids) {
       try {
         const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -90,10 +92,20 @@ async function measure(topo: Topology, t: Target, size: number, tunnel: NetNs[])
   c0 = cpuSeconds(tunnel);
   const up = await runBulk(laptop, ['up', t.bulk[0], String(t.bulk[1]), String(size)]);
   const upCpu = cpuSeconds(tunnel) - c0;
-  const parallel = await runBulk(laptop, ['down', t.bulk[0], String(t.bulk[1]), String(Math.floor(size / PARALLEL)), String(PARALLEL)]);
-  const rtt = await laptop.run(process.execPath, ['--import', 'tsx', BULK, 'rtt', t.echo[0], String(t.echo[1]), String(RTT_COUNT)], {
-    timeoutMs: 600_000,
-  });
+  const parallel = await runBulk(laptop, [
+    'down',
+    t.bulk[0],
+    String(t.bulk[1]),
+    String(Math.floor(size / PARALLEL)),
+    String(PARALLEL),
+  ]);
+  const rtt = await laptop.run(
+    process.execPath,
+    ['--import', 'tsx', BULK, 'rtt', t.echo[0], String(t.echo[1]), String(RTT_COUNT)],
+    {
+      timeoutMs: 600_000,
+    },
+  );
   const ms = (JSON.parse(rtt.stdout.trim()) as { ms: number[] }).ms;
   const gb = size / 1e9;
   return {
@@ -111,7 +123,10 @@ async function waitPort(ns: NetNs, host: string, port: number, proc: ChildProces
   const deadline = Date.now() + 30_000;
   for (;;) {
     const ok = await ns
-      .run(process.execPath, ['-e', `require('net').connect(${port},'${host}').on('connect',()=>process.exit(0)).on('error',()=>process.exit(1))`])
+      .run(process.execPath, [
+        '-e',
+        `require('net').connect(${port},'${host}').on('connect',()=>process.exit(0)).on('error',()=>process.exit(1))`,
+      ])
       .then(
         () => true,
         () => false,
@@ -142,8 +157,16 @@ async function main(): Promise<void> {
     // KeyVNet's key: an sk key on the virtual authenticator (touched at once).
     const statePath = join(home, 'virtual-key.json');
     const va = new VirtualAuthenticator({ statePath, touch: { mode: 'auto' } });
-    const sk = await openVirtualSecurityKey(va, { askPin: async () => null, touchNeeded: () => {}, touchDone: () => {} });
-    const { key } = await enrollSkKey(sk, { comment: 'bench' }, { purpose: { what: 'enroll', requester: 'app' } });
+    const sk = await openVirtualSecurityKey(va, {
+      askPin: async () => null,
+      touchNeeded: () => {},
+      touchDone: () => {},
+    });
+    const { key } = await enrollSkKey(
+      sk,
+      { comment: 'bench' },
+      { purpose: { what: 'enroll', requester: 'app' } },
+    );
     await sk.close();
     va.unplug();
     const skPath = join(home, 'id_ecdsa_sk');
@@ -154,7 +177,18 @@ async function main(): Promise<void> {
     execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', plainKey]);
     topo.sshd.setAuthorizedKeys([authorizedKeysLine(key), readFileSync(`${plainKey}.pub`, 'utf8').trim()]);
     const hostKey = readFileSync(`${topo.sshd.hostKeyPath}.pub`, 'utf8').split(' ').slice(0, 2).join(' ');
-    const sshOpts = ['-i', plainKey, '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'LogLevel=ERROR', '-c', CIPHER];
+    const sshOpts = [
+      '-i',
+      plainKey,
+      '-o',
+      'StrictHostKeyChecking=no',
+      '-o',
+      'UserKnownHostsFile=/dev/null',
+      '-o',
+      'LogLevel=ERROR',
+      '-c',
+      CIPHER,
+    ];
 
     stack = await VNetStack.start(laptop, {
       tunName: 'kvnbench0',
@@ -208,7 +242,13 @@ target = "${ADDR.intranet}:${ECHO_PORT}"
       samples.direct.push(await measure(topo, targets.direct, SIZE, tunnelNs));
       samples.KeyVNet.push(await measure(topo, targets.KeyVNet, SIZE, tunnelNs));
       samples['ssh -L'].push(await measure(topo, targets['ssh -L'], SIZE, tunnelNs));
-      const shuttle = laptop.spawn('sshuttle', ['-r', `root@${ADDR.bastionOuter}`, '10.201.2.0/24', '-e', `ssh ${sshOpts.join(' ')}`]);
+      const shuttle = laptop.spawn('sshuttle', [
+        '-r',
+        `root@${ADDR.bastionOuter}`,
+        '10.201.2.0/24',
+        '-e',
+        `ssh ${sshOpts.join(' ')}`,
+      ]);
       const shuttleLines = new Lines(shuttle);
       await shuttleLines.nextErr(/Connected to server/, 60_000);
       samples.sshuttle.push(await measure(topo, targets.sshuttle, SSHUTTLE_SIZE, tunnelNs));
@@ -218,16 +258,21 @@ target = "${ADDR.intranet}:${ECHO_PORT}"
 
     const ref = samples['ssh -L'];
     const fmt = (x: number, d = 0): string => x.toFixed(d);
-    console.log(`\nKeyVNet product benchmark: ${ROUNDS} round(s), ${SIZE >> 20} MiB per transfer (sshuttle ${SSHUTTLE_SIZE >> 20} MiB), ${PARALLEL} parallel streams, ${RTT_COUNT} connections; medians over rounds (min–max)`);
-    console.log('path      | down MB/s        | up MB/s          | 100 streams MB/s | down CPU s/GB | up CPU s/GB | connect+echo p50 / p99 ms | down, up ÷ ssh -L');
+    console.log(
+      `\nKeyVNet product benchmark: ${ROUNDS} round(s), ${SIZE >> 20} MiB per transfer (sshuttle ${SSHUTTLE_SIZE >> 20} MiB), ${PARALLEL} parallel streams, ${RTT_COUNT} connections; medians over rounds (min–max)`,
+    );
+    console.log(
+      'path      | down MB/s        | up MB/s          | 100 streams MB/s | down CPU s/GB | up CPU s/GB | connect+echo p50 / p99 ms | down, up ÷ ssh -L',
+    );
     for (const name of Object.keys(samples) as PathName[]) {
       const s = samples[name];
       const col = (f: (x: Sample) => number, d = 0): string =>
         `${fmt(median(s.map(f)), d)} (${fmt(Math.min(...s.map(f)), d)}–${fmt(Math.max(...s.map(f)), d)})`;
       const ratio = (f: (x: Sample) => number): string => (median(s.map(f)) / median(ref.map(f))).toFixed(2);
       console.log(
-        `${name.padEnd(9)} | ${col((x) => x.down).padEnd(16)} | ${col((x) => x.up).padEnd(16)} | ${col((x) => x.parallel).padEnd(16)} | ${col((x) => x.downCpuPerGB, 2).padEnd(13)} | ${col((x) => x.upCpuPerGB, 2).padEnd(11)} | ${fmt(median(s.map((x) => x.p50)), 2)} / ${fmt(median(s.map((x) => x.p99)), 2)}`.padEnd(120) +
-          ` | ${ratio((x) => x.down)}, ${ratio((x) => x.up)}`,
+        `${name.padEnd(9)} | ${col((x) => x.down).padEnd(16)} | ${col((x) => x.up).padEnd(16)} | ${col((x) => x.parallel).padEnd(16)} | ${col((x) => x.downCpuPerGB, 2).padEnd(13)} | ${col((x) => x.upCpuPerGB, 2).padEnd(11)} | ${fmt(median(s.map((x) => x.p50)), 2)} / ${fmt(median(s.map((x) => x.p99)), 2)}`.padEnd(
+          120,
+        ) + ` | ${ratio((x) => x.down)}, ${ratio((x) => x.up)}`,
       );
     }
     const k = samples.KeyVNet;

@@ -32,7 +32,6 @@ export class VNetController extends EventEmitter<{ event: [VNetEvent] }> {
   private since = Date.now();
   private queue: Promise<unknown> = Promise.resolve();
   private readonly conns = new Map<number, ConnectionInfo>();
-  private nextConnId = 1;
 
   constructor(
     private readonly settings: DaemonSettings,
@@ -177,42 +176,43 @@ export class VNetController extends EventEmitter<{ event: [VNetEvent] }> {
   private watchEngine(vnet: RunningVNet): void {
     const e = vnet.engine;
     const live = (): boolean => this.vnet === vnet;
-    e.on('connection', (ev: { fqdn: string; port: number; via?: string }) => {
+    e.on('connection', (ev: { fqdn: string; port: number; id: number; via: string }) => {
       if (!live()) return;
-      const id = this.nextConnId++;
-      const via = ev.via ?? 'direct';
       if (this.conns.size < MAX_LISTED_CONNECTIONS)
-        this.conns.set(id, {
-          id,
+        this.conns.set(ev.id, {
+          id: ev.id,
           fqdn: ev.fqdn,
           port: ev.port,
           openedAt: Date.now(),
           bytesUp: 0,
           bytesDown: 0,
-          via,
+          via: ev.via,
         });
-      this.send({ type: 'connection-opened', id, fqdn: ev.fqdn, port: ev.port, via, at: Date.now() });
-    });
-    e.on('closed', (ev: { fqdn: string; port: number; bytesFromClient: number; bytesToClient: number }) => {
-      if (!live()) return;
-      // The engine's events carry no id: the oldest open connection to the same app and port closed.
-      let id = 0;
-      for (const c of this.conns.values())
-        if (c.fqdn === ev.fqdn && c.port === ev.port) {
-          id = c.id;
-          break;
-        }
-      this.conns.delete(id);
       this.send({
-        type: 'connection-closed',
-        id,
+        type: 'connection-opened',
+        id: ev.id,
         fqdn: ev.fqdn,
         port: ev.port,
-        bytesUp: ev.bytesFromClient,
-        bytesDown: ev.bytesToClient,
+        via: ev.via,
         at: Date.now(),
       });
     });
+    e.on(
+      'closed',
+      (ev: { fqdn: string; port: number; bytesFromClient: number; bytesToClient: number; id: number }) => {
+        if (!live()) return;
+        this.conns.delete(ev.id);
+        this.send({
+          type: 'connection-closed',
+          id: ev.id,
+          fqdn: ev.fqdn,
+          port: ev.port,
+          bytesUp: ev.bytesFromClient,
+          bytesDown: ev.bytesToClient,
+          at: Date.now(),
+        });
+      },
+    );
     e.on('refused', (ev: { fqdn: string; port: number; reason: string; code?: string }) => {
       if (live())
         this.send({

@@ -100,8 +100,9 @@ export type VNetErrorCode =
 
 /** Events (all with plain-object payloads): */
 export interface VNetEvents {
-  connection: { fqdn: string; port: number };
-  closed: { fqdn: string; port: number; bytesFromClient: number; bytesToClient: number };
+  /** `id` names the connection (also in its 'closed'); `via` is the app's bastion or 'direct'. */
+  connection: { fqdn: string; port: number; id: number; via: string };
+  closed: { fqdn: string; port: number; bytesFromClient: number; bytesToClient: number; id: number };
   /** A SYN answered with RST: `code` is machine-readable, `reason` a sentence. */
   refused: { fqdn: string; port: number; reason: string; code: RefusalCode };
   error: { fqdn?: string; port?: number; message: string; code: VNetErrorCode };
@@ -193,9 +194,9 @@ export class VNetEngine extends EventEmitter {
           this.emit('refused', { fqdn, port, reason, code });
         },
         error: (fqdn, port, code, message) => this.emitError(message, code, fqdn, port),
-        connection: (fqdn, port) => this.emit('connection', { fqdn, port }),
-        closed: (fqdn, port, bytesFromClient, bytesToClient) =>
-          this.emit('closed', { fqdn, port, bytesFromClient, bytesToClient }),
+        connection: (fqdn, port, id, via) => this.emit('connection', { fqdn, port, id, via }),
+        closed: (fqdn, port, bytesFromClient, bytesToClient, id) =>
+          this.emit('closed', { fqdn, port, bytesFromClient, bytesToClient, id }),
         dnsSession: () => this.dnsService.tcpSession(),
       },
     );

@@ -41,14 +41,19 @@ export interface FlowHooks {
   now(): number;
   refused(fqdn: string, port: number, code: RefusalCode, reason: string): void;
   error(fqdn: string, port: number, code: FlowErrorCode, message: string): void;
-  connection(fqdn: string, port: number): void;
-  closed(fqdn: string, port: number, bytesFromClient: number, bytesToClient: number): void;
+  /** `id` names the connection in its closed() too; `via` is the app's bastion or 'direct'. */
+  connection(fqdn: string, port: number, id: number, via: string): void;
+  closed(fqdn: string, port: number, bytesFromClient: number, bytesToClient: number, id: number): void;
   dnsSession(): Duplex;
 }
 
 type Phase = 'resolving' | 'dialing' | 'handshake' | 'piped';
 
 interface Flow {
+  /** Names the connection in events (never reused while the engine runs). */
+  id: number;
+  /** The app's bastion or 'direct', once resolved. */
+  via: string;
   entry: number;
   /** The entry's version when the flow took it: a retired and reused entry is not ours any more. */
   ver: number;
@@ -70,6 +75,7 @@ interface Flow {
 export class Flows {
   private readonly flows = new Map<number, Flow>();
   private dialsInFlight = 0;
+  private nextFlowId = 0;
   private readonly dialsPerApp = new Map<string, number>();
   private stopped = false;
 
@@ -134,6 +140,8 @@ export class Flows {
       return;
     }
     const flow: Flow = {
+      id: ++this.nextFlowId,
+      via: 'direct',
       entry: e,
       ver: this.nat.version(e),
       fqdn,
@@ -210,6 +218,7 @@ export class Flows {
         }
         flow.phase = 'dialing';
         try {
+          flow.via = app.via;
           upstream = await this.dialer.dial(app, flow.port, flow.abort.signal);
         } catch (err) {
           return this.fail(flow, 'dial-failed', (err as Error).message);
@@ -233,7 +242,7 @@ export class Flows {
       return this.fail(flow, 'flow-error', 'NAT rewrite of the SYN failed');
     }
     this.hooks.write(syn);
-    this.hooks.connection(flow.fqdn, flow.port);
+    this.hooks.connection(flow.fqdn, flow.port, flow.id, flow.via);
   }
 
   /** A flow that could not be set up: reset the client, free what it held, report. */
@@ -308,7 +317,7 @@ export class Flows {
       if (this.flows.get(entry) === flow) this.flows.delete(entry);
       // Free on socket close, not on sniffed flags: the entry is held for TIME_WAIT from now on.
       if (this.nat.version(entry) === flow.ver) this.nat.close(entry, this.hooks.now(), this.limits.holdMs);
-      this.hooks.closed(flow.fqdn, flow.port, fromClient, toClient);
+      this.hooks.closed(flow.fqdn, flow.port, fromClient, toClient, flow.id);
       if (failure) this.hooks.error(flow.fqdn, flow.port, 'flow-error', failure.message);
     };
     sock.on('close', onClose);

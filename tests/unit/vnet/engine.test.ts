@@ -317,7 +317,13 @@ describe('vnet engine: TCP system stack and ICMP', () => {
     client.end();
     await once(client, 'close');
     const [ev] = await closed;
-    expect(ev).to.deep.equal({ fqdn: 'web.corp.test', port: 80, bytesFromClient: 10, bytesToClient: 10 });
+    expect(ev).to.deep.equal({
+      fqdn: 'web.corp.test',
+      port: 80,
+      bytesFromClient: 10,
+      bytesToClient: 10,
+      id: 1,
+    });
     // FIN each way through the NAT, then the sweep frees the entry after TIME_WAIT only.
     k.send(
       buildTcp({
