@@ -117,12 +117,13 @@ describe('keyvnet command against a running daemon (root, netns)', function () {
     });
 
     it('connections lists an open connection with its bytes', async () => {
-      // A client that sends a request and keeps the connection open until killed.
+      // A client that connects and sends nothing (the test server's keep-alive would close an idle
+      // connection after its response within seconds; a silent one is kept for its header timeout).
       const client = ns.spawn(process.execPath, [
         '-e',
-        "const s=require('net').connect(80,'hello.corp.test',()=>{s.write('GET / HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n')});s.on('data',()=>console.log('GOT'));setInterval(()=>{},1e6)",
+        "require('net').connect(80,'hello.corp.test',()=>console.log('CONNECTED'));setInterval(()=>{},1e6)",
       ]);
-      await new Lines(client).next(/^GOT/);
+      await new Lines(client).next(/^CONNECTED/);
       const j = JSON.parse((await kv('connections', '--json')).stdout);
       expect(j.connections).to.have.length(1);
       expect(j.connections[0]).to.include({ fqdn: 'hello.corp.test', port: 80, via: 'direct' });
