@@ -1,0 +1,281 @@
+// `keyvnet diag` on a healthy VNet and on broken ones, made for real in a namespace this test owns:
+// a conflicting route (a dummy interface), a firewall rule dropping the tun's traffic, the resolver
+// configuration removed, a bastion (real sshd) with a changed host key or nobody listening, and a
+// key without a PIN. Needs root (skips on a laptop, must run under CI=true).
+import { expect } from 'chai';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Exit } from '../../app/cli/exit-codes';
+import type { CheckResult, DiagReport } from '../../app/diag';
+import { VirtualAuthenticator } from '../../app/fido/virtual/authenticator';
+import type { UserPrompter } from '../../app/fido/api';
+import { Ctap2SecurityKey } from '../../app/fido/security-key';
+import { enrollSkKey } from '../../app/ssh/enroll';
+import { writePrivateKeyFile } from '../../app/ssh/keyfile';
+import { authorizedKeysLine, publicKeyLine, SK_ECDSA_TYPE } from '../../app/ssh/keys';
+import { Lines } from '../helpers/lines';
+import { NetNs } from '../helpers/netns';
+import { requireNetns } from '../helpers/privileges';
+import { DEFAULT_RESOLV, VNetStack } from '../helpers/vnet-stack';
+import { keyvnetIn } from './cli-run';
+import { TestSshd } from './fixtures/ssh/sshd';
+
+const TUN = 'kvnd0';
+
+const config = (bastions: string): string => `
+[vnet]
+range = "100.64.0.0/10"
+
+[[zone]]
+suffix = "corp.test"
+via = "direct"
+
+[[app]]
+name = "hello.corp.test"
+target = "127.0.0.1:8080"
+ports = [80]
+${bastions}`;
+
+const bastion = (name: string, port: number, hostKey: string, keyPath: string): string => `
+[[bastion]]
+name = "${name}"
+host = "127.0.0.1"
+port = ${port}
+user = "root"
+key = "${keyPath}"
+host_keys = ["${hostKey}"]
+`;
+
+describe('keyvnet diag on healthy and broken set-ups (root, netns)', function () {
+  this.timeout(300_000);
+  let ns: NetNs;
+  let stack: VNetStack;
+  let sshd: TestSshd;
+  let dir: string;
+  let env: NodeJS.ProcessEnv;
+  let hostKey: string;
+  let keyPath: string;
+
+  const diag = async (extraEnv: NodeJS.ProcessEnv = {}, configPath?: string) => {
+    const r = await keyvnetIn(
+      ns,
+      ['--socket', stack.socketPath, '--config', configPath ?? stack.configPath, 'diag', '--json'],
+      { ...env, ...extraEnv },
+    );
+    const report = JSON.parse(r.stdout) as DiagReport;
+    const by = (id: string): CheckResult => {
+      const c = report.checks.find((x) => x.id === id);
+      if (!c) throw new Error(`no check ${id}: ${report.checks.map((x) => x.id).join(', ')}`);
+      return c;
+    };
+    return { code: r.code, report, by, stderr: r.stderr };
+  };
+
+  before(async function () {
+    requireNetns(this, 'keyvnet diag in a namespace');
+    ns = await NetNs.create('diag');
+    const server = ns.spawnNode(join(__dirname, 'fixtures', 'vnet', 'http-server.ts'), [
+      '127.0.0.1',
+      '8080',
+      'hi',
+    ]);
+    await new Lines(server).next(/^LISTENING/);
+    sshd = await TestSshd.start(ns);
+    hostKey = readFileSync(join(sshd.dir, 'ssh_host_ed25519_key.pub'), 'utf8')
+      .trim()
+      .split(/\s+/)
+      .slice(0, 2)
+      .join(' ');
+    stack = new VNetStack(ns, { config: '', tunName: TUN });
+    dir = stack.dir;
+    // The user's sk key (public part is enough for the config), and a virtual security key with a PIN.
+    keyPath = join(dir, 'id_ecdsa_sk.pub');
+    const point = Buffer.concat([Buffer.from([4]), Buffer.alloc(64, 7)]);
+    writeFileSync(
+      keyPath,
+      publicKeyLine({ type: SK_ECDSA_TYPE, publicKey: point, application: 'ssh:' }, 'me@test') + '\n',
+    );
+    new VirtualAuthenticator({ statePath: join(dir, 'vk-pin.json'), pin: '123456' });
+    stack.writeConfig(config(bastion('corp', sshd.port, hostKey, keyPath)));
+    const agentSock = join(dir, 'agent', 'agent.sock');
+    mkdirSync(join(dir, 'agent'), { mode: 0o700 });
+    env = { KEYVNET_SSH_AUTH_SOCK: agentSock, KEYVNET_VIRTUAL_KEY: join(dir, 'vk-pin.json') };
+    await stack.startDaemon();
+    await stack.startAgent(['--ssh-agent-socket', agentSock]);
+    await stack.agentLines.next(/^vnet: up /);
+  });
+
+  after(async () => {
+    await stack?.stop();
+    sshd?.cleanup();
+    await ns?.delete();
+  });
+
+  it('healthy: every check passes, exit 0, and the text report says so', async () => {
+    const { code, report, by } = await diag();
+    const bad = report.checks.filter((c) => c.status === 'fail' || c.status === 'warn');
+    expect(bad, JSON.stringify(bad, null, 1)).to.deep.equal([]);
+    expect(code).to.equal(Exit.Ok);
+    for (const id of [
+      'config',
+      'daemon',
+      'agent',
+      'routes',
+      'resolver.config',
+      'resolver.lookup.corp.test',
+      'firewall',
+      'bastion.corp.reachable',
+      'bastion.corp.hostkey',
+      'key',
+    ])
+      expect(by(id).status, id).to.equal('ok');
+    expect(by('routes').evidence).to.deep.equal([`100.64.0.0/10 is routed to ${TUN}`]);
+    expect(by('bastion.corp.reachable').evidence[0]).to.match(/^banner: SSH-2\.0-OpenSSH/);
+    expect(by('key').evidence).to.include('PIN: set, 8 retries left');
+    expect(Object.keys(by('routes'))).to.deep.equal(['id', 'title', 'status', 'evidence', 'fix']);
+    const text = await keyvnetIn(
+      ns,
+      ['--socket', stack.socketPath, '--config', stack.configPath, 'diag'],
+      env,
+    );
+    expect(text.code).to.equal(Exit.Ok);
+    expect(text.stdout).to.contain('[ok  ] Routes: nothing else routes the VNet range 100.64.0.0/10\n');
+    expect(text.stdout).to.match(/\n\d+ ok, 0 warnings, 0 failed, \d+ skipped\n$/);
+    expect(text.stderr).to.contain('checking routes…');
+  });
+
+  it('a conflicting route (a dummy interface in the range) fails, names it and suggests a free range', async () => {
+    // A veth pair stands in for another VPN's interface (this kernel may lack the dummy driver).
+    await ns.run('ip', ['link', 'add', 'kvdummy', 'type', 'veth', 'peer', 'name', 'kvdummy1']);
+    try {
+      await ns.run('ip', ['addr', 'add', '100.64.200.1/16', 'dev', 'kvdummy']);
+      await ns.run('ip', ['link', 'set', 'kvdummy', 'up']);
+      await ns.run('ip', ['link', 'set', 'kvdummy1', 'up']);
+      const { code, by } = await diag();
+      expect(code).to.equal(Exit.DiagFailed);
+      const c = by('routes');
+      expect(c.status).to.equal('fail');
+      expect(c.evidence).to.deep.equal(['100.64.0.0/16 → kvdummy']);
+      expect(c.fix).to.contain('range = "100.65.0.0/16"');
+    } finally {
+      await ns.run('ip', ['link', 'del', 'kvdummy']);
+    }
+  });
+
+  it('a firewall rule dropping the tun’s traffic fails (and curl really fails)', async () => {
+    const rule = ['INPUT', '-i', 'kvn+', '-j', 'DROP'];
+    await ns.run('iptables', ['-A', ...rule]);
+    await ns.run('ip6tables', ['-A', ...rule]);
+    try {
+      const curl = await ns.run('curl', ['-sS', '-m', '3', 'http://hello.corp.test/']).catch((e: Error) => e);
+      expect(curl).to.be.instanceOf(Error);
+      const { code, by } = await diag();
+      expect(code).to.equal(Exit.DiagFailed);
+      const c = by('firewall');
+      expect(c.status).to.equal('fail');
+      expect(c.evidence).to.deep.equal([
+        'iptables: -A INPUT -i kvn+ -j DROP',
+        'ip6tables: -A INPUT -i kvn+ -j DROP',
+      ]);
+      expect(c.fix).to.contain(`arriving on ${TUN}`);
+    } finally {
+      await ns.run('iptables', ['-D', ...rule]);
+      await ns.run('ip6tables', ['-D', ...rule]);
+    }
+    expect((await ns.run('curl', ['-sS', '-m', '10', 'http://hello.corp.test/'])).stdout.trim()).to.equal(
+      'hi',
+    );
+  });
+
+  it('a bastion with a changed host key fails; one where nobody listens is unreachable', async () => {
+    const otherDir = join(dir, 'otherkey');
+    mkdirSync(otherDir);
+    execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(otherDir, 'k')]);
+    const other = readFileSync(join(otherDir, 'k.pub'), 'utf8').trim().split(/\s+/).slice(0, 2).join(' ');
+    const alt = join(dir, 'alt.toml');
+    writeFileSync(
+      alt,
+      config(bastion('corp', sshd.port, other, keyPath) + bastion('gone', 2299, hostKey, keyPath)),
+    );
+    const { code, by } = await diag({}, alt);
+    expect(code).to.equal(Exit.DiagFailed);
+    const hk = by('bastion.corp.hostkey');
+    expect(hk.status).to.equal('fail');
+    expect(hk.evidence[0]).to.match(/^127\.0\.0\.1:2222 presents ssh-ed25519 SHA256:/);
+    expect(hk.evidence[1]).to.match(/^expected ssh-ed25519 SHA256:/);
+    expect(hk.fix).to.contain('different host key');
+    const gone = by('bastion.gone.reachable');
+    expect(gone.status).to.equal('fail');
+    expect(gone.evidence[0]).to.contain('ECONNREFUSED');
+    expect(by('bastion.gone.hostkey').status).to.equal('skip');
+  });
+
+  it('--auth signs in to the real sshd with the security key; a key sshd does not know fails', async () => {
+    // An sk key made on a virtual security key, authorized in sshd.
+    const statePath = join(dir, 'vk-auth.json');
+    const va = new VirtualAuthenticator({ statePath });
+    const silent: UserPrompter = {
+      askPin: async () => null,
+      touchNeeded: () => undefined,
+      touchDone: () => undefined,
+    };
+    const sk = await Ctap2SecurityKey.open(va.connect(), silent, { label: va.label });
+    const { key } = await enrollSkKey(
+      sk,
+      { comment: 'diag@test' },
+      { purpose: { what: 'enroll', requester: 'app' } },
+    );
+    await sk.close();
+    va.unplug();
+    const priv = join(dir, 'id_auth_sk');
+    writeFileSync(priv, writePrivateKeyFile(key), { mode: 0o600 });
+    const auth = join(dir, 'auth.toml');
+    writeFileSync(auth, config(bastion('corp', sshd.port, hostKey, priv)));
+    sshd.setAuthorizedKeys([authorizedKeysLine(key)]);
+    const mark = sshd.logMark();
+    const run = (): Promise<{ code: number; by: (id: string) => CheckResult }> =>
+      keyvnetIn(ns, ['--socket', stack.socketPath, '--config', auth, 'diag', '--auth', '--json'], {
+        ...env,
+        KEYVNET_VIRTUAL_KEY: statePath,
+      }).then((r) => {
+        const report = JSON.parse(r.stdout) as DiagReport;
+        return { code: r.code, by: (id: string) => report.checks.find((c) => c.id === id)! };
+      });
+    const ok = await run();
+    const c = ok.by('bastion.corp.auth');
+    expect(c.status, JSON.stringify(c)).to.equal('ok');
+    expect(c.evidence[0]).to.match(/^accepted SHA256:\S+ for root@127\.0\.0\.1:2222 \(1 signature\)$/);
+    await sshd.waitForLog(/Accepted publickey for root .* ECDSA-SK /, mark);
+    sshd.setAuthorizedKeys([]);
+    const refused = await run();
+    expect(refused.code).to.equal(Exit.DiagFailed);
+    expect(refused.by('bastion.corp.auth').status).to.equal('fail');
+    expect(refused.by('bastion.corp.auth').fix).to.contain('authorized_keys');
+  });
+
+  it('a key with no PIN is a warning (exit 0)', async () => {
+    const { code, by } = await diag({ KEYVNET_VIRTUAL_KEY: join(dir, 'vk-nopin.json') });
+    expect(code).to.equal(Exit.Ok);
+    const k = by('key');
+    expect(k.status).to.equal('warn');
+    expect(k.evidence).to.include('PIN: not set');
+    expect(k.fix).to.contain('keyvnet key pin set');
+  });
+
+  it('the resolver configuration removed: resolver and the DNS round trip fail', async () => {
+    const file = `/etc/netns/${ns.name}/resolv.conf`;
+    const ours = readFileSync(file, 'utf8');
+    writeFileSync(file, DEFAULT_RESOLV);
+    try {
+      const { code, by } = await diag();
+      expect(code).to.equal(Exit.DiagFailed);
+      const c = by('resolver.config');
+      expect(c.status).to.equal('fail');
+      expect(c.evidence[0]).to.equal('/etc/resolv.conf nameservers: 127.0.0.1');
+      expect(by('resolver.lookup.corp.test').status).to.equal('fail');
+    } finally {
+      writeFileSync(file, ours);
+    }
+  });
+});

@@ -1,0 +1,29 @@
+// A CliContext that captures output, for running `keyvnet` in-process in tests.
+import { resolve } from 'node:path';
+import type { CliContext } from '../../../app/cli/context';
+import { runCli } from '../../../app/cli/program';
+
+export interface Captured {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export async function run(
+  argv: string[],
+  env: NodeJS.ProcessEnv = {},
+  platform: NodeJS.Platform = 'linux',
+): Promise<Captured> {
+  let stdout = '';
+  let stderr = '';
+  const ctx: CliContext = {
+    out: (t) => (stdout += t),
+    err: (t) => (stderr += t),
+    env: { HOME: '/nonexistent', ...env },
+    platform,
+    version: '0.0.0-test',
+    root: resolve(__dirname, '..', '..', '..'),
+  };
+  const code = await runCli(argv, ctx);
+  return { code, stdout, stderr };
+}
