@@ -6,7 +6,6 @@ import type { UserPrompter } from '../fido/api';
 import type { HidDeviceInfo } from '../fido/hid/report-device';
 import type { AnySecurityKey } from '../fido/open';
 import { Ctap2SecurityKey } from '../fido/security-key';
-import { VirtualAuthenticator } from '../fido/virtual/authenticator';
 import type { CliContext } from './context';
 import { CliError, Exit } from './exit-codes';
 
@@ -19,6 +18,8 @@ export interface PluggedKey {
 export async function pluggedKeys(ctx: CliContext): Promise<PluggedKey[]> {
   const statePath = ctx.env.KEYVNET_VIRTUAL_KEY;
   if (statePath) {
+    // Tests and the demo only: loaded lazily through the one door to the virtual key.
+    const { VirtualAuthenticator } = await import('../headless/virtual-key');
     const va = new VirtualAuthenticator({ statePath });
     const info: HidDeviceInfo = {
       path: `virtual:${statePath}`,
