@@ -4,7 +4,7 @@
 import { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
 import { Client, type ClientChannel } from 'ssh2';
-import { abortError, sshError, transportError } from './errors';
+import { abortError, isDialError, sshError, transportError } from './errors';
 import { checkHostKey, hostKeyAlgorithms, parseHostKeys, type HostKeyVerdict } from './host-keys';
 import { BridgeAgent } from './sk-agent';
 import type { AgentBridge, BastionSpec, SshLog } from './types';
@@ -97,6 +97,8 @@ export class BastionSession extends EventEmitter {
         }
         if (verdict && !verdict.ok) return finish(sshError(verdict.code, verdict.message));
         if (agent.signError) {
+          // The bridge may say precisely what happened (e.g. CANCELLED from the prompt).
+          if (isDialError(agent.signError)) return finish(agent.signError);
           return finish(sshError('AUTH_DENIED', `signing in to ${where} failed: ${agent.signError.message}`));
         }
         if (err.level === 'client-authentication') {

@@ -8,7 +8,7 @@ import type { Connection, ServerChannel } from 'ssh2';
 import type { SkKey } from '../../../app/ssh/keys';
 import { SshDialer } from '../../../systemext/ssh/dialer';
 import type { BastionSpec, BastionState, SshDialerOptions } from '../../../systemext/ssh/types';
-import type { DialError } from '../../../systemext/vnet/dialer';
+import { DialError } from '../../../systemext/vnet/dialer';
 import type { AppInfo } from '../../../systemext/vnet/resolver';
 import { echo, TestBastion } from './test-bastion';
 import { VirtualBridge, VirtualKey } from './virtual-bridge';
@@ -160,6 +160,19 @@ describe('SshDialer (in-process SSH server)', function () {
     );
     expect(eb).to.equal(ea);
     expect(states.at(-1)).to.include({ state: 'error', reason: ea.message, touches: 1 });
+  });
+
+  it('a prompt cancelled by the user (a DialError from the bridge) fails every waiter with it', async () => {
+    const d = makeDialer();
+    const gate = new Gate();
+    bridge.beforeSign = gate.wait;
+    const a = dial(d);
+    await gate.entered;
+    const b = dial(d);
+    const cancelled = new DialError('the touch prompt was cancelled', 'CANCELLED');
+    gate.reject(cancelled);
+    expect(await errorOf(a)).to.equal(cancelled);
+    expect(await errorOf(b)).to.equal(cancelled);
   });
 
   it('one of two waiting dials aborted: the other still gets the session, one signature', async () => {
