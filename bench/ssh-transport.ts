@@ -4,7 +4,7 @@
 //   - `ssh -L`: the OpenSSH client forwarding a local port (aes128-gcm@openssh.com);
 //   - ssh2 forwardOut: a plain ssh2 Client in the main thread, same cipher;
 //   - SshDialer: our dialer (session policy, sk key signed by the virtual authenticator).
-// Figures: bulk download MB/s (and ratio to ssh -L), CPU seconds per GB of the client side (the
+// Figures: bulk download, bulk upload and 100 parallel downloads in MB/s (and ratio to ssh -L), CPU seconds per GB of the client side (the
 // ssh process + the reading Node process, or the Node process alone for ssh2) and of sshd (from
 // /proc), and new-connection latency (connect or channel open + 1-byte echo), p50/p99.
 // Usage: node --import tsx bench/ssh-transport.ts [--quick]    (--quick: 256 MiB, 100 connections)
@@ -26,6 +26,7 @@ const SOURCE_PORT = 9000;
 const FORWARD_PORT = 15000;
 const CIPHER = 'aes128-gcm@openssh.com';
 const HANG_GUARD_MS = 300_000;
+const STREAMS = 100;
 
 interface ClientArgs {
   bytes: number;
@@ -40,7 +41,7 @@ interface ClientArgs {
 
 // ---------- intranet: the byte source ----------
 
-/** 'D<n>\n' → n bytes then FIN; 'P' → one byte back per byte received (latency probe). */
+/** 'D<n>\n' → n bytes then FIN; 'U' + bytes + FIN → the byte count; 'P' → echo (latency probe). */
 function sourceRole(): void {
   const chunk = Buffer.alloc(1 << 20, 0x62);
   createServer((s) => {
@@ -48,6 +49,13 @@ function sourceRole(): void {
     s.on('error', () => s.destroy());
     let header = '';
     const onData = (d: Buffer): void => {
+      if (header === '' && d[0] === 0x55 /* U */) {
+        s.off('data', onData);
+        let count = d.length - 1;
+        s.on('data', (x: Buffer) => (count += x.length));
+        s.on('end', () => s.end(`${count}\n`));
+        return;
+      }
       if (header === '' && d[0] === 0x50 /* P */) {
         s.off('data', onData);
         s.write(d.subarray(0, 1));
@@ -107,6 +115,34 @@ function download(stream: Duplex, bytes: number): Promise<void> {
       else resolve();
     });
     stream.write(`D${bytes}\n`);
+  });
+}
+
+function upload(stream: Duplex, bytes: number): Promise<void> {
+  const chunk = Buffer.alloc(1 << 20, 0x75);
+  return new Promise((resolve, reject) => {
+    let answer = '';
+    const guard = setTimeout(() => reject(new Error('upload hang guard')), HANG_GUARD_MS);
+    stream.on('data', (d: Buffer) => (answer += d.toString()));
+    stream.once('error', reject);
+    stream.once('end', () => {
+      clearTimeout(guard);
+      stream.destroy();
+      if (Number(answer.trim()) !== bytes) reject(new Error(`server got ${answer.trim()} of ${bytes}`));
+      else resolve();
+    });
+    let left = bytes;
+    stream.write('U');
+    const pump = (): void => {
+      while (left > 0) {
+        const n = Math.min(chunk.length, left);
+        left -= n;
+        if (!stream.write(n === chunk.length ? chunk : chunk.subarray(0, n)))
+          return void stream.once('drain', pump);
+      }
+      stream.end();
+    };
+    pump();
   });
 }
 
@@ -237,42 +273,55 @@ async function clientRole(args: ClientArgs): Promise<void> {
       createRequire(__filename)('ssh2/lib/protocol/crypto.js') as { bindingAvailable: boolean }
     ).bindingAvailable;
     console.log(
-      `# ${(args.bytes / 2 ** 20).toFixed(0)} MiB download x ${args.rounds} interleaved rounds, cipher ${CIPHER}, ` +
+      `# ${(args.bytes / 2 ** 20).toFixed(0)} MiB per transfer x ${args.rounds} interleaved rounds, cipher ${CIPHER}, ` +
         `ssh2 native crypto binding: ${binding ? 'yes' : 'NO (JS fallback)'}`,
     );
-    const res = new Map<string, { mbps: number[]; client: number; sshd: number; bytes: number }>();
-    for (const p of paths) res.set(p.name, { mbps: [], client: 0, sshd: 0, bytes: 0 });
-    for (let r = 0; r < args.rounds; r++) {
-      for (const p of paths) {
-        const s = await p.open();
-        const c0 = selfCpu() + p.pids.reduce((a, pid) => a + cpuOfPid(pid), 0);
-        const d0 = cpuOfNs(args.bastionNs);
-        const t0 = process.hrtime.bigint();
-        await download(s, args.bytes);
-        const sec = Number(process.hrtime.bigint() - t0) / 1e9;
-        const c1 = selfCpu() + p.pids.reduce((a, pid) => a + cpuOfPid(pid), 0);
-        const d1 = cpuOfNs(args.bastionNs);
-        const e = res.get(p.name)!;
-        e.mbps.push(args.bytes / 1e6 / sec);
-        e.client += c1 - c0;
-        e.sshd += d1 - d0;
-        e.bytes += args.bytes;
-      }
-    }
-    const ref = res.get(paths[0].name)!;
     const median = (xs: number[]): number => pct(xs, 50);
-    console.log(
-      '\nbulk download                      MB/s (median; each round)         ratio  client CPU s/GB  sshd CPU s/GB',
-    );
-    for (const p of paths) {
-      const e = res.get(p.name)!;
-      const gb = e.bytes / 1e9;
+    const perStream = Math.floor(args.bytes / STREAMS);
+    const transfers: { title: string; bytes: number; run: (p: Path) => Promise<void> }[] = [
+      { title: 'bulk download', bytes: args.bytes, run: async (p) => download(await p.open(), args.bytes) },
+      { title: 'bulk upload', bytes: args.bytes, run: async (p) => upload(await p.open(), args.bytes) },
+      {
+        title: `${STREAMS} parallel downloads (sum)`,
+        bytes: perStream * STREAMS,
+        run: async (p) => {
+          const streams = await Promise.all(Array.from({ length: STREAMS }, () => p.open()));
+          await Promise.all(streams.map((st) => download(st, perStream)));
+        },
+      },
+    ];
+    for (const t of transfers) {
+      const res = new Map<string, { mbps: number[]; client: number; sshd: number; bytes: number }>();
+      for (const p of paths) res.set(p.name, { mbps: [], client: 0, sshd: 0, bytes: 0 });
+      for (let r = 0; r < args.rounds; r++) {
+        for (const p of paths) {
+          const c0 = selfCpu() + p.pids.reduce((a, pid) => a + cpuOfPid(pid), 0);
+          const d0 = cpuOfNs(args.bastionNs);
+          const t0 = process.hrtime.bigint();
+          await t.run(p);
+          const sec = Number(process.hrtime.bigint() - t0) / 1e9;
+          const c1 = selfCpu() + p.pids.reduce((a, pid) => a + cpuOfPid(pid), 0);
+          const d1 = cpuOfNs(args.bastionNs);
+          const e = res.get(p.name)!;
+          e.mbps.push(t.bytes / 1e6 / sec);
+          e.client += c1 - c0;
+          e.sshd += d1 - d0;
+          e.bytes += t.bytes;
+        }
+      }
+      const ref = res.get(paths[0].name)!;
       console.log(
-        `${p.name.padEnd(34)} ${median(e.mbps).toFixed(0).padStart(5)} (${e.mbps.map((x) => x.toFixed(0)).join(', ')})`.padEnd(
-          70,
-        ) +
-          `${(median(e.mbps) / median(ref.mbps)).toFixed(2).padStart(5)}  ${(e.client / gb).toFixed(2).padStart(15)}  ${(e.sshd / gb).toFixed(2).padStart(13)}`,
+        `\n${t.title.padEnd(34)} MB/s (median; each round)`.padEnd(71) +
+          'ratio  client CPU s/GB  sshd CPU s/GB',
       );
+      for (const p of paths) {
+        const e = res.get(p.name)!;
+        const gb = e.bytes / 1e9;
+        const mbps = `${median(e.mbps).toFixed(0).padStart(5)} (${e.mbps.map((x) => x.toFixed(0)).join(', ')})`;
+        const ratio = (median(e.mbps) / median(ref.mbps)).toFixed(2).padStart(5);
+        const cpu = `${(e.client / gb).toFixed(2).padStart(15)}  ${(e.sshd / gb).toFixed(2).padStart(13)}`;
+        console.log(`${p.name.padEnd(34)} ${mbps}`.padEnd(70) + `${ratio}  ${cpu}`);
+      }
     }
 
     console.log(
