@@ -188,6 +188,29 @@ describe('SSH transport through a real sshd (root, netns)', function () {
     expect(bridge.signs).to.have.length(2);
   });
 
+  it('keepalives detect a bastion that stopped answering; the next connection reconnects', async () => {
+    bridge.specs.set('corp', spec({ keepaliveSec: 1 }));
+    const d = makeDialer();
+    expect(await httpGet(d)).to.include(PAGE);
+    const dropped = new Promise<void>((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error('session not dropped within 30 s')), 30_000);
+      d.on('state', (s: BastionState) => {
+        if (s.sessions === 0) {
+          clearTimeout(t);
+          resolve();
+        }
+      });
+    });
+    topo!.sshd.freeze(true);
+    try {
+      await dropped; // three keepalives unanswered
+    } finally {
+      topo!.sshd.freeze(false);
+    }
+    expect(await httpGet(d)).to.include(PAGE);
+    expect(bridge.signs).to.have.length(2);
+  });
+
   it('a denied touch fails the connection at once with AUTH_DENIED', async () => {
     vkey.va.setTouchPolicy({ mode: 'deny' });
     const err = await dialError(makeDialer().dial(app('corp'), HTTP_PORT, AbortSignal.timeout(60_000)));
