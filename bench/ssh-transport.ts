@@ -4,9 +4,11 @@
 //   - `ssh -L`: the OpenSSH client forwarding a local port (aes128-gcm@openssh.com);
 //   - ssh2 forwardOut: a plain ssh2 Client in the main thread, same cipher;
 //   - SshDialer: our dialer (session policy, sk key signed by the virtual authenticator).
-// Figures: bulk download, bulk upload and 100 parallel downloads in MB/s (and ratio to ssh -L), CPU seconds per GB of the client side (the
-// ssh process + the reading Node process, or the Node process alone for ssh2) and of sshd (from
-// /proc), and new-connection latency (connect or channel open + 1-byte echo), p50/p99.
+// Figures: bulk download, bulk upload and 100 parallel downloads in MB/s (and ratio to ssh -L);
+// CPU seconds per GB of the client side (the ssh process + the reading Node process, or the Node
+// process alone for ssh2) and of sshd (from /proc); the event-loop delay of the client's main
+// thread meanwhile (what a SYN or DNS query served by that thread would wait); new-connection
+// latency (connect or channel open + 1-byte echo), p50/p99.
 // Usage: node --import tsx bench/ssh-transport.ts [--quick]    (--quick: 256 MiB, 100 connections)
 // The same file runs the roles inside the namespaces: `source` (intranet), `client <json>` (laptop).
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
@@ -14,6 +16,7 @@ import { createRequire } from 'node:module';
 import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { join } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { Duplex } from 'node:stream';
 import { Client } from 'ssh2';
 import { authorizedKeysLine } from '../app/ssh/keys';
@@ -291,15 +294,28 @@ async function clientRole(args: ClientArgs): Promise<void> {
       },
     ];
     for (const t of transfers) {
-      const res = new Map<string, { mbps: number[]; client: number; sshd: number; bytes: number }>();
-      for (const p of paths) res.set(p.name, { mbps: [], client: 0, sshd: 0, bytes: 0 });
+      type Row = {
+        mbps: number[];
+        client: number;
+        sshd: number;
+        bytes: number;
+        lagP99: number[];
+        lagMax: number;
+      };
+      const res = new Map<string, Row>();
+      for (const p of paths)
+        res.set(p.name, { mbps: [], client: 0, sshd: 0, bytes: 0, lagP99: [], lagMax: 0 });
       for (let r = 0; r < args.rounds; r++) {
         for (const p of paths) {
           const c0 = selfCpu() + p.pids.reduce((a, pid) => a + cpuOfPid(pid), 0);
           const d0 = cpuOfNs(args.bastionNs);
+          // How long a timer (a SYN, a DNS query) waits on this thread meanwhile.
+          const lag = monitorEventLoopDelay({ resolution: 1 });
+          lag.enable();
           const t0 = process.hrtime.bigint();
           await t.run(p);
           const sec = Number(process.hrtime.bigint() - t0) / 1e9;
+          lag.disable();
           const c1 = selfCpu() + p.pids.reduce((a, pid) => a + cpuOfPid(pid), 0);
           const d1 = cpuOfNs(args.bastionNs);
           const e = res.get(p.name)!;
@@ -307,12 +323,14 @@ async function clientRole(args: ClientArgs): Promise<void> {
           e.client += c1 - c0;
           e.sshd += d1 - d0;
           e.bytes += t.bytes;
+          e.lagP99.push(lag.percentile(99) / 1e6);
+          e.lagMax = Math.max(e.lagMax, lag.max / 1e6);
         }
       }
       const ref = res.get(paths[0].name)!;
       console.log(
         `\n${t.title.padEnd(34)} MB/s (median; each round)`.padEnd(71) +
-          'ratio  client CPU s/GB  sshd CPU s/GB',
+          'ratio  client CPU s/GB  sshd CPU s/GB  loop delay p99/max ms',
       );
       for (const p of paths) {
         const e = res.get(p.name)!;
@@ -320,7 +338,8 @@ async function clientRole(args: ClientArgs): Promise<void> {
         const mbps = `${median(e.mbps).toFixed(0).padStart(5)} (${e.mbps.map((x) => x.toFixed(0)).join(', ')})`;
         const ratio = (median(e.mbps) / median(ref.mbps)).toFixed(2).padStart(5);
         const cpu = `${(e.client / gb).toFixed(2).padStart(15)}  ${(e.sshd / gb).toFixed(2).padStart(13)}`;
-        console.log(`${p.name.padEnd(34)} ${mbps}`.padEnd(70) + `${ratio}  ${cpu}`);
+        const lag = `${median(e.lagP99).toFixed(1)}/${e.lagMax.toFixed(1)}`.padStart(21);
+        console.log(`${p.name.padEnd(34)} ${mbps}`.padEnd(70) + `${ratio}  ${cpu}  ${lag}`);
       }
     }
 
