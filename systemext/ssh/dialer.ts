@@ -51,6 +51,8 @@ export class SshDialer extends EventEmitter implements Dialer {
   private readonly log: SshLog;
   private inFlight = 0;
   private sessionCount = 0;
+  /** Sessions being set up, counted against maxSessions too. */
+  private opening = 0;
   private closing = false;
 
   constructor(
@@ -253,6 +255,7 @@ export class SshDialer extends EventEmitter implements Dialer {
     this.setState(slot, 'connecting');
     let outer: Lease | undefined;
     let sock: Duplex | undefined;
+    let opening = false;
     try {
       const spec = await untilAborted(
         this.bridge.bastion(name, signal),
@@ -261,9 +264,11 @@ export class SshDialer extends EventEmitter implements Dialer {
       );
       if (!spec) throw sshError('NO_BASTION', `no bastion named "${name}" in the configuration`);
       slot.policy = spec.policy;
-      if (this.sessionCount >= this.opts.maxSessions) {
+      if (this.sessionCount + this.opening >= this.opts.maxSessions) {
         throw sshError('BUSY', `too many SSH sessions open (${this.opts.maxSessions})`);
       }
+      this.opening++;
+      opening = true;
       if (spec.jump) {
         outer = await this.acquire(spec.jump, signal, [...chain, name]);
         sock = await outer.session.openChannel(spec.host, spec.port, this.opts.channelTimeoutMs, signal);
@@ -283,9 +288,12 @@ export class SshDialer extends EventEmitter implements Dialer {
         },
         log: this.log,
       });
+      this.opening--;
+      opening = false;
       this.track(slot, s, outer, sock);
       return s;
     } catch (err) {
+      if (opening) this.opening--;
       sock?.destroy();
       outer?.release();
       const e = isDialError(err) ? err : sshError('UNREACHABLE', (err as Error).message);

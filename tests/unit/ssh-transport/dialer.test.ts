@@ -284,6 +284,25 @@ describe('SshDialer (in-process SSH server)', function () {
     expect(await echoes(await dial(d))).to.equal(true);
   });
 
+  it('bounds SSH sessions, counting those being set up (BUSY)', async () => {
+    bridge.specs.set('corp', spec({ policy: 'connection' }));
+    const d = makeDialer({ maxSessions: 1 });
+    const first = await dial(d); // the policy is known from now on
+    const closed = new Promise<void>((resolve) =>
+      d.on('state', (st: BastionState) => st.sessions === 0 && resolve()),
+    );
+    first.destroy();
+    await closed;
+    const gate = new Gate();
+    bridge.beforeSign = gate.wait;
+    const a = dial(d);
+    await gate.entered;
+    const err = await errorOf(dial(d));
+    expect(err).to.include({ code: 'BUSY', message: 'too many SSH sessions open (1)' });
+    gate.release();
+    (await a).destroy();
+  });
+
   it("policy 'connection': concurrent first dials get a session (and signature) each", async () => {
     bridge.specs.set('corp', spec({ policy: 'connection' }));
     const d = makeDialer();
