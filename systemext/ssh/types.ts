@@ -70,6 +70,11 @@ export interface SshDialerOptions {
   /** Dials in progress at once (256). */
   maxDialsInFlight?: number;
   log?: SshLog;
+  /**
+   * Where each session's ssh2 framing and crypto run: 'main' (this thread) or 'worker' (one
+   * worker thread per session, channels bridged back over MessagePorts). Default 'main'.
+   */
+  thread?: 'main' | 'worker';
   /** Clock for session ages (tests). */
   now?: () => number;
   /**
