@@ -3,7 +3,8 @@
 // through the bastion's real sshd to a byte source in the intranet namespace:
 //   - `ssh -L`: the OpenSSH client forwarding a local port (aes128-gcm@openssh.com);
 //   - ssh2 forwardOut: a plain ssh2 Client in the main thread, same cipher;
-//   - SshDialer: our dialer (session policy, sk key signed by the virtual authenticator).
+//   - SshDialer: our dialer (session policy, sk key signed by the virtual authenticator), with the
+//     session's ssh2 framing and crypto in the main thread, and in a worker thread.
 // Figures: bulk download, bulk upload and 100 parallel downloads in MB/s (and ratio to ssh -L);
 // CPU seconds per GB of the client side (the ssh process + the reading Node process, or the Node
 // process alone for ssh2) and of sshd (from /proc); the event-loop delay of the client's main
@@ -263,14 +264,18 @@ async function clientRole(args: ClientArgs): Promise<void> {
       jump: null,
     });
     const dialer = new SshDialer(bridge);
+    const workerDialer = new SshDialer(bridge, { thread: 'worker' });
     const app = { fqdn: 'bench.corp.test', allowedPorts: [], target: { host: ADDR.intranet }, via: 'corp' };
     const dial = (): Promise<Duplex> => dialer.dial(app, SOURCE_PORT, AbortSignal.timeout(60_000));
-    (await dial()).destroy(); // the session (and its one touch) before measuring
+    const dialW = (): Promise<Duplex> => workerDialer.dial(app, SOURCE_PORT, AbortSignal.timeout(60_000));
+    (await dial()).destroy(); // the sessions (and their touches) before measuring
+    (await dialW()).destroy();
 
     const paths: Path[] = [
       { name: 'ssh -L (OpenSSH)', open: () => tcp('127.0.0.1', FORWARD_PORT), pids: [ssh.pid!] },
       { name: 'ssh2 forwardOut (main thread)', open: forwardOut, pids: [] },
       { name: 'SshDialer (main thread)', open: dial, pids: [] },
+      { name: 'SshDialer (worker thread)', open: dialW, pids: [] },
     ];
     const binding = (
       createRequire(__filename)('ssh2/lib/protocol/crypto.js') as { bindingAvailable: boolean }
@@ -359,6 +364,7 @@ async function clientRole(args: ClientArgs): Promise<void> {
     }
     plain.end();
     await dialer.close();
+    await workerDialer.close();
     await vkey.close();
   } finally {
     ssh.kill();
