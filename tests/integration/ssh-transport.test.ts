@@ -58,6 +58,7 @@ describe('SSH transport through a real sshd (root, netns)', function () {
   let bridge: VirtualBridge;
   let dialer: SshDialer | undefined;
   const states: BastionState[] = [];
+  const logs: string[] = [];
 
   before(async function () {
     requireNetns(this, 'SSH transport integration test');
@@ -83,9 +84,17 @@ describe('SSH transport through a real sshd (root, netns)', function () {
     vkey.va.setTouchPolicy({ mode: 'auto' });
     vkey.prompter.pins = [];
     states.length = 0;
+    logs.length = 0;
   });
 
-  afterEach(async () => {
+  afterEach(async function () {
+    if (this.currentTest?.state === 'failed') {
+      // What a failure looked like from both ends.
+      console.log(`      states: ${JSON.stringify(states.slice(-5))}`);
+      console.log(`      signs: ${JSON.stringify(bridge.signs)}`);
+      console.log(`      dialer log:\n${logs.join('\n')}`);
+      console.log(`      sshd log (tail):\n${topo?.sshd.logText.split('\n').slice(-15).join('\n')}`);
+    }
     await dialer?.close();
     dialer = undefined;
   });
@@ -109,7 +118,11 @@ describe('SSH transport through a real sshd (root, netns)', function () {
   function makeDialer(thread: 'main' | 'worker' = 'main'): SshDialer {
     // In worker mode the outer session's TCP still comes through the laptop relay of this
     // process (bridged into the worker); a jump's inner session runs over the outer's channel.
-    dialer = new SshDialer(bridge, { connect: topo!.connectFromLaptop, thread });
+    dialer = new SshDialer(bridge, {
+      connect: topo!.connectFromLaptop,
+      thread,
+      log: (level, msg) => logs.push(`${new Date().toISOString()} ${level} ${msg}`),
+    });
     dialer.on('state', (s: BastionState) => states.push(s));
     return dialer;
   }
