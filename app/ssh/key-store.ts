@@ -93,10 +93,10 @@ export class SkKeyDirectory {
    * Saves a newly enrolled key as `id_ecdsa_sk` / `id_ed25519_sk` (or with a number if taken) and
    * its `.pub`; returns the private key file's path. Never overwrites a file.
    */
-  save(key: SkKey, passphrase?: string): string {
+  save(key: SkKey, passphrase?: string, baseName?: string): string {
     mkdirSync(this.dir, { recursive: true, mode: 0o700 });
     chmodSync(this.dir, 0o700);
-    const base = key.type === SK_ECDSA_TYPE ? 'id_ecdsa_sk' : 'id_ed25519_sk';
+    const base = baseName ?? (key.type === SK_ECDSA_TYPE ? 'id_ecdsa_sk' : 'id_ed25519_sk');
     for (let n = 1; ; n++) {
       const file = join(this.dir, n === 1 ? base : `${base}${n}`);
       try {
