@@ -161,6 +161,49 @@ export class Ctap2SecurityKey implements SecurityKey {
   }
 
   /**
+   * Does this key hold `credentialId` for `rpId`? Asked without a touch (getAssertion with
+   * up=false, as OpenSSH's sk_probe), so several plugged-in keys can be told apart silently. A
+   * credential protected by credProtect level 3 cannot be found this way (false).
+   */
+  async holdsCredential(rpId: string, credentialId: Buffer, ctx: OperationContext): Promise<boolean> {
+    try {
+      await this.getAssertion(
+        {
+          rpId,
+          clientDataHash: sha256(credentialId),
+          credentialIds: [credentialId],
+          userPresence: false,
+          userVerification: false,
+        },
+        ctx,
+      );
+      return true;
+    } catch (err) {
+      if (err instanceof FidoError && err.code === 'no-credentials') return false;
+      throw err;
+    }
+  }
+
+  /**
+   * Blink and wait for a touch (authenticatorSelection, CTAP 2.1 §6.9): "touch the key you mean"
+   * when several are plugged in. Resolves when touched; 'unsupported' on keys without the command.
+   */
+  selectByTouch(ctx: OperationContext): Promise<void> {
+    return this.exclusive(ctx, async (op) => {
+      try {
+        await this.withTouch(op, (o) => this.client.command(C.CTAP2_SELECTION, null, o));
+      } catch (err) {
+        if (hasStatus(err, C.CTAP1_ERR_INVALID_COMMAND))
+          throw new FidoError(
+            'unsupported',
+            `${this.label} cannot be chosen by touch (no authenticatorSelection).`,
+          );
+        throw err;
+      }
+    });
+  }
+
+  /**
    * The resident (discoverable) credentials on the key, for every relying party: what
    * `ssh-keygen -K` reads (authenticatorCredentialManagement, §6.8). Needs the PIN (or the
    * fingerprint), asked through the prompter; a key without credential management says so.
