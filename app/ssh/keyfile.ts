@@ -11,7 +11,13 @@
 //   string comment, padding 1,2,3,… up to a multiple of the block size.
 // The sk private fields are those of sshkey_private_serialize_opt() (sshkey.c) for KEY_*_SK.
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
-import { decodePublicKeyBlob, encodePublicKeyBlob, readPublicFields, type SkKey, type SkPublicKey } from './keys';
+import {
+  decodePublicKeyBlob,
+  encodePublicKeyBlob,
+  readPublicFields,
+  type SkKey,
+  type SkPublicKey,
+} from './keys';
 import { SshFormatError, SshReader, SshWriter } from './wire';
 
 const MAGIC = Buffer.from('openssh-key-v1\0', 'latin1');
@@ -133,7 +139,7 @@ export function parsePrivateKeyFile(text: string): ParsedKeyFile {
     if (cipher !== CIPHER || kdf !== KDF) {
       throw new SshFormatError(
         `key files encrypted with cipher "${cipher}" and kdf "${kdf}" are not supported (only ${CIPHER} with ${KDF}, ` +
-          'ssh-keygen\'s default); re-protect it with `ssh-keygen -p -Z aes256-ctr`',
+          "ssh-keygen's default); re-protect it with `ssh-keygen -p -Z aes256-ctr`",
       );
     }
     const k = new SshReader(kdfOptions, 'bcrypt kdf options');
