@@ -19,7 +19,11 @@ export async function pluggedKeys(ctx: CliContext): Promise<PluggedKey[]> {
   const statePath = ctx.env.KEYVNET_VIRTUAL_KEY;
   if (statePath) {
     // Tests and the demo only: loaded lazily through the one door to the virtual key.
-    const { VirtualAuthenticator } = await import('../headless/virtual-key');
+    // With require, not import(): bin/keyvnet hooks require only.
+    /* eslint-disable @typescript-eslint/no-require-imports */
+    const { VirtualAuthenticator } =
+      require('../headless/virtual-key') as typeof import('../headless/virtual-key');
+    /* eslint-enable @typescript-eslint/no-require-imports */
     const va = new VirtualAuthenticator({ statePath });
     const info: HidDeviceInfo = {
       path: `virtual:${statePath}`,

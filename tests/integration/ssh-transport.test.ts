@@ -136,7 +136,9 @@ describe('SSH transport through a real sshd (root, netns)', function () {
     expect(bridge.signs).to.deep.equal([
       { purpose: { bastion: 'corp', host: ADDR.bastionOuter, user: 'root' }, ok: true },
     ]);
-    expect(vkey.prompter.touches.at(-1)).to.equal(`Touch your security key to connect to corp (${ADDR.bastionOuter})`);
+    expect(vkey.prompter.touches.at(-1)).to.equal(
+      `Touch your security key to connect to corp (${ADDR.bastionOuter})`,
+    );
     expect(topo!.sshd.logText).to.match(/Accepted publickey for root .* ECDSA-SK /);
   });
 
