@@ -173,10 +173,17 @@ export class StatusWindow {
   }
 
   /** What the window shows, for the --ui-probe report. */
-  snapshot(): { visible: boolean; title: string; rows: Record<string, number> } {
+  snapshot(): {
+    visible: boolean;
+    title: string;
+    rows: Record<string, number>;
+    connections: string[][];
+  } {
     const rows: Record<string, number> = {};
     if (this.last) for (const s of SECTIONS) rows[s.key] = s.rows(this.last).length;
-    return { visible: this.isVisible(), title: this.title.text(), rows };
+    // The connection cells as shown (app, port, sent, received, age): tests read the bytes here.
+    const connections = this.last ? SECTIONS.find((s) => s.key === 'connections')!.rows(this.last) : [];
+    return { visible: this.isVisible(), title: this.title.text(), rows, connections };
   }
 
   update(m: StatusModel, wantUp: boolean): void {
