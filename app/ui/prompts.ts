@@ -181,12 +181,13 @@ export class GuiPrompter implements UserPrompter {
     const layout = new qt.QBoxLayout(qt.Direction.LeftToRight);
     const icon = new qt.QLabel();
     icon.setPixmap(new qt.QIcon(join(ASSETS_DIR, 'keyvnet.svg')).pixmap(48, 48));
-    layout.addWidget(icon);
+    layout.addWidget(icon, 0, qt.AlignmentFlag.AlignTop);
     const texts = new qt.QBoxLayout(qt.Direction.TopToBottom);
     const title = plainLabel(qt);
     title.setStyleSheet(TITLE_STYLE, false);
     const detail = plainLabel(qt);
     detail.setWordWrap(true);
+    detail.setStyleSheet(SECONDARY_STYLE, false);
     texts.addWidget(title);
     texts.addWidget(detail);
     layout.addLayout(texts, 1);
@@ -246,6 +247,7 @@ export class GuiPrompter implements UserPrompter {
     const detail = plainLabel(qt);
     detail.setText(text.detail);
     detail.setWordWrap(true);
+    detail.setStyleSheet(SECONDARY_STYLE, false);
     layout.addWidget(detail);
     if (text.warning !== null) {
       const warning = plainLabel(qt);

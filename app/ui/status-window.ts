@@ -60,13 +60,13 @@ const SECTIONS: Section[] = [
   {
     key: 'connections',
     title: 'CONNECTIONS',
-    empty: 'No live connections.',
+    empty: 'No connections yet.',
     columns: [
       { title: 'App', align: 'left', stretch: true, primary: true, max: 40 },
       { title: 'Port', align: 'right', max: 6 },
       { title: 'Sent', align: 'right', max: 10 },
       { title: 'Received', align: 'right', max: 10 },
-      { title: 'Age', align: 'right', max: 10 },
+      { title: 'Age', align: 'right', max: 20 },
     ],
     rows: (m) => m.connections.map((c) => [c.app, c.port, c.up, c.down, c.age]),
   },
