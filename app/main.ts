@@ -81,7 +81,9 @@ export function parseMainArgs(argv: string[]): MainOptions {
       v['virtual-touch'] !== undefined ||
       v['virtual-key-control'] !== undefined)
   )
-    throw new UsageError('--virtual-key-pin, --virtual-touch and --virtual-key-control go with --virtual-key');
+    throw new UsageError(
+      '--virtual-key-pin, --virtual-touch and --virtual-key-control go with --virtual-key',
+    );
   const sshSock = v['ssh-agent-socket'];
   return {
     headless: v.headless ?? false,

@@ -36,7 +36,10 @@ export function virtualKey(
 }
 
 /** What one control line does; the answer line: `ok`, `not-waiting` or `error ...`. */
-export function controlCommand(va: Pick<VirtualAuthenticator, 'touch' | 'deny' | 'unplug'>, line: string): string {
+export function controlCommand(
+  va: Pick<VirtualAuthenticator, 'touch' | 'deny' | 'unplug'>,
+  line: string,
+): string {
   switch (line.trim()) {
     case 'touch':
       return va.touch() ? 'ok' : 'not-waiting';

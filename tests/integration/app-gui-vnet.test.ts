@@ -6,6 +6,7 @@
 // what is on screen from the app's --ui-probe lines. Screenshots: test-artifacts/vnet-*.png.
 // Needs root (netns) and Xvfb, trayer, xdotool (skips with the reason otherwise; CI must run it).
 import { expect } from 'chai';
+import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
@@ -17,7 +18,14 @@ import { authorizedKeysLine, type SkKey } from '../../app/ssh/keys';
 import { requireNetns, requireOrSkip } from '../helpers/privileges';
 import { ADDR, ECHO_PORT, HTTP_PORT, PAGE, Topology } from '../helpers/topology';
 import { VNetStack } from '../helpers/vnet-stack';
-import { AppRun, VirtualDisplay, whyNoGui, type ProbeEvent } from './fixtures/app/gui-session';
+import {
+  AppRun,
+  ROOT,
+  stopProcess,
+  VirtualDisplay,
+  whyNoGui,
+  type ProbeEvent,
+} from './fixtures/app/gui-session';
 
 const PIN = '4711';
 const WRONG_PIN = '9999';
@@ -301,5 +309,47 @@ describe('menu-bar app with the real daemon, sshd and virtual key (root, Xvfb + 
     expect(Number(received.split(' ')[0])).to.be.greaterThan(PAGE.length);
     await new Promise((r) => setTimeout(r, 300));
     await display!.screenshot('vnet-05-status-window');
+  });
+});
+
+describe('the demo with a display starts the menu-bar app (root, Xvfb + trayer)', function () {
+  this.timeout(300_000);
+  let display: VirtualDisplay | null = null;
+
+  before(async function () {
+    requireNetns(this, 'the demo with the menu-bar app');
+    requireOrSkip(this, 'the demo with the menu-bar app', whyNoGui());
+    display = await VirtualDisplay.start();
+    display.startTray();
+  });
+
+  after(async () => {
+    await display?.stop();
+  });
+
+  it('scripts/demo-product.ts --once: the app in the tray, its touch prompt, the page, one touch', async () => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/demo-product.ts', '--once'], {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: display!.env(),
+    });
+    let output = '';
+    child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+    try {
+      const code = await new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));
+      expect(code, output).to.equal(0);
+      expect(output).to.include('your menu-bar app (look at the tray)');
+      expect(output).to.include('[agent] tray: icon shown');
+      expect(output).to.include('[agent] status: VNet on · 2 apps (icon on)');
+      const curl = output.split('== curl http://hello.corp.test/')[1] ?? '';
+      expect(curl).to.include(
+        '[agent] prompt: touch Touch your security key to connect to corp (10.201.1.1)',
+      );
+      expect(curl).to.include('[agent] prompt: done');
+      expect(output).to.include('demo: all expected outcomes happened');
+    } finally {
+      await stopProcess(child);
+    }
   });
 });
