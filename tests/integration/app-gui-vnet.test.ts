@@ -60,13 +60,16 @@ function configText(keyPath: string, pinKeyPath: string, hostKey: string): strin
     bastion('corp', keyPath) +
     bastion('each', keyPath, 'policy = "connection"') +
     bastion('pin', pinKeyPath) +
+    bastion('pineach', pinKeyPath, 'policy = "connection"') +
     zone('corp.test', 'corp') +
     zone('each.test', 'each') +
     zone('pin.test', 'pin') +
+    zone('pineach.test', 'pineach') +
     app('hello.corp.test', HTTP_PORT, 'the intranet page') +
     app('echo.corp.test', ECHO_PORT) +
     app('hello.each.test', HTTP_PORT) +
-    app('hello.pin.test', HTTP_PORT)
+    app('hello.pin.test', HTTP_PORT) +
+    app('hello.pineach.test', HTTP_PORT)
   );
 }
 
@@ -204,7 +207,7 @@ describe('menu-bar app with the real daemon, sshd and virtual key (root, Xvfb + 
   it('the tray menu lists the apps of the config with their virtual addresses, VNet on', async () => {
     const m = await app!.waitUntil(
       'menu',
-      (e) => e.icon === 'on' && (e.items as { id: string }[]).some((i) => i.id === 'app:hello.pin.test'),
+      (e) => e.icon === 'on' && (e.items as { id: string }[]).some((i) => i.id === 'app:hello.pineach.test'),
     );
     const items = m.items as { id: string; text: string; detail?: string }[];
     expect(items.filter((i) => i.id.startsWith('app:')).map((i) => i.text)).to.deep.equal([
@@ -212,9 +215,10 @@ describe('menu-bar app with the real daemon, sshd and virtual key (root, Xvfb + 
       'echo.corp.test',
       'hello.each.test',
       'hello.pin.test',
+      'hello.pineach.test',
     ]);
     expect(items.find((i) => i.id === 'app:hello.corp.test')?.detail).to.match(/^100\.\d+\.\d+\.\d+$/);
-    expect(items.find((i) => i.id === 'status')?.text).to.match(/^VNet on · 4 apps/);
+    expect(items.find((i) => i.id === 'status')?.text).to.match(/^VNet on · 5 apps/);
     await openMenu();
     await display!.screenshot('vnet-01-menu-apps', [384, 0, 640, 600]);
     await closeMenu();
@@ -282,6 +286,51 @@ describe('menu-bar app with the real daemon, sshd and virtual key (root, Xvfb + 
     expect(app!.stderr.join('\n')).to.not.include(PIN); // the PIN is never logged
   });
 
+  it('two requests at once: one touch window says "1 more waiting"; each touch answers one', async () => {
+    const from = app!.events.length;
+    // Policy "connection": each of the two connections signs in on its own, so two key requests.
+    const both = Promise.all([curl('http://hello.each.test/'), curl('http://hello.each.test/')]);
+    const shown = await promptWindows(from, (e) => e.touch === true && e.waiting === '1 more waiting');
+    expect(shown.touchTitle).to.equal(`Touch your security key to connect to each (${ADDR.bastionOuter})`);
+    // The menu says so too (it is redrawn at most every 200 ms: wait for the report that does).
+    await app!.waitUntil(
+      'menu',
+      (e) =>
+        e.icon === 'needs-touch' &&
+        (e.items as { id: string; text: string }[]).some(
+          (i) => i.id === 'prompts' && i.text === 'Touch your security key (1 more waiting)',
+        ),
+      from,
+    );
+    await new Promise((r) => setTimeout(r, 300)); // let it paint (the screenshot only)
+    await display!.screenshot('vnet-05-touch-one-more-waiting');
+    let mark = app!.events.length;
+    await touch();
+    // The second request's turn: its own touch window, nothing more waiting behind it.
+    await promptWindows(mark, (e) => e.touch === true && e.waiting === null);
+    mark = app!.events.length;
+    await touch();
+    await promptWindows(mark, (e) => e.touch === false && e.dialog === null);
+    const [a, b] = await both;
+    expect(a.out).to.equal(PAGE);
+    expect(b.out).to.equal(PAGE);
+  });
+
+  it('Cancel in the PIN dialog fails the waiting curl at once and costs no PIN attempt', async () => {
+    // Twice: the second dialog still counts 8 attempts (the right PIN before reset the count).
+    for (let round = 0; round < 2; round++) {
+      const from = app!.events.length;
+      const fetched = curl('http://hello.pineach.test/');
+      const shown = await promptWindows(from, (e) => (e.dialog as { kind?: string } | null)?.kind === 'pin');
+      expect((shown.dialog as { warning: string }).warning).to.equal('8 attempts left.');
+      await click(shown.cancel as { x: number; y: number; width: number; height: number });
+      await promptWindows(from, (e) => e.dialog === null);
+      const r = await fetched;
+      expect(r.ok).to.equal(false);
+      expect(r.out).to.not.match(/timed out/i);
+    }
+  });
+
   it('the status window shows the connection with its bytes', async () => {
     // Through corp's session (touched already; a new session would ask again: touch it then).
     const from = app!.events.length;
@@ -308,7 +357,7 @@ describe('menu-bar app with the real daemon, sshd and virtual key (root, Xvfb + 
     expect(received).to.match(/^\d+ B$/);
     expect(Number(received.split(' ')[0])).to.be.greaterThan(PAGE.length);
     await new Promise((r) => setTimeout(r, 300));
-    await display!.screenshot('vnet-05-status-window');
+    await display!.screenshot('vnet-06-status-window');
   });
 });
 
