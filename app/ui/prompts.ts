@@ -185,6 +185,7 @@ export class GuiPrompter implements UserPrompter {
     const texts = new qt.QBoxLayout(qt.Direction.TopToBottom);
     const title = plainLabel(qt);
     title.setStyleSheet(TITLE_STYLE, false);
+    title.setWordWrap(true); // a long bastion name wraps instead of being cut
     const detail = plainLabel(qt);
     detail.setWordWrap(true);
     detail.setStyleSheet(SECONDARY_STYLE, false);
@@ -214,7 +215,8 @@ export class GuiPrompter implements UserPrompter {
     layout.setSpacing(16);
     layout.setContentsMargins(20, 18, 20, 16);
     texts.setSpacing(6);
-    window.setMinimumWidth(420);
+    // One width, as a macOS alert has: texts wrap in it, the height follows.
+    window.setFixedWidth(480);
     return { window, title, detail, waiting, cancel };
   }
 
@@ -280,9 +282,16 @@ export class GuiPrompter implements UserPrompter {
     buttons.addWidget(ok);
     layout.addLayout(buttons);
     layout.setSpacing(8);
-    layout.setContentsMargins(20, 18, 20, 16);
-    dialog.setLayout(layout);
-    dialog.setMinimumWidth(420);
+    // The app's icon at the left, the texts and field beside it, like a macOS alert.
+    const outer = new qt.QBoxLayout(qt.Direction.LeftToRight);
+    const icon = new qt.QLabel();
+    icon.setPixmap(new qt.QIcon(join(ASSETS_DIR, 'keyvnet.svg')).pixmap(48, 48));
+    outer.addWidget(icon, 0, qt.AlignmentFlag.AlignTop);
+    outer.addLayout(layout, 1);
+    outer.setSpacing(16);
+    outer.setContentsMargins(20, 18, 20, 16);
+    dialog.setLayout(outer);
+    dialog.setFixedWidth(480);
     const kind = secret === 'PIN' ? 'pin' : secret ? 'passphrase' : 'confirm';
 
     return new Promise((resolve) => {
