@@ -6,6 +6,7 @@ import { parseArgs } from 'node:util';
 import packageJson from '../package.json';
 import { daemonSocketPath } from '../ipc/socket-path';
 import { defaultConfigPath } from './config/paths';
+import type { VirtualKeyOptions } from './headless/virtual-key';
 import { defaultAgentSocketPath } from './ssh/socket-path';
 
 export const USAGE = `Usage: keyvnet [--headless] [--config FILE] [--daemon-socket PATH] [--ssh-agent-socket PATH|none]
@@ -17,7 +18,8 @@ export const USAGE = `Usage: keyvnet [--headless] [--config FILE] [--daemon-sock
   --no-up           connect to the daemon but leave VNet off
   --virtual-key FILE    (tests, demo) use the virtual security key kept in FILE instead of a USB key
   --virtual-key-pin PIN (tests, demo) the PIN of a new virtual key
-  --virtual-touch auto[:MS]|deny|never  (tests, demo) who touches the virtual key
+  --virtual-touch auto[:MS]|deny|never|manual  (tests, demo) who touches the virtual key
+  --virtual-key-control PATH  (tests) a unix socket taking "touch", "deny", "unplug" lines
   --demo-prompts    show the touch prompt, then the PIN prompt (to try them out)
   --ui-probe=N      GUI: print "KEYVNET-UI {json}" lines on stdout (e.g. when the tray icon is
                     visible) and exit after N seconds or when stdin closes
@@ -29,7 +31,7 @@ export interface MainOptions {
   daemonSocket: string;
   sshAgentSocket: string | null;
   up: boolean;
-  virtualKey: { statePath: string; pin?: string; touch: string } | null;
+  virtualKey: VirtualKeyOptions | null;
   demoPrompts: boolean;
   probeSeconds: number | null;
   version: boolean;
@@ -55,6 +57,7 @@ export function parseMainArgs(argv: string[]): MainOptions {
         'virtual-key': { type: 'string' },
         'virtual-key-pin': { type: 'string' },
         'virtual-touch': { type: 'string' },
+        'virtual-key-control': { type: 'string' },
         'demo-prompts': { type: 'boolean', default: false },
         'ui-probe': { type: 'string' },
         version: { type: 'boolean', default: false },
@@ -74,9 +77,13 @@ export function parseMainArgs(argv: string[]): MainOptions {
   }
   if (
     v['virtual-key'] === undefined &&
-    (v['virtual-key-pin'] !== undefined || v['virtual-touch'] !== undefined)
+    (v['virtual-key-pin'] !== undefined ||
+      v['virtual-touch'] !== undefined ||
+      v['virtual-key-control'] !== undefined)
   )
-    throw new UsageError('--virtual-key-pin and --virtual-touch go with --virtual-key');
+    throw new UsageError(
+      '--virtual-key-pin, --virtual-touch and --virtual-key-control go with --virtual-key',
+    );
   const sshSock = v['ssh-agent-socket'];
   return {
     headless: v.headless ?? false,
@@ -87,7 +94,12 @@ export function parseMainArgs(argv: string[]): MainOptions {
     virtualKey:
       v['virtual-key'] === undefined
         ? null
-        : { statePath: v['virtual-key'], pin: v['virtual-key-pin'], touch: v['virtual-touch'] ?? 'auto' },
+        : {
+            statePath: v['virtual-key'],
+            pin: v['virtual-key-pin'],
+            touch: v['virtual-touch'] ?? 'auto',
+            ...(v['virtual-key-control'] !== undefined ? { control: v['virtual-key-control'] } : {}),
+          },
     demoPrompts: v['demo-prompts'] ?? false,
     probeSeconds,
     version: v.version ?? false,

@@ -1,13 +1,17 @@
 // The product demo (scripts/demo.sh runs it; root): three network namespaces made for the demo and
 // deleted after it, nothing touches the host's network.
-//   laptop   — the KeyVNet daemon (root) and your agent (headless) with a virtual security key;
+//   laptop   — the KeyVNet daemon (root) and your agent with a virtual security key: the menu-bar app
+//              when a display is present (DISPLAY or WAYLAND_DISPLAY, and the qode stand-in builds),
+//              else headless; `--headless` forces headless;
 //   bastion  — a real OpenSSH sshd, the only host the laptop can reach;
 //   intranet — a web page and an echo server, reachable only from the bastion.
 // It enrols an SSH key on the virtual key, authorises it on the bastion, writes your config.toml, and
 // then `curl http://hello.corp.test/` on the laptop fetches the intranet page by name: VNet answers
 // the name with a virtual IP, carries the connection over SSH through the bastion, and the daemon's
 // SSH login is signed by the agent's key after a touch (printed). Then it stays up for you to try
-// until Ctrl-C; `--once` stops after the checks (the demo's test uses it).
+// until Ctrl-C; `--once` stops after the checks (the demo's test uses it). The menu-bar app's
+// --ui-probe lines are told as the headless agent's status lines (scripts/demo-gui.ts), so the demo
+// shows and checks the same things either way.
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { openVirtualSecurityKey, VirtualAuthenticator } from '../app/fido/testing';
@@ -15,10 +19,13 @@ import { enrollSkKey } from '../app/ssh/enroll';
 import { writePrivateKeyFile } from '../app/ssh/keyfile';
 import { authorizedKeysLine, fingerprint, publicKeyLine } from '../app/ssh/keys';
 import { ADDR, ECHO_PORT, HTTP_PORT, Topology } from '../tests/helpers/topology';
+import { Lines } from '../tests/helpers/lines';
 import { VNetStack } from '../tests/helpers/vnet-stack';
+import { guiAvailable, probeToStatusLines } from './demo-gui';
 
 const once = process.argv.includes('--once');
-const KEYVNET = join(__dirname, '..', 'bin', 'keyvnet');
+const ROOT = join(__dirname, '..');
+const KEYVNET = join(ROOT, 'bin', 'keyvnet');
 const TOUCH_AFTER_MS = 1500;
 const bold = (s: string): string => (process.stdout.isTTY ? `\x1b[1m${s}\x1b[0m` : s);
 const say = (s: string): void => void process.stdout.write(`${s}\n`);
@@ -92,15 +99,29 @@ ports = [7]
 `;
   say(config.replace(/^/gm, '  ').trimEnd());
 
-  step('the KeyVNet daemon (root) and your agent (headless), on the laptop');
-  stack = await VNetStack.start(topo.laptop, {
+  const gui = process.argv.includes('--headless') ? { why: '--headless' } : guiAvailable(ROOT);
+  const stackOpts = {
     config,
     tunName: 'kvndemo0',
     agentArgs: [
       ...['--virtual-key', statePath, '--virtual-touch', `auto:${TOUCH_AFTER_MS}`],
       ...['--ssh-agent-socket', join(home, 'agent.sock')],
     ],
-  });
+  };
+  if ('standin' in gui) {
+    step('the KeyVNet daemon (root) and your menu-bar app (look at the tray), on the laptop');
+    stack = new VNetStack(topo.laptop, stackOpts);
+    await stack.startDaemon();
+    // --ui-probe: the app tells what it shows on stdout; it ends when the demo closes its stdin.
+    const app = stack.startGuiAgent({ ...process.env, KEYVNET_QODE_STANDIN: gui.standin }, [
+      `--ui-probe=${7 * 24 * 3600}`,
+    ]);
+    stack.agentLines = new Lines(app, probeToStatusLines());
+    await stack.agentLines.next(/^status: VNet on/, 60_000);
+  } else {
+    step(`the KeyVNet daemon (root) and your agent (headless: ${gui.why}), on the laptop`);
+    stack = await VNetStack.start(topo.laptop, stackOpts);
+  }
   const agent = stack.agentLines;
   for (const l of agent.all) say(`  [agent] ${l}`);
   // From here on, echo what the agent prints as it happens.

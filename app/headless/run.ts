@@ -12,6 +12,7 @@ import { AgentCore, type AgentOptions } from '../agent/agent';
 import type { AgentState, VNetEvent } from '../agent/state';
 import type { Purpose, SecurityKey } from '../fido/api';
 import { TerminalPrompter } from './prompts';
+import type { VirtualKeyOptions } from './virtual-key';
 import { ReportingPrompter } from './reporting-prompter';
 
 /** What --demo-prompts asks for: a bastion login requested by the daemon. */
@@ -30,7 +31,7 @@ export interface HeadlessOptions {
   daemonSocketPath: string;
   sshAgentSocket: string | null;
   /** Test/demo only: the virtual authenticator's state file and touch policy. */
-  virtualKey: { statePath: string; pin?: string; touch: string } | null;
+  virtualKey: VirtualKeyOptions | null;
   wantUp: boolean;
 }
 

@@ -4,6 +4,7 @@
 //                                        virtualKey, wantUp }))
 import { AgentCore } from '../agent/agent';
 import type { SecurityKey } from '../fido/api';
+import type { VirtualKeyOptions } from '../headless/virtual-key';
 import type { AgentControl } from './agent-control';
 import type { ConnectAgent } from './gui-app';
 
@@ -13,7 +14,7 @@ export interface GuiAgentOptions {
   daemonSocketPath: string;
   sshAgentSocket: string | null;
   /** Test/demo only: the virtual authenticator's state file and touch policy. */
-  virtualKey: { statePath: string; pin?: string; touch: string } | null;
+  virtualKey: VirtualKeyOptions | null;
   wantUp: boolean;
 }
 
@@ -27,6 +28,7 @@ export function agentCoreConnector(opts: GuiAgentOptions): ConnectAgent {
       securityKey = virtualKey(opts.virtualKey.statePath, prompter, {
         pin: opts.virtualKey.pin,
         touch: parseTouchPolicy(opts.virtualKey.touch),
+        control: opts.virtualKey.control,
       }).securityKey;
     } else {
       const { pluggedInKey } = require('../agent/key-source') as typeof import('../agent/key-source');

@@ -93,6 +93,10 @@ export function runGui(opts: GuiOptions, connectAgent: ConnectAgent = () => new 
   const gui = new GuiPrompter(qt, null);
   // The process's one request queue (app/fido/request-queue.ts): what waits on the key, cancellable.
   const tracker = new PromptTracker(gui, requestQueue);
+  // Cancel in the touch window or a dialog cancels the request itself, as the menu's does.
+  gui.onCancel = (id) => tracker.cancel(id);
+  gui.onChange = () => probe('prompt-windows', { ...gui.visiblePrompts() });
+  tracker.on('change', () => gui.setWaiting(Math.max(0, tracker.list().length - 1)));
   let app: MenuBarApp | null = null;
   const agent = connectAgent({
     prompter: tracker.prompter,
@@ -162,10 +166,10 @@ async function demoPrompts(
   const signal = new AbortController().signal;
   const touch = { requestId: 1, keyLabel, purpose, signal, fingerprint: false };
   prompter.touchNeeded(touch);
-  probe('touch-window', gui.visiblePrompts());
+  probe('touch-window', { ...gui.visiblePrompts() });
   await new Promise((r) => setTimeout(r, 3000));
   prompter.touchDone(touch);
-  probe('touch-done', gui.visiblePrompts());
+  probe('touch-done', { ...gui.visiblePrompts() });
   const pending = prompter.askPin({ requestId: 2, keyLabel, purpose, signal, retriesLeft: 3 });
   probe('pin-dialog');
   const pin = await pending;

@@ -79,6 +79,7 @@ export class MenuBarApp {
   private startAtLogin: boolean | null = null;
   private loginNeedsApproval = false;
   private lastProbe = '';
+  private lastStatusProbe = '';
   private ticker: NodeJS.Timeout | null = null;
   private renderTimer: NodeJS.Timeout | null = null;
   private lastRender = 0;
@@ -201,6 +202,11 @@ export class MenuBarApp {
     this.d.tray.setMenu(items);
     if (this.statusWindow.isVisible()) {
       this.statusWindow.update(buildStatus(this.state, prompts, now), this.state.wantUp);
+      const snap = JSON.stringify(this.statusWindow.snapshot());
+      if (snap !== this.lastStatusProbe) {
+        this.lastStatusProbe = snap;
+        this.d.probe('status-update', JSON.parse(snap) as Record<string, unknown>);
+      }
     }
     const report = JSON.stringify({ icon, items: probeItems(items), navigable: navigableIds(items) });
     if (report !== this.lastProbe) {

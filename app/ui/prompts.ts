@@ -3,7 +3,8 @@
 // exec() would spin a nested Qt loop and block Node's (see scripts/qode-standin/qode_standin.cc).
 // Every label is Qt::PlainText (Qt's default AutoText would render a user name like "<b>" as
 // markup). A request that ends (its AbortSignal) closes its dialog or touch window at once, and
-// the next dialog waiting moves up.
+// the next dialog waiting moves up. Both say how many more requests wait behind them ("2 more
+// waiting") and have a Cancel that cancels the request itself (its waiting connections fail at once).
 import { join } from 'node:path';
 import type { QDialog, QLabel, QLineEdit, QPushButton, QWidget } from '@nodegui/nodegui';
 import type { ConfirmPrompt, PassphrasePrompt, UserPrompter } from '../fido/api';
@@ -23,9 +24,59 @@ import { ASSETS_DIR, type Tray } from './tray';
 
 const WARNING_STYLE = 'color: #b00020; font-weight: bold;';
 const TITLE_STYLE = 'font-size: 15px; font-weight: bold;';
+const SECONDARY_STYLE = 'color: #8a8a8e;';
+
+/** Where a widget is on screen (for tests that click it). */
+export interface ScreenRect {
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+}
+
+/** What the prompter shows, for the --ui-probe report. */
+export interface VisiblePrompts {
+  touch: boolean;
+  touchTitle?: string;
+  dialog: { kind: string; title: string; warning: string | null } | null;
+  /** The "N more waiting" line, when shown. */
+  waiting: string | null;
+  /** The Cancel button of the touch window or the dialog in front, on screen. */
+  cancel: ScreenRect | null;
+}
+
+interface TouchWindow {
+  window: QWidget;
+  title: QLabel;
+  detail: QLabel;
+  waiting: QLabel;
+  cancel: QPushButton;
+}
+
+interface OpenDialog {
+  dialog: QDialog;
+  kind: string;
+  text: PinPromptText;
+  waiting: QLabel;
+  cancel: QPushButton;
+}
+
+/** "2 more waiting", or '' when nothing waits behind the prompt. */
+export function waitingText(n: number): string {
+  return n > 0 ? `${n} more waiting` : '';
+}
 
 export class GuiPrompter implements UserPrompter {
-  private touchWindow: { window: QWidget; title: QLabel; detail: QLabel } | null = null;
+  private touchWindow: TouchWindow | null = null;
+  /** The dialog on screen (one at a time). */
+  private openDialog: OpenDialog | null = null;
+  /** The touch request the window shows now (its Cancel cancels it). */
+  private touchShown: TouchRequest | null = null;
+  private waitingCount = 0;
+  /** Cancels a request by id (the UI's request queue); without it, Cancel only closes the window. */
+  onCancel: ((requestId: number) => void) | null = null;
+  /** Called after a prompt window appeared, changed or went (the --ui-probe report). */
+  onChange: (() => void) | null = null;
   /** Touch prompts out, by request id; the window shows the latest. */
   private readonly touches = new Map<number, TouchRequest>();
   /** Dialogs wait for the one in front of them: one dialog at a time. */
@@ -47,20 +98,46 @@ export class GuiPrompter implements UserPrompter {
     if (!this.touches.delete(req.requestId)) return;
     const latest = [...this.touches.values()].pop();
     if (latest) return this.showTouch(latest);
+    this.touchShown = null;
     this.touchWindow?.window.hide();
     this.tray?.clearNotification();
+    this.changed();
+  }
+
+  /** How many requests wait behind the prompt on screen ("2 more waiting"). */
+  setWaiting(n: number): void {
+    if (n === this.waitingCount) return;
+    this.waitingCount = n;
+    const text = waitingText(n);
+    if (this.touchWindow) {
+      this.touchWindow.waiting.setText(text);
+      this.touchWindow.waiting.setVisible(text !== '');
+    }
+    if (this.openDialog) {
+      this.openDialog.waiting.setText(text);
+      this.openDialog.waiting.setVisible(text !== '');
+    }
+    this.changed();
+  }
+
+  private changed(): void {
+    this.onChange?.();
   }
 
   private showTouch(req: TouchRequest): void {
     const text = touchPromptText(req);
     const w = this.touchWindow ?? (this.touchWindow = this.createTouchWindow());
+    this.touchShown = req;
     w.title.setText(text.title);
     w.detail.setText(text.detail);
+    w.waiting.setText(waitingText(this.waitingCount));
+    w.waiting.setVisible(this.waitingCount > 0);
     w.window.adjustSize();
     centre(this.qt, w.window);
     w.window.show();
     w.window.raise();
     this.tray?.notify(text.title, text.detail);
+    this.changed();
   }
 
   askPin(req: PinRequest): Promise<string | null> {
@@ -79,12 +156,22 @@ export class GuiPrompter implements UserPrompter {
     return answer !== null;
   }
 
-  /** Is a prompt on screen? (for tests and the --ui-probe report) */
-  visiblePrompts(): { touch: boolean } {
-    return { touch: this.touchWindow?.window.isVisible() ?? false };
+  /** What is on screen (for tests and the --ui-probe report). */
+  visiblePrompts(): VisiblePrompts {
+    const touch = this.touchWindow?.window.isVisible() ?? false;
+    const d = this.openDialog;
+    const front = d ?? (touch ? this.touchWindow : null);
+    const waiting = front && this.waitingCount > 0 ? waitingText(this.waitingCount) : null;
+    return {
+      touch,
+      ...(touch ? { touchTitle: this.touchWindow!.title.text() } : {}),
+      dialog: d ? { kind: d.kind, title: d.text.title, warning: d.text.warning } : null,
+      waiting,
+      cancel: front ? screenRect(this.qt, front.cancel) : null,
+    };
   }
 
-  private createTouchWindow(): { window: QWidget; title: QLabel; detail: QLabel } {
+  private createTouchWindow(): TouchWindow {
     const qt = this.qt;
     const window = new qt.QWidget();
     window.setObjectName('keyvnet-touch');
@@ -94,18 +181,43 @@ export class GuiPrompter implements UserPrompter {
     const layout = new qt.QBoxLayout(qt.Direction.LeftToRight);
     const icon = new qt.QLabel();
     icon.setPixmap(new qt.QIcon(join(ASSETS_DIR, 'keyvnet.svg')).pixmap(48, 48));
-    layout.addWidget(icon);
+    layout.addWidget(icon, 0, qt.AlignmentFlag.AlignTop);
     const texts = new qt.QBoxLayout(qt.Direction.TopToBottom);
     const title = plainLabel(qt);
     title.setStyleSheet(TITLE_STYLE, false);
+    title.setWordWrap(true); // a long bastion name wraps instead of being cut
     const detail = plainLabel(qt);
     detail.setWordWrap(true);
+    detail.setStyleSheet(SECONDARY_STYLE, false);
     texts.addWidget(title);
     texts.addWidget(detail);
     layout.addLayout(texts, 1);
     window.setLayout(layout);
-    window.setMinimumWidth(360);
-    return { window, title, detail };
+    const row = new qt.QBoxLayout(qt.Direction.LeftToRight);
+    const waiting = plainLabel(qt);
+    waiting.setStyleSheet(SECONDARY_STYLE, false);
+    waiting.setVisible(false);
+    row.addWidget(waiting);
+    row.addStretch(1);
+    const cancel: QPushButton = new qt.QPushButton();
+    cancel.setText('Cancel');
+    cancel.setAutoDefault(false);
+    cancel.addEventListener('clicked', () => {
+      const req = this.touchShown;
+      if (req === null) return;
+      // Cancelling the request ends its touch wait; the abort closes this window (touchDone).
+      if (this.onCancel) this.onCancel(req.requestId);
+      else this.touchDone(req);
+    });
+    row.addWidget(cancel);
+    texts.addSpacing(6);
+    texts.addLayout(row);
+    layout.setSpacing(16);
+    layout.setContentsMargins(20, 18, 20, 16);
+    texts.setSpacing(6);
+    // One width, as a macOS alert has: texts wrap in it, the height follows.
+    window.setFixedWidth(480);
+    return { window, title, detail, waiting, cancel };
   }
 
   /**
@@ -137,6 +249,7 @@ export class GuiPrompter implements UserPrompter {
     const detail = plainLabel(qt);
     detail.setText(text.detail);
     detail.setWordWrap(true);
+    detail.setStyleSheet(SECONDARY_STYLE, false);
     layout.addWidget(detail);
     if (text.warning !== null) {
       const warning = plainLabel(qt);
@@ -152,6 +265,11 @@ export class GuiPrompter implements UserPrompter {
     const acceptable = (t: string): boolean =>
       secret === 'PIN' ? pinLengthOk(t) : secret ? t.length > 0 : true;
     const buttons = new qt.QBoxLayout(qt.Direction.LeftToRight);
+    const waiting = plainLabel(qt);
+    waiting.setStyleSheet(SECONDARY_STYLE, false);
+    waiting.setText(waitingText(this.waitingCount));
+    waiting.setVisible(this.waitingCount > 0);
+    buttons.addWidget(waiting);
     buttons.addStretch(1);
     const cancel: QPushButton = new qt.QPushButton();
     cancel.setText('Cancel');
@@ -163,8 +281,18 @@ export class GuiPrompter implements UserPrompter {
     buttons.addWidget(cancel);
     buttons.addWidget(ok);
     layout.addLayout(buttons);
-    dialog.setLayout(layout);
-    dialog.setMinimumWidth(380);
+    layout.setSpacing(8);
+    // The app's icon at the left, the texts and field beside it, like a macOS alert.
+    const outer = new qt.QBoxLayout(qt.Direction.LeftToRight);
+    const icon = new qt.QLabel();
+    icon.setPixmap(new qt.QIcon(join(ASSETS_DIR, 'keyvnet.svg')).pixmap(48, 48));
+    outer.addWidget(icon, 0, qt.AlignmentFlag.AlignTop);
+    outer.addLayout(layout, 1);
+    outer.setSpacing(16);
+    outer.setContentsMargins(20, 18, 20, 16);
+    dialog.setLayout(outer);
+    dialog.setFixedWidth(480);
+    const kind = secret === 'PIN' ? 'pin' : secret ? 'passphrase' : 'confirm';
 
     return new Promise((resolve) => {
       let settled = false;
@@ -175,6 +303,8 @@ export class GuiPrompter implements UserPrompter {
         signal.removeEventListener('abort', onAbort);
         pin.setText(''); // do not leave the PIN in the widget
         dialog.hide();
+        if (this.openDialog?.dialog === dialog) this.openDialog = null;
+        this.changed();
         resolve(value);
       };
       // The request ended (cancelled, timed out, the client went away): close now.
@@ -199,6 +329,8 @@ export class GuiPrompter implements UserPrompter {
       dialog.raise();
       dialog.activateWindow();
       if (secret) pin.setFocus();
+      this.openDialog = { dialog, kind, text, waiting, cancel };
+      this.changed();
     });
   }
 }
@@ -208,6 +340,12 @@ function plainLabel(qt: NodeGui): QLabel {
   const label = new qt.QLabel();
   label.setTextFormat(qt.TextFormat.PlainText);
   return label;
+}
+
+function screenRect(qt: NodeGui, w: QWidget): ScreenRect | null {
+  if (!w.isVisible()) return null;
+  const at = w.mapToGlobal(new qt.QPoint(0, 0));
+  return { x: at.x(), y: at.y(), width: w.width(), height: w.height() };
 }
 
 /** Without a window manager (Xvfb) new windows land at 0,0: put prompts where eyes are. */

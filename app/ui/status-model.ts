@@ -56,13 +56,24 @@ export function buildStatus(state: AgentState, prompts: readonly QueuedPrompt[],
         ports: a.ports.length === 0 ? 'all' : a.ports.join(', '),
       };
     }),
-    connections: state.connections.map((c) => ({
-      app: c.fqdn,
-      port: String(c.port),
-      up: formatBytes(c.bytesUp),
-      down: formatBytes(c.bytesDown),
-      age: formatDuration(now - c.openedAt),
-    })),
+    // Live ones first, then the recently closed: the daemon counts a connection's bytes when it
+    // closes, so those rows are where the bytes are.
+    connections: [
+      ...state.connections.map((c) => ({
+        app: c.fqdn,
+        port: String(c.port),
+        up: formatBytes(c.bytesUp),
+        down: formatBytes(c.bytesDown),
+        age: formatDuration(now - c.openedAt),
+      })),
+      ...state.recent.map((c) => ({
+        app: c.fqdn,
+        port: String(c.port),
+        up: formatBytes(c.bytesUp),
+        down: formatBytes(c.bytesDown),
+        age: `closed ${formatAgo(c.closedAt, now)}`,
+      })),
+    ],
     bastions: state.config.bastions.map((b) => {
       const live = state.bastions.find((x) => x.name === b.name);
       const connected = live?.state === 'connected';

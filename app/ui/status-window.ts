@@ -60,13 +60,13 @@ const SECTIONS: Section[] = [
   {
     key: 'connections',
     title: 'CONNECTIONS',
-    empty: 'No live connections.',
+    empty: 'No connections yet.',
     columns: [
       { title: 'App', align: 'left', stretch: true, primary: true, max: 40 },
       { title: 'Port', align: 'right', max: 6 },
       { title: 'Sent', align: 'right', max: 10 },
       { title: 'Received', align: 'right', max: 10 },
-      { title: 'Age', align: 'right', max: 10 },
+      { title: 'Age', align: 'right', max: 20 },
     ],
     rows: (m) => m.connections.map((c) => [c.app, c.port, c.up, c.down, c.age]),
   },
@@ -173,10 +173,17 @@ export class StatusWindow {
   }
 
   /** What the window shows, for the --ui-probe report. */
-  snapshot(): { visible: boolean; title: string; rows: Record<string, number> } {
+  snapshot(): {
+    visible: boolean;
+    title: string;
+    rows: Record<string, number>;
+    connections: string[][];
+  } {
     const rows: Record<string, number> = {};
     if (this.last) for (const s of SECTIONS) rows[s.key] = s.rows(this.last).length;
-    return { visible: this.isVisible(), title: this.title.text(), rows };
+    // The connection cells as shown (app, port, sent, received, age): tests read the bytes here.
+    const connections = this.last ? SECTIONS.find((s) => s.key === 'connections')!.rows(this.last) : [];
+    return { visible: this.isVisible(), title: this.title.text(), rows, connections };
   }
 
   update(m: StatusModel, wantUp: boolean): void {

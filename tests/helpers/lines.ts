@@ -15,11 +15,15 @@ export class Lines {
   private exited: number | string | null = null;
   private readonly waiters = new Set<() => void>();
 
-  constructor(readonly child: ChildProcess) {
+  /** `map` turns each stdout line into the lines kept (e.g. a GUI's probe lines into readable ones). */
+  constructor(
+    readonly child: ChildProcess,
+    private readonly map: (line: string) => string[] = (l) => [l],
+  ) {
     child.stdout?.on('data', (d: Buffer) => {
       const parts = (this.partial + d.toString()).split('\n');
       this.partial = parts.pop() ?? '';
-      this.all.push(...parts);
+      this.all.push(...parts.flatMap((l) => this.map(l)));
       this.wake();
     });
     child.stderr?.on('data', (d: Buffer) => {

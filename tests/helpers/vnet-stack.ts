@@ -104,23 +104,36 @@ export class VNetStack {
   }
 
   async startAgent(extra: string[] = []): Promise<void> {
-    this.agent = this.ns.spawnNode(
-      AGENT_MAIN,
-      [
-        '--headless',
-        '--config',
-        this.configPath,
-        '--daemon-socket',
-        this.socketPath,
-        '--ssh-agent-socket',
-        'none',
-        ...(this.opts.agentArgs ?? []),
-        ...extra,
-      ],
-      { env: { ...process.env, ...this.opts.agentEnv } },
-    );
+    this.agent = this.ns.spawnNode(AGENT_MAIN, ['--headless', ...this.agentArgs(extra)], {
+      env: { ...process.env, ...this.opts.agentEnv },
+    });
     this.agentLines = new Lines(this.agent);
     await this.agentLines.next(/^daemon: connected/);
+  }
+
+  /**
+   * The menu-bar app instead of the headless agent, in the namespace: `env` carries DISPLAY and
+   * KEYVNET_QODE_STANDIN (X11's socket is a file, reachable from any network namespace). Returns
+   * at once; the caller reads its --ui-probe lines. stop() ends it like the headless one.
+   */
+  startGuiAgent(env: NodeJS.ProcessEnv, extra: string[] = []): ChildProcess {
+    this.agent = this.ns.spawnNode(AGENT_MAIN, this.agentArgs(extra), {
+      env: { ...env, ...this.opts.agentEnv },
+    });
+    return this.agent;
+  }
+
+  private agentArgs(extra: string[]): string[] {
+    return [
+      '--config',
+      this.configPath,
+      '--daemon-socket',
+      this.socketPath,
+      '--ssh-agent-socket',
+      'none',
+      ...(this.opts.agentArgs ?? []),
+      ...extra,
+    ];
   }
 
   /** The app's virtual IPv4 address, from the agent's status line. */

@@ -17,9 +17,11 @@ describe('product demo: scripts/demo-product.ts --once (root, netns)', function 
 
   before(async function () {
     requireNetns(this, 'product demo test');
+    // No display: the headless agent (app-gui-vnet.test.ts runs the demo with the menu-bar app).
     child = spawn(process.execPath, ['--import', 'tsx', 'scripts/demo-product.ts', '--once'], {
       cwd: ROOT,
       stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, DISPLAY: '', WAYLAND_DISPLAY: '' },
     });
     pid = child.pid ?? 0;
     child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
@@ -33,6 +35,7 @@ describe('product demo: scripts/demo-product.ts --once (root, netns)', function 
 
   it('exits 0 after all expected outcomes', () => {
     expect(code, output).to.equal(0);
+    expect(output).to.include('your agent (headless: no DISPLAY or WAYLAND_DISPLAY)');
     expect(output).to.include('demo: all expected outcomes happened');
   });
 

@@ -50,7 +50,7 @@ describe('tray icon state', () => {
 });
 
 describe('status window model', () => {
-  it('on: apps with addresses, live connections with bytes and age, bastion sessions', () => {
+  it('on: apps with addresses, live then recently closed connections with bytes and age, bastions', () => {
     const m = buildStatus(onState(NOW), [], NOW);
     expect(m.tone).to.equal('ok');
     expect(m.summary).to.equal('100.64.0.0/10 · fd6b:7665:7400::/64 · keyvnet0');
@@ -64,6 +64,7 @@ describe('status window model', () => {
     expect(m.connections).to.deep.equal([
       { app: 'grafana.corp.example.com', port: '443', up: '18 KB', down: '2.4 MB', age: '1 min' },
       { app: 'db.corp.example.com', port: '5432', up: '412 KB', down: '9.8 MB', age: '14 min' },
+      { app: 'wiki.corp.example.com', port: '80', up: '900 B', down: '48 KB', age: 'closed 3 min ago' },
     ]);
     expect(m.bastions[0]).to.deep.include({ name: 'corp', age: '16 min', touches: '1', policy: 'session' });
     expect(m.bastions[1]).to.deep.include({

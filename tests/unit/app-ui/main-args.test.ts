@@ -63,6 +63,24 @@ describe('app/main arguments', () => {
     expect(() => parseMainArgs(['--virtual-touch', 'deny'])).to.throw(UsageError, /go with --virtual-key/);
   });
 
+  it('parses the test-only --virtual-key-control socket (only with --virtual-key)', () => {
+    const o = parseMainArgs([
+      '--virtual-key',
+      '/k.json',
+      '--virtual-touch',
+      'manual',
+      '--virtual-key-control',
+      '/run/ctl.sock',
+    ]);
+    expect(o.virtualKey).to.deep.equal({
+      statePath: '/k.json',
+      pin: undefined,
+      touch: 'manual',
+      control: '/run/ctl.sock',
+    });
+    expect(() => parseMainArgs(['--virtual-key-control', '/c.sock'])).to.throw(UsageError, /--virtual-key/);
+  });
+
   it('rejects unknown options, positionals and bad probe durations with a UsageError', () => {
     for (const argv of [['--bogus'], ['file.ts'], ['--ui-probe=0'], ['--ui-probe=soon'], ['--ui-probe=']]) {
       expect(() => parseMainArgs(argv), argv.join(' ')).to.throw(UsageError);
