@@ -5,8 +5,8 @@ import { parseArgs } from 'node:util';
 // Imported, not read at run time, so a bundle carries the version with it.
 import packageJson from '../package.json';
 import { daemonSocketPath } from '../ipc/socket-path';
+import type { VirtualKeySwitch } from './agent/key-source';
 import { defaultConfigPath } from './config/paths';
-import type { VirtualKeyOptions } from './headless/virtual-key';
 import { defaultAgentSocketPath } from './ssh/socket-path';
 
 export const USAGE = `Usage: keyvnet [--headless] [--config FILE] [--daemon-socket PATH] [--ssh-agent-socket PATH|none]
@@ -31,7 +31,7 @@ export interface MainOptions {
   daemonSocket: string;
   sshAgentSocket: string | null;
   up: boolean;
-  virtualKey: VirtualKeyOptions | null;
+  virtualKey: VirtualKeySwitch | null;
   demoPrompts: boolean;
   probeSeconds: number | null;
   version: boolean;

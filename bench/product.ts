@@ -10,17 +10,15 @@
 // agent, or ssh, or sshuttle + its ssh, on the laptop; sshd and sshuttle's server on the bastion), from
 // /proc. Ratios are to ssh -L. Usage: node --import tsx bench/product.ts [--quick] [--rounds N]
 import { execFileSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 
 import { join } from 'node:path';
-import { openVirtualSecurityKey, VirtualAuthenticator } from '../app/fido/testing';
-import { enrollSkKey } from '../app/ssh/enroll';
-import { writePrivateKeyFile } from '../app/ssh/keyfile';
-import { authorizedKeysLine, publicKeyLine } from '../app/ssh/keys';
+import { authorizedKeysLine } from '../app/ssh/keys';
 import { Lines } from '../tests/helpers/lines';
 import type { NetNs } from '../tests/helpers/netns';
 import { ADDR, ECHO_PORT, Topology } from '../tests/helpers/topology';
 import { VNetStack } from '../tests/helpers/vnet-stack';
+import { enrollKeyFiles } from '../tests/helpers/virtual-user';
 
 const quick = process.argv.includes('--quick');
 const roundsArg = process.argv.indexOf('--rounds');
@@ -156,22 +154,8 @@ async function main(): Promise<void> {
     mkdirSync(home, { recursive: true, mode: 0o700 });
     // KeyVNet's key: an sk key on the virtual authenticator (touched at once).
     const statePath = join(home, 'virtual-key.json');
-    const va = new VirtualAuthenticator({ statePath, touch: { mode: 'auto' } });
-    const sk = await openVirtualSecurityKey(va, {
-      askPin: async () => null,
-      touchNeeded: () => {},
-      touchDone: () => {},
-    });
-    const { key } = await enrollSkKey(
-      sk,
-      { comment: 'bench' },
-      { purpose: { what: 'enroll', requester: 'app' } },
-    );
-    await sk.close();
-    va.unplug();
     const skPath = join(home, 'id_ecdsa_sk');
-    writeFileSync(skPath, writePrivateKeyFile(key), { mode: 0o600 });
-    writeFileSync(`${skPath}.pub`, `${publicKeyLine(key, 'bench')}\n`);
+    const [key] = await enrollKeyFiles(statePath, [{ file: skPath, comment: 'bench' }]);
     // ssh -L's and sshuttle's key: a plain ed25519 key file (the auth method does not matter for bulk).
     const plainKey = join(home, 'id_ed25519');
     execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', plainKey]);

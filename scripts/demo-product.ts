@@ -12,15 +12,13 @@
 // until Ctrl-C; `--once` stops after the checks (the demo's test uses it). The menu-bar app's
 // --ui-probe lines are told as the headless agent's status lines (scripts/demo-gui.ts), so the demo
 // shows and checks the same things either way.
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { openVirtualSecurityKey, VirtualAuthenticator } from '../app/fido/testing';
-import { enrollSkKey } from '../app/ssh/enroll';
-import { writePrivateKeyFile } from '../app/ssh/keyfile';
-import { authorizedKeysLine, fingerprint, publicKeyLine } from '../app/ssh/keys';
+import { authorizedKeysLine, fingerprint } from '../app/ssh/keys';
 import { ADDR, ECHO_PORT, HTTP_PORT, Topology } from '../tests/helpers/topology';
 import { Lines } from '../tests/helpers/lines';
 import { VNetStack } from '../tests/helpers/vnet-stack';
+import { enrollKeyFiles } from '../tests/helpers/virtual-user';
 import { guiAvailable, probeToStatusLines } from './demo-gui';
 
 const once = process.argv.includes('--once');
@@ -53,22 +51,8 @@ async function main(): Promise<void> {
   const home = join(topo.dir, 'alice');
   mkdirSync(join(home, '.ssh'), { recursive: true, mode: 0o700 });
   const statePath = join(home, 'virtual-key.json');
-  const va = new VirtualAuthenticator({ statePath, touch: { mode: 'auto' } });
-  const sk = await openVirtualSecurityKey(va, {
-    askPin: async () => null,
-    touchNeeded: () => {},
-    touchDone: () => {},
-  });
-  const { key } = await enrollSkKey(
-    sk,
-    { comment: 'alice@laptop' },
-    { purpose: { what: 'enroll', requester: 'app' } },
-  );
-  await sk.close();
-  va.unplug();
   const keyPath = join(home, '.ssh', 'id_ecdsa_sk');
-  writeFileSync(keyPath, writePrivateKeyFile(key), { mode: 0o600 });
-  writeFileSync(`${keyPath}.pub`, `${publicKeyLine(key, key.comment)}\n`);
+  const [key] = await enrollKeyFiles(statePath, [{ file: keyPath, comment: 'alice@laptop' }]);
   say(`  ${keyPath}: ${key.type} ${fingerprint(key)}`);
   topo.sshd.setAuthorizedKeys([authorizedKeysLine(key)]);
   say('  authorised on the bastion (authorized_keys)');

@@ -37,6 +37,11 @@ export interface AgentOptions {
   link?: { retryMs?: number; pingIntervalMs?: number; pingDeadMs?: number; daemonUid?: number };
 }
 
+/** The front ends' log: one timestamped line per message on stderr. */
+export function stderrAgentLog(level: AgentLogLevel, msg: string): void {
+  process.stderr.write(`${new Date().toISOString()} ${level.toUpperCase().padEnd(5)} ${msg}\n`);
+}
+
 const MAX_RECENT = 20;
 const MAX_ERRORS = 50;
 

@@ -27,3 +27,31 @@ export function pluggedInKey(prompter: UserPrompter): () => Promise<SecurityKey>
     return open;
   };
 }
+
+/** The test/demo switch `--virtual-key FILE` (with its PIN, touch policy and control socket). */
+export interface VirtualKeySwitch {
+  statePath: string;
+  pin?: string;
+  touch: string;
+  control?: string;
+}
+
+/**
+ * The agent's security key: the plugged-in one, or, behind `--virtual-key` (tests and the demo only),
+ * the virtual authenticator, reached through its one lazily loaded door (app/headless/virtual-key.ts).
+ */
+export function securityKeySource(
+  virtual: VirtualKeySwitch | null,
+  prompter: UserPrompter,
+): () => Promise<SecurityKey> {
+  if (!virtual) return pluggedInKey(prompter);
+  /* eslint-disable @typescript-eslint/no-require-imports */
+  const { parseTouchPolicy, virtualKey } =
+    require('../headless/virtual-key') as typeof import('../headless/virtual-key');
+  /* eslint-enable @typescript-eslint/no-require-imports */
+  return virtualKey(virtual.statePath, prompter, {
+    pin: virtual.pin,
+    touch: parseTouchPolicy(virtual.touch),
+    control: virtual.control,
+  }).securityKey;
+}

@@ -8,11 +8,11 @@
 //   prompt: touch Touch your security key to connect to corp (bastion.corp.example.com) | prompt: done
 // Prompts go to the terminal (stderr; the PIN is read from stdin). Stops cleanly on SIGINT/SIGTERM:
 // VNet goes down with it.
-import { AgentCore, type AgentOptions } from '../agent/agent';
+import { AgentCore, stderrAgentLog, type AgentOptions } from '../agent/agent';
+import { securityKeySource, type VirtualKeySwitch } from '../agent/key-source';
 import type { AgentState, VNetEvent } from '../agent/state';
-import type { Purpose, SecurityKey } from '../fido/api';
+import type { Purpose } from '../fido/api';
 import { TerminalPrompter } from './prompts';
-import type { VirtualKeyOptions } from './virtual-key';
 import { ReportingPrompter } from './reporting-prompter';
 
 /** What --demo-prompts asks for: a bastion login requested by the daemon. */
@@ -31,7 +31,7 @@ export interface HeadlessOptions {
   daemonSocketPath: string;
   sshAgentSocket: string | null;
   /** Test/demo only: the virtual authenticator's state file and touch policy. */
-  virtualKey: VirtualKeyOptions | null;
+  virtualKey: VirtualKeySwitch | null;
   wantUp: boolean;
 }
 
@@ -40,17 +40,7 @@ export async function runHeadless(opts: HeadlessOptions): Promise<number> {
   if (opts.demoPrompts) return demoPrompts(opts, terminal);
   const prompter = new ReportingPrompter(terminal);
 
-  let securityKey: () => Promise<SecurityKey>;
-  if (opts.virtualKey) {
-    const { parseTouchPolicy, virtualKey } = await import('./virtual-key');
-    securityKey = virtualKey(opts.virtualKey.statePath, prompter, {
-      pin: opts.virtualKey.pin,
-      touch: parseTouchPolicy(opts.virtualKey.touch),
-    }).securityKey;
-  } else {
-    const { pluggedInKey } = await import('../agent/key-source');
-    securityKey = pluggedInKey(prompter);
-  }
+  const securityKey = securityKeySource(opts.virtualKey, prompter);
   const agentOpts: AgentOptions = {
     configPath: opts.configPath,
     daemonSocketPath: opts.daemonSocketPath,
@@ -64,9 +54,7 @@ export async function runHeadless(opts: HeadlessOptions): Promise<number> {
   const printer = new StatusPrinter();
   agent.on('state', (s) => printer.state(s));
   agent.on('event', (ev) => printer.event(ev));
-  agent.on('log', (level, msg) =>
-    process.stderr.write(`${new Date().toISOString()} ${level.toUpperCase().padEnd(5)} ${msg}\n`),
-  );
+  agent.on('log', stderrAgentLog);
 
   // Signal handlers go in before the first status line: whoever waits for it may stop us.
   const stopped = new Promise<void>((resolve) => {

@@ -13,14 +13,6 @@ import { openVirtualSecurityKey, VirtualAuthenticator, type TouchPolicy } from '
 
 export { VirtualAuthenticator };
 
-/** The options main.ts parses for the virtual key. */
-export interface VirtualKeyOptions {
-  statePath: string;
-  pin?: string;
-  touch: string;
-  /** A unix socket taking `touch`, `deny`, `unplug` lines (tests). */
-  control?: string;
-}
 
 export function parseTouchPolicy(spec: string): TouchPolicy {
   if (spec === 'deny' || spec === 'never' || spec === 'manual') return { mode: spec };

@@ -13,6 +13,23 @@ import type { NetNs } from './netns';
 const ROOT = join(__dirname, '..', '..');
 export const DAEMON_MAIN = join(ROOT, 'systemext', 'main.ts');
 export const AGENT_MAIN = join(ROOT, 'app', 'main.ts');
+/**
+ * The config most namespace tests use: one zone reached directly (no bastion) and one app in it, a web
+ * server on 127.0.0.1:8080 inside the namespace; `extra` is appended (more apps, bastions).
+ */
+export const directHelloConfig = (extra = ''): string => `[vnet]
+range = "100.64.0.0/10"
+
+[[zone]]
+suffix = "corp.test"
+via = "direct"
+
+[[app]]
+name = "hello.corp.test"
+target = "127.0.0.1:8080"
+ports = [80]
+${extra}`;
+
 export const DEFAULT_RESOLV =
   '# the namespace resolver before VNet\nnameserver 127.0.0.1\noptions timeout:1 attempts:1\n';
 

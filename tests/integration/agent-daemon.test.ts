@@ -9,23 +9,11 @@ import { join } from 'node:path';
 import { Lines } from '../helpers/lines';
 import { NetNs } from '../helpers/netns';
 import { requireNetns } from '../helpers/privileges';
-import { VNetStack } from '../helpers/vnet-stack';
+import { directHelloConfig, VNetStack } from '../helpers/vnet-stack';
 
 const FIXTURES = join(__dirname, 'fixtures', 'vnet');
 
-const config = (apps: string): string => `
-[vnet]
-range = "100.64.0.0/10"
-
-[[zone]]
-suffix = "corp.test"
-via = "direct"
-
-[[app]]
-name = "hello.corp.test"
-target = "127.0.0.1:8080"
-ports = [80]
-${apps}`;
+const config = (apps: string): string => directHelloConfig(apps);
 
 const EXTRA_APP = `
 [[app]]

@@ -7,23 +7,10 @@ import { Exit } from '../../app/cli/exit-codes';
 import { Lines } from '../helpers/lines';
 import { NetNs } from '../helpers/netns';
 import { requireNetns } from '../helpers/privileges';
-import { VNetStack } from '../helpers/vnet-stack';
+import { directHelloConfig, VNetStack } from '../helpers/vnet-stack';
 import { keyvnetIn } from './cli-run';
 
-const CONFIG = `
-[vnet]
-range = "100.64.0.0/10"
-
-[[zone]]
-suffix = "corp.test"
-via = "direct"
-
-[[app]]
-name = "hello.corp.test"
-target = "127.0.0.1:8080"
-ports = [80]
-description = "the test page"
-`;
+const CONFIG = directHelloConfig().replace('ports = [80]', 'ports = [80]\ndescription = "the test page"');
 
 describe('keyvnet command against a running daemon (root, netns)', function () {
   this.timeout(300_000);

@@ -17,25 +17,13 @@ import { authorizedKeysLine, publicKeyLine, SK_ECDSA_TYPE } from '../../app/ssh/
 import { Lines } from '../helpers/lines';
 import { NetNs } from '../helpers/netns';
 import { requireNetns } from '../helpers/privileges';
-import { DEFAULT_RESOLV, VNetStack } from '../helpers/vnet-stack';
+import { DEFAULT_RESOLV, directHelloConfig, VNetStack } from '../helpers/vnet-stack';
 import { keyvnetIn } from './cli-run';
 import { TestSshd } from './fixtures/ssh/sshd';
 
 const TUN = 'kvnd0';
 
-const config = (bastions: string): string => `
-[vnet]
-range = "100.64.0.0/10"
-
-[[zone]]
-suffix = "corp.test"
-via = "direct"
-
-[[app]]
-name = "hello.corp.test"
-target = "127.0.0.1:8080"
-ports = [80]
-${bastions}`;
+const config = (bastions: string): string => directHelloConfig(bastions);
 
 const bastion = (name: string, port: number, hostKey: string, keyPath: string): string => `
 [[bastion]]

@@ -7,39 +7,16 @@
 // the daemon's SSH login signed by the agent's key after a touch (and a PIN for verify-required).
 // Needs root (skips on a laptop, must run under CI=true).
 import { expect } from 'chai';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Ctap2SecurityKey } from '../../app/fido';
-import { openVirtualSecurityKey, VirtualAuthenticator } from '../../app/fido/testing';
-import { enrollSkKey } from '../../app/ssh/enroll';
-import { writePrivateKeyFile } from '../../app/ssh/keyfile';
-import { authorizedKeysLine, publicKeyLine, type SkKey } from '../../app/ssh/keys';
+import { authorizedKeysLine, type SkKey } from '../../app/ssh/keys';
 import { requireNetns } from '../helpers/privileges';
+import { enrollKeyFiles } from '../helpers/virtual-user';
 import { ADDR, ECHO_PORT, HTTP_PORT, INNER_SSH_PORT, PAGE, Topology } from '../helpers/topology';
 import { VNetStack } from '../helpers/vnet-stack';
 
 const PIN = '4711';
 const ECHO_CLIENT = join(__dirname, 'fixtures', 'e2e', 'echo-clients.ts');
-
-/** Enrols the test's keys on a virtual key kept in `statePath`; the agent opens the same key later. */
-async function enrollKeys(statePath: string): Promise<{ touch: SkKey; pin: SkKey }> {
-  const va = new VirtualAuthenticator({ statePath, pin: PIN, touch: { mode: 'auto' } });
-  const prompter = {
-    askPin: async () => PIN,
-    touchNeeded: () => undefined,
-    touchDone: () => undefined,
-  };
-  const sk: Ctap2SecurityKey = await openVirtualSecurityKey(va, prompter);
-  try {
-    const ctx = { purpose: { what: 'enroll' as const, requester: 'app' as const } };
-    const touch = (await enrollSkKey(sk, { comment: 'e2e touch key' }, ctx)).key;
-    const pin = (await enrollSkKey(sk, { comment: 'e2e pin key', verifyRequired: true }, ctx)).key;
-    return { touch, pin };
-  } finally {
-    await sk.close();
-    va.unplug();
-  }
-}
 
 function bastion(
   name: string,
@@ -80,15 +57,15 @@ describe('KeyVNet end to end: laptop → bastion (real sshd) → intranet (root)
     work = join(topo.dir, 'user');
     mkdirSync(join(work, '.ssh'), { recursive: true, mode: 0o700 });
     const statePath = join(work, 'virtual-key.json');
-    keys = await enrollKeys(statePath);
-    const files: Array<[string, SkKey]> = [
-      ['id_ecdsa_sk', keys.touch],
-      ['id_pin_sk', keys.pin],
-    ];
-    for (const [name, key] of files) {
-      writeFileSync(join(work, '.ssh', name), writePrivateKeyFile(key), { mode: 0o600 });
-      writeFileSync(join(work, '.ssh', `${name}.pub`), `${publicKeyLine(key, key.comment)}\n`);
-    }
+    const [touch, pin] = await enrollKeyFiles(
+      statePath,
+      [
+        { file: join(work, '.ssh', 'id_ecdsa_sk'), comment: 'e2e touch key' },
+        { file: join(work, '.ssh', 'id_pin_sk'), comment: 'e2e pin key', verifyRequired: true },
+      ],
+      PIN,
+    );
+    keys = { touch, pin };
     const authorized = [authorizedKeysLine(keys.touch), authorizedKeysLine(keys.pin)];
     topo.sshd.setAuthorizedKeys(authorized);
     topo.innerSshd!.setAuthorizedKeys(authorized);

@@ -7,20 +7,12 @@ import { mkdirSync, readFileSync, rmdirSync, rmSync, statSync, writeFileSync } f
 import { join } from 'node:path';
 import { NetNs } from '../helpers/netns';
 import { requireNetns } from '../helpers/privileges';
-import { VNetStack } from '../helpers/vnet-stack';
+import { directHelloConfig, VNetStack } from '../helpers/vnet-stack';
 import type { VNetStatus } from '../../ipc/messages';
 
 const FIXTURES = join(__dirname, 'fixtures', 'vnet');
 /** The user's config of these tests: one zone reached directly, one app in it. */
-const CONFIG = `[[zone]]
-suffix = "corp.test"
-via = "direct"
-
-[[app]]
-name = "hello.corp.test"
-target = "127.0.0.1:8080"
-ports = [80]
-`;
+const CONFIG = directHelloConfig();
 // The namespace's resolver before VNet: a stand-in upstream on loopback (started where a test needs it).
 const UPSTREAM = '127.0.0.1';
 const ORIGINAL_RESOLV = `# the namespace resolver before VNet\nnameserver ${UPSTREAM}\noptions timeout:1 attempts:1\n`;
@@ -322,7 +314,7 @@ describe('VNet in a network namespace (root)', function () {
         await st.startAgent();
         // Printed at start, before "daemon: connected" (which startAgent waited for).
         const line = st.agentLines.all.find((l) => l.startsWith('config error: '));
-        expect(line).to.match(/config\.toml:7: app\[0\]\.target: "h:0": port 0 is outside 1-65535/);
+        expect(line).to.match(/config\.toml:10: app\[0\]\.target: "h:0": port 0 is outside 1-65535/);
         await st.agentLines.next(/^vnet: down$/);
         expect(await snapshot(ns)).to.deep.equal(beforeDaemon);
         expect((await st.status()).state).to.equal('down');
