@@ -10,6 +10,8 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { VNetEvent, VNetStatus } from '../../ipc/messages';
 import { ConfigError } from '../config/error';
+import { formatReport } from '../diag/report';
+import { runDiagnostics } from '../diag/run';
 import { loadConfig } from '../config/load';
 import type { UserConfig } from '../config/types';
 import { watchConfig } from '../config/watch';
@@ -167,6 +169,18 @@ export class AgentCore extends EventEmitter<{
 
   openConfigPath(): string {
     return this.opts.configPath;
+  }
+
+  /** The `keyvnet diag` report as text (the key check is left to the command: the key is ours now). */
+  async diagnostics(): Promise<string> {
+    const report = await runDiagnostics({
+      configPath: this.opts.configPath,
+      daemonSocketPath: this.opts.daemonSocketPath,
+      agentSocketPath: this.opts.sshAgentSocket ?? '',
+      version: this.opts.version,
+      daemonUid: this.opts.link?.daemonUid,
+    });
+    return formatReport(report);
   }
 
   /** VNet down, the daemon link and the ssh-agent closed, the watcher stopped. */

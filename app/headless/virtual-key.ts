@@ -13,7 +13,6 @@ import { openVirtualSecurityKey, VirtualAuthenticator, type TouchPolicy } from '
 
 export { VirtualAuthenticator };
 
-
 export function parseTouchPolicy(spec: string): TouchPolicy {
   if (spec === 'deny' || spec === 'never' || spec === 'manual') return { mode: spec };
   const m = /^auto(?::(\d{1,6}))?$/.exec(spec);

@@ -268,10 +268,22 @@ export class MenuBarApp {
         this.tick();
         return;
       }
-      case 'diagnostics':
-        this.info.show('Diagnostics', DIAGNOSTICS_PLACEHOLDER);
-        this.d.probe('diagnostics', { visible: this.info.isVisible() });
+      case 'diagnostics': {
+        const run = agent.diagnostics?.bind(agent);
+        this.info.show('Diagnostics', run ? 'Running the checks…' : DIAGNOSTICS_PLACEHOLDER);
+        this.d.probe('diagnostics', { visible: this.info.isVisible(), running: !!run });
+        if (!run) return;
+        // The same report as `keyvnet diag` (app/diag); the window shows it when the checks are done.
+        run().then(
+          (report) => {
+            this.info.show('Diagnostics', report);
+            this.d.probe('diagnostics', { visible: this.info.isVisible(), done: true });
+          },
+          (err: unknown) =>
+            this.info.show('Diagnostics', `The checks could not run: ${(err as Error).message}`),
+        );
         return;
+      }
       case 'start-at-login':
         attempt('changing start at login', () => {
           if (this.d.loginItem === null) throw new Error('not supported on this system');

@@ -360,6 +360,16 @@ describe('menu-bar app with the real daemon, sshd and virtual key (root, Xvfb + 
     await new Promise((r) => setTimeout(r, 300));
     await display!.screenshot('vnet-06-status-window');
   });
+
+  it('Diagnostics… shows the keyvnet diag report', async () => {
+    await openMenu();
+    expect(app!.lastMenu().navigable.slice(-5)[0]).to.equal('diagnostics');
+    await display!.xdotool('key', ...new Array<string>(5).fill('Up'), 'Return');
+    expect(await app!.waitFor('diagnostics')).to.include({ visible: true, running: true });
+    await app!.waitUntil('diagnostics', (e) => e.done === true);
+    await new Promise((r) => setTimeout(r, 300));
+    await display!.screenshot('vnet-07-diagnostics');
+  });
 });
 
 describe('the demo with a display starts the menu-bar app (root, Xvfb + trayer)', function () {

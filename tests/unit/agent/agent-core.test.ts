@@ -53,3 +53,30 @@ describe('AgentCore (no daemon)', () => {
     expect((await loaded).config.zones).to.deep.equal(['corp.test']);
   });
 });
+
+describe('AgentCore diagnostics (the menu’s Diagnostics…)', () => {
+  it('returns the keyvnet diag report as text, here with the daemon missing', async function () {
+    this.timeout(60_000);
+    const dir = mkdtempSync(join(tmpdir(), 'kvn-core-diag-'));
+    try {
+      const configPath = join(dir, 'config.toml');
+      writeFileSync(configPath, '[[zone]]\nsuffix = "corp.test"\nvia = "direct"\n');
+      const agent = new AgentCore({
+        configPath,
+        daemonSocketPath: join(dir, 'no-daemon.sock'),
+        version: 'test',
+        prompter: { askPin: async () => null, touchNeeded: () => {}, touchDone: () => {} },
+        securityKey: async () => {
+          throw new Error('no key in this test');
+        },
+        sshAgentSocket: null,
+      });
+      const report = await agent.diagnostics();
+      expect(report).to.match(/^\[ok {2}\] Config file is valid$/m);
+      expect(report).to.match(/^\[FAIL\] Daemon/m);
+      expect(report).to.match(/\d+ ok, \d+ warnings, \d+ failed, \d+ skipped/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
