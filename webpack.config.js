@@ -10,6 +10,8 @@ const externals = {
   'node-hid': 'commonjs node-hid',
   'node-mac-permissions': 'commonjs node-mac-permissions',
   'cpu-features': 'commonjs cpu-features',
+  // ssh2 loads its optional native crypto binding (built by setup.sh) with a computed require.
+  ssh2: 'commonjs ssh2',
   // Development-only loaders: referenced on the .ts code path, never taken in a bundle.
   tsx: 'commonjs tsx',
   'tsx/cjs': 'commonjs tsx/cjs',

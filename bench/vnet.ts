@@ -7,7 +7,7 @@
 //   - DNS query latency for an app name, p50, VNet DNS vs a minimal Node DNS server on loopback;
 //   - the same download, set-up and DNS while another process floods the app's VIP with 64 KB UDP
 //     datagrams (head-of-line blocking), as ratios to the unflooded figures.
-// Usage: node --import tsx bench/vnet.ts [--quick] [--rounds N] [--compare <dir>]
+// Usage: node --import tsx bench/vnet.ts [--quick] [--rounds N] [--compare <dir>] [--only bulk,setup,dns,flood]
 //   --compare <dir>: another checkout (e.g. `git worktree add /tmp/base <commit>`, with this engine
 //   fixture copied in); each round measures both trees, so before/after share the machine's noise.
 // The same file runs the helper roles inside the namespace: `server`, `dnsref`, `client <json>`,
@@ -330,8 +330,51 @@ function pct(ms: number[], p: number): number {
 }
 
 /** One round of every figure for one tree. */
-async function measure(ns: NetNs, e: Engine, bulkBytes: number, n: number): Promise<Record<string, number>> {
+async function measure(
+  ns: NetNs,
+  e: Engine,
+  bulkBytes: number,
+  n: number,
+  parts: Set<string>,
+): Promise<Record<string, number>> {
   const r: Record<string, number> = {};
+  const vnet = { host: e.vip, port: 80 };
+  const direct = { host: '127.0.0.1', port: SERVER_PORT };
+  if (parts.has('bulk')) await measureBulk(ns, e, bulkBytes, r);
+  if (parts.has('setup')) {
+    const sv = (await client<{ ms: number[] }>(ns, { kind: 'setup', ...vnet, count: n })).ms;
+    const sd = (await client<{ ms: number[] }>(ns, { kind: 'setup', ...direct, count: n })).ms;
+    r.setupP50 = pct(sv, 50);
+    r.setupP50Overhead = pct(sv, 50) - pct(sd, 50);
+    r.setupP99Overhead = pct(sv, 99) - pct(sd, 99);
+  }
+  if (parts.has('dns')) {
+    const qv = (
+      await client<{ ms: number[] }>(ns, { kind: 'dns', host: '100.64.0.2', port: 53, name: APP, count: n })
+    ).ms;
+    const qr = (
+      await client<{ ms: number[] }>(ns, {
+        kind: 'dns',
+        host: '127.0.0.1',
+        port: DNSREF_PORT,
+        name: APP,
+        count: n,
+      })
+    ).ms;
+    r.dnsP50 = pct(qv, 50);
+    r.dnsRefP50 = pct(qr, 50);
+  }
+  if (parts.has('flood')) await measureFlood(ns, e, bulkBytes, n, r);
+  return r;
+}
+
+/** Bulk upload and download, VNet and loopback, and the engine's CPU seconds per GB. */
+async function measureBulk(
+  ns: NetNs,
+  e: Engine,
+  bulkBytes: number,
+  r: Record<string, number>,
+): Promise<void> {
   const gb = bulkBytes / 1e9;
   const vnet = { host: e.vip, port: 80 };
   const direct = { host: '127.0.0.1', port: SERVER_PORT };
@@ -349,33 +392,27 @@ async function measure(ns: NetNs, e: Engine, bulkBytes: number, n: number): Prom
   r.upRatio = up.bps / upLo.bps;
   r.downGbit = (down.bps * 8) / 1e9;
   r.downRatio = down.bps / downLo.bps;
-  const sv = (await client<{ ms: number[] }>(ns, { kind: 'setup', ...vnet, count: n })).ms;
-  const sd = (await client<{ ms: number[] }>(ns, { kind: 'setup', ...direct, count: n })).ms;
-  r.setupP50 = pct(sv, 50);
-  r.setupP50Overhead = pct(sv, 50) - pct(sd, 50);
-  r.setupP99Overhead = pct(sv, 99) - pct(sd, 99);
-  const qv = (
-    await client<{ ms: number[] }>(ns, { kind: 'dns', host: '100.64.0.2', port: 53, name: APP, count: n })
-  ).ms;
-  const qr = (
-    await client<{ ms: number[] }>(ns, {
-      kind: 'dns',
-      host: '127.0.0.1',
-      port: DNSREF_PORT,
-      name: APP,
-      count: n,
-    })
-  ).ms;
-  r.dnsP50 = pct(qv, 50);
-  r.dnsRefP50 = pct(qr, 50);
+}
 
+/** The download, set-up and DNS again while another process floods the app's VIP. */
+async function measureFlood(
+  ns: NetNs,
+  e: Engine,
+  bulkBytes: number,
+  n: number,
+  r: Record<string, number>,
+): Promise<void> {
+  const vnet = { host: e.vip, port: 80 };
+  const base = r.downGbit
+    ? (r.downGbit * 1e9) / 8
+    : (await client<{ bps: number }>(ns, { kind: 'download', ...vnet, bytes: bulkBytes })).bps;
   // Under a flood of 64 KB UDP datagrams at the app's VIP, from another process.
   const flood = ns.spawnNode(__filename, ['flood', e.vip, '9999', '65000']);
   try {
     await waitLine(flood, /^FLOODING/);
     const drops0 = (await e.stats()).tun.ringDrops ?? 0;
     const fd = await client<{ bps: number }>(ns, { kind: 'download', ...vnet, bytes: bulkBytes });
-    r.floodDownRatio = fd.bps / down.bps;
+    r.floodDownRatio = fd.bps / base;
     const fs = (await client<{ ms: number[] }>(ns, { kind: 'setup', ...vnet, count: Math.ceil(n / 4) })).ms;
     r.floodSetupP50 = pct(fs, 50);
     r.floodSetupMax = Math.max(...fs);
@@ -397,7 +434,6 @@ async function measure(ns: NetNs, e: Engine, bulkBytes: number, n: number): Prom
     flood.kill('SIGTERM');
     await exitOf(flood);
   }
-  return r;
 }
 
 const FIGURES: Array<[string, string, number]> = [
@@ -420,7 +456,12 @@ const FIGURES: Array<[string, string, number]> = [
   ['floodRingDrops', 'flood: slow-path packets dropped by the reader', 0],
 ];
 
-async function orchestrate(opts: { quick: boolean; rounds: number; compare: string | null }): Promise<void> {
+async function orchestrate(opts: {
+  quick: boolean;
+  rounds: number;
+  compare: string | null;
+  parts: Set<string>;
+}): Promise<void> {
   const why = whyNoNetns();
   if (why) throw new Error(`bench/vnet.ts needs root and network namespaces: ${why}`);
   const bulkBytes = opts.quick ? 128 << 20 : 1 << 30;
@@ -442,7 +483,7 @@ async function orchestrate(opts: { quick: boolean; rounds: number; compare: stri
         const e = new Engine(ns, t.root);
         await e.start();
         try {
-          const r = await measure(ns, e, bulkBytes, n);
+          const r = await measure(ns, e, bulkBytes, n, opts.parts);
           results.get(t.label)!.push(r);
           console.log(
             `  round ${round + 1} ${t.label}: ${JSON.stringify(r, (_, v: unknown) => (typeof v === 'number' ? Number(v.toFixed(3)) : v))}`,
@@ -512,6 +553,7 @@ else if (role === 'client') {
     quick,
     rounds: Number(option('--rounds') ?? (quick ? 2 : 3)),
     compare: option('--compare'),
+    parts: new Set((option('--only') ?? 'bulk,setup,dns,flood').split(',')),
   }).catch((err: Error) => {
     console.error(`bench failed: ${err.message}`);
     process.exit(1);

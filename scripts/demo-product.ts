@@ -25,6 +25,7 @@ import { guiAvailable, probeToStatusLines } from './demo-gui';
 
 const once = process.argv.includes('--once');
 const ROOT = join(__dirname, '..');
+const KEYVNET = join(ROOT, 'bin', 'keyvnet');
 const TOUCH_AFTER_MS = 1500;
 const bold = (s: string): string => (process.stdout.isTTY ? `\x1b[1m${s}\x1b[0m` : s);
 const say = (s: string): void => void process.stdout.write(`${s}\n`);
@@ -102,7 +103,10 @@ ports = [7]
   const stackOpts = {
     config,
     tunName: 'kvndemo0',
-    agentArgs: ['--virtual-key', statePath, '--virtual-touch', `auto:${TOUCH_AFTER_MS}`],
+    agentArgs: [
+      ...['--virtual-key', statePath, '--virtual-touch', `auto:${TOUCH_AFTER_MS}`],
+      ...['--ssh-agent-socket', join(home, 'agent.sock')],
+    ],
   };
   if ('standin' in gui) {
     step('the KeyVNet daemon (root) and your menu-bar app (look at the tray), on the laptop');
@@ -154,6 +158,26 @@ ports = [7]
   if (touches.length !== touchesBefore) problems.push('the second request asked for a touch');
   if (problems.length) throw new Error(`demo: ${problems.join('; ')}`);
   step('demo: all expected outcomes happened');
+
+  // The keyvnet command, as a user would run it on the laptop.
+  const keyvnet = async (args: string[]): Promise<string> => {
+    const env = { KEYVNET_SSH_AUTH_SOCK: join(home, 'agent.sock'), KEYVNET_VIRTUAL_KEY: statePath };
+    const argv = [
+      'env',
+      ...Object.entries(env).map(([k, v]) => `${k}=${v}`),
+      KEYVNET,
+      '--socket',
+      stack!.socketPath,
+    ];
+    const r = await topo!.laptop
+      .run(argv[0], [...argv.slice(1), '--config', stack!.configPath, ...args], { timeoutMs: 120_000 })
+      .catch((e: { stdout?: string; stderr?: string }) => ({ stdout: `${e.stdout ?? ''}${e.stderr ?? ''}` }));
+    return r.stdout.trimEnd().replace(/^/gm, '  ');
+  };
+  step('keyvnet status');
+  say(await keyvnet(['status']));
+  step('keyvnet diag');
+  say(await keyvnet(['diag']));
 
   if (once) return;
   say(`

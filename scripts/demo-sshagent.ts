@@ -257,6 +257,8 @@ async function main(): Promise<boolean> {
     log: (level, m) => {
       if (level !== 'debug') say(`  [agent] ${level}: ${m}`);
     },
+    // The prompt names the host ssh is bound to (session-bind), as this known_hosts calls it.
+    knownHostsFiles: [join(res.work!, 'known_hosts')],
   }));
   agent.on('sign', (e: SignEvent) => events.push(e));
   const socket = join(res.work, 'agent.sock');

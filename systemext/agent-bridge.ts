@@ -2,7 +2,9 @@
 // (host keys and the user's public key included) and signatures for its logins. Without an agent,
 // both fail at once with a sentence; every request has a deadline, and the signature's is long
 // enough for a touch and a PIN (the dialer's own set-up deadline is shorter still).
-import type { RpcPeer } from '../ipc/rpc';
+import { ErrorCodes } from '../ipc/messages';
+import { RpcError, type RpcPeer } from '../ipc/rpc';
+import { DialError } from './vnet/dialer';
 import type { AgentBridge, BastionSpec, SignPurpose } from './ssh/types';
 
 export const BASTION_TIMEOUT_MS = 5_000;
@@ -26,12 +28,20 @@ export class RpcAgentBridge implements AgentBridge {
     req: { publicKey: string; data: Buffer; purpose: SignPurpose },
     signal: AbortSignal,
   ): Promise<Buffer> {
-    const { signature } = await this.peer().request(
-      'key/sign',
-      { publicKey: req.publicKey, data: req.data.toString('base64'), purpose: req.purpose },
-      { signal, timeoutMs: SIGN_TIMEOUT_MS },
-    );
-    return Buffer.from(signature, 'base64');
+    try {
+      const { signature } = await this.peer().request(
+        'key/sign',
+        { publicKey: req.publicKey, data: req.data.toString('base64'), purpose: req.purpose },
+        { signal, timeoutMs: SIGN_TIMEOUT_MS },
+      );
+      return Buffer.from(signature, 'base64');
+    } catch (err) {
+      // The user cancelled the prompt (or the dial was cancelled): the waiting connections fail as
+      // cancelled, not as a refused login. Anything else is the dialer's AUTH_DENIED, with the reason.
+      if (err instanceof RpcError && err.code === ErrorCodes.Cancelled && err.reason !== 'timeout')
+        throw new DialError(`login to ${req.purpose.bastion} cancelled: ${err.message}`, 'CANCELLED');
+      throw err;
+    }
   }
 
   private peer(): RpcPeer {

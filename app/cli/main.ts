@@ -1,4 +1,4 @@
-// `keyvnet`: the command for everything a user or a script does without the menu (app/cli/README.md).
+// `keyvnet`: the command for everything a user or a script does without the menu (README.md, "The keyvnet command").
 // Started by bin/keyvnet (tsx, from a clone) or directly: node --import tsx app/cli/main.ts status
 import { realContext } from './context';
 import { runCli } from './program';

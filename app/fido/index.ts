@@ -36,7 +36,9 @@ export { Ctap2SecurityKey, U2fOnlyError, type OpenSecurityKeyOptions } from './s
 export { U2fSecurityKey, type U2fOptions } from './ctap1/u2f-security-key';
 export { openKeyOnDevice, type AnySecurityKey, type OpenAnyOptions } from './open';
 export { SecurityKeyWatcher } from './hid/watcher';
-export { RequestQueue, requestQueue, type RequestInfo } from './request-queue';
+export { RequestQueue, requestQueue, type RequestInfo, type ActiveRequest } from './request-queue';
+export { findKeyForCredential, selectKeyByTouch } from './select';
+export { type ResidentCredential } from './security-key';
 
 /** FIDO security keys currently plugged in (through node-hid). */
 export function listSecurityKeys(): Promise<HidDeviceInfo[]> {

@@ -6,6 +6,7 @@ import {
   FLAG_UP,
   FLAG_UV,
   type AssertionResult,
+  type CoseAlgorithm,
   type GetAssertionRequest,
   type MakeCredentialRequest,
   type MakeCredentialResult,
@@ -156,6 +157,119 @@ export class Ctap2SecurityKey implements SecurityKey {
         throw err;
       }
       this.info = await this.client.getInfo();
+    });
+  }
+
+  /**
+   * Does this key hold `credentialId` for `rpId`? Asked without a touch (getAssertion with
+   * up=false, as OpenSSH's sk_probe), so several plugged-in keys can be told apart silently. A
+   * credential protected by credProtect level 3 cannot be found this way (false).
+   */
+  async holdsCredential(rpId: string, credentialId: Buffer, ctx: OperationContext): Promise<boolean> {
+    try {
+      await this.getAssertion(
+        {
+          rpId,
+          clientDataHash: sha256(credentialId),
+          credentialIds: [credentialId],
+          userPresence: false,
+          userVerification: false,
+        },
+        ctx,
+      );
+      return true;
+    } catch (err) {
+      if (err instanceof FidoError && err.code === 'no-credentials') return false;
+      throw err;
+    }
+  }
+
+  /**
+   * Blink and wait for a touch (authenticatorSelection, CTAP 2.1 §6.9): "touch the key you mean"
+   * when several are plugged in. Resolves when touched; 'unsupported' on keys without the command.
+   */
+  selectByTouch(ctx: OperationContext): Promise<void> {
+    return this.exclusive(ctx, async (op) => {
+      try {
+        await this.withTouch(op, (o) => this.client.command(C.CTAP2_SELECTION, null, o));
+      } catch (err) {
+        if (hasStatus(err, C.CTAP1_ERR_INVALID_COMMAND))
+          throw new FidoError(
+            'unsupported',
+            `${this.label} cannot be chosen by touch (no authenticatorSelection).`,
+          );
+        throw err;
+      }
+    });
+  }
+
+  /**
+   * The resident (discoverable) credentials on the key, for every relying party: what
+   * `ssh-keygen -K` reads (authenticatorCredentialManagement, §6.8). Needs the PIN (or the
+   * fingerprint), asked through the prompter; a key without credential management says so.
+   */
+  listResidentCredentials(
+    ctx: OperationContext = { purpose: { what: 'list-resident', requester: 'app' } },
+  ): Promise<ResidentCredential[]> {
+    return this.exclusive(ctx, async (op) => {
+      const opts = this.info.options;
+      const cmd =
+        opts.get('credMgmt') === true
+          ? C.CTAP2_CREDENTIAL_MANAGEMENT
+          : opts.get('credentialMgmtPreview') === true
+            ? C.CTAP2_CREDENTIAL_MANAGEMENT_PREVIEW
+            : null;
+      if (cmd === null)
+        throw new FidoError('unsupported', `${this.label} cannot list the credentials stored on it.`);
+      if (opts.get('clientPin') !== true && opts.get('uv') !== true)
+        throw new FidoError(
+          'pin-not-set',
+          `Listing the keys stored on ${this.label} needs its PIN; set a PIN first.`,
+        );
+      const auth =
+        opts.get('uv') === true && opts.get('pinUvAuthToken') === true
+          ? await this.uvAuth(undefined, C.PERMISSION_CM, op).catch((err) => {
+              if (opts.get('clientPin') !== true) throw err;
+              return this.pinAuth(undefined, C.PERMISSION_CM, op);
+            })
+          : await this.pinAuth(undefined, C.PERMISSION_CM, op);
+      const cm = (sub: number, params?: CborMap) => this.client.credentialManagement(cmd, auth, sub, params);
+      const out: ResidentCredential[] = [];
+      const rps = await collect(cm, C.CM_ENUMERATE_RPS_BEGIN, C.CM_ENUMERATE_RPS_NEXT, 5);
+      for (const rp of rps) {
+        const rpId = protocolShapeSync(() => getString(asMap(rp.get(3), 'rp'), 'id', 'rp.id'));
+        const rpIdHash = protocolShapeSync(() => getBytes(rp, 4, 'rpIDHash'));
+        if (!rpIdHash.equals(sha256(rpId)))
+          throw new FidoError(
+            'protocol',
+            'The security key listed a relying party whose hash does not match its id.',
+          );
+        const creds = await collect(
+          (sub) => cm(sub, sub === C.CM_ENUMERATE_CREDENTIALS_BEGIN ? new Map([[1, rpIdHash]]) : undefined),
+          C.CM_ENUMERATE_CREDENTIALS_BEGIN,
+          C.CM_ENUMERATE_CREDENTIALS_NEXT,
+          9,
+        );
+        for (const c of creds) {
+          out.push(
+            protocolShapeSync(() => {
+              const user = asMap(c.get(6), 'user');
+              const { algorithm, publicKey } = credentialPublicKey(asMap(c.get(8), 'publicKey'));
+              const level = c.get(0x0a);
+              return {
+                rpId,
+                userId: getBytes(user, 'id', 'user.id'),
+                userName: getString(user, 'name', 'user.name', true) ?? '',
+                credentialId: getBytes(asMap(c.get(7), 'credentialID'), 'id', 'credential id'),
+                algorithm,
+                publicKey,
+                credProtect: level === 2 || level === 3 ? level : 1,
+              };
+            }),
+          );
+        }
+      }
+      return out;
     });
   }
 
@@ -391,7 +505,7 @@ export class Ctap2SecurityKey implements SecurityKey {
   }
 
   /** A token from the key's own user verification; the key blinks (or lights its sensor) for it. */
-  private async uvAuth(rpId: string, permission: number, ctx: Op): Promise<PinAuth> {
+  private async uvAuth(rpId: string | undefined, permission: number, ctx: Op): Promise<PinAuth> {
     const protocol = this.pinProtocol;
     const token = await this.withTouch(
       ctx,
@@ -414,7 +528,7 @@ export class Ctap2SecurityKey implements SecurityKey {
     );
   }
 
-  private async pinAuth(rpId: string, permission: number, ctx: Op): Promise<PinAuth> {
+  private async pinAuth(rpId: string | undefined, permission: number, ctx: Op): Promise<PinAuth> {
     const protocol = this.pinProtocol;
     if (this.info.forcePinChange) throw pinChangeRequired(this.label);
     if (
@@ -492,6 +606,56 @@ export class Ctap2SecurityKey implements SecurityKey {
         }
       }
     }
+  }
+}
+
+/** A resident credential as the key lists it (credential management). */
+export interface ResidentCredential {
+  rpId: string;
+  userId: Buffer;
+  userName: string;
+  credentialId: Buffer;
+  algorithm: CoseAlgorithm;
+  /** ES256: 65-byte uncompressed point; EdDSA: 32 bytes. */
+  publicKey: Buffer;
+  /** credProtect level (1 when the key does not say). */
+  credProtect: 1 | 2 | 3;
+}
+
+/** Every item of a begin/next enumeration; the begin answer says how many there are (`totalKey`). */
+async function collect(
+  cm: (sub: number) => Promise<CborMap | null>,
+  begin: number,
+  next: number,
+  totalKey: number,
+): Promise<CborMap[]> {
+  let first: CborMap | null;
+  try {
+    first = await cm(begin);
+  } catch (err) {
+    if (hasStatus(err, C.CTAP2_ERR_NO_CREDENTIALS)) return [];
+    throw err;
+  }
+  if (!first) throw new FidoError('protocol', 'The security key sent an empty credential list.');
+  const total = first.get(totalKey);
+  // Bounded: a key that claims millions of items is not believed.
+  if (typeof total !== 'number' || !Number.isInteger(total) || total < 1 || total > 1000)
+    throw new FidoError('protocol', `The security key announced ${String(total)} items.`);
+  const items = [first];
+  while (items.length < total) {
+    const item = await cm(next);
+    if (!item) throw new FidoError('protocol', 'The security key sent an empty credential list item.');
+    items.push(item);
+  }
+  return items;
+}
+
+function protocolShapeSync<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    if (err instanceof FidoError) throw err;
+    throw new FidoError('protocol', `The security key sent an invalid response: ${(err as Error).message}.`);
   }
 }
 

@@ -1,12 +1,17 @@
-// `--virtual-key STATE`: the project's virtual authenticator instead of a USB key, for tests and the
-// demo on machines without one (it is never used otherwise). Touches happen by themselves after
-// `--virtual-touch auto:MS` (default auto:0), or never/deny for tests of those paths, or `manual`:
-// then only a line on `--virtual-key-control SOCKET` touches it (UI tests touch it "by hand").
+// `--virtual-key STATE` (agent) and KEYVNET_VIRTUAL_KEY (keyvnet command): the project's virtual
+// authenticator instead of a USB key, for tests and the demo on machines without one. This module is
+// the only door from the product to it, and it is loaded lazily (dynamic import/require) behind those
+// switches only, so nothing reaches the virtual key otherwise (tests/unit/fido/production-exports).
+// Touches happen by themselves after `--virtual-touch auto:MS` (default auto:0), or never/deny for
+// tests of those paths, or `manual`: then only a line on `--virtual-key-control SOCKET` touches it
+// (UI tests touch it "by hand").
 import { chmodSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { createInterface } from 'node:readline';
 import type { SecurityKey, UserPrompter } from '../fido/api';
 import { openVirtualSecurityKey, VirtualAuthenticator, type TouchPolicy } from '../fido/testing';
+
+export { VirtualAuthenticator };
 
 /** The options main.ts parses for the virtual key. */
 export interface VirtualKeyOptions {

@@ -19,10 +19,26 @@ export {
   describeFlags,
 } from './keys';
 export { enrollSkKey, type EnrollOptions, type EnrollResult } from './enroll';
-export { readPrivateKeyFile, writePrivateKeyFile } from './keyfile';
+export {
+  readPrivateKeyFile,
+  writePrivateKeyFile,
+  parsePrivateKeyFile,
+  WrongPassphraseError,
+  type ParsedKeyFile,
+} from './keyfile';
+export { KeyFileUnlocker, isLocked, type LockedSkKey, type AgentKey } from './key-unlock';
+export { listResidentSshKeys, type ResidentSshKey } from './resident';
+export { parseSignedData, type SignedData } from './signed-data';
 export { sshSignatureFromAssertion, verifySkSignature, type SkSignatureDetails } from './signature';
-export { signWithSkKey, describeSignError, SkSignError } from './signer';
-export { SshAgent, type SshAgentOptions, type SignEvent, type AgentLogLevel } from './agent';
+export { signWithSkKey, describeSignError, checkWebsafe, SkSignError } from './signer';
+export {
+  SshAgent,
+  signPurpose,
+  type SshAgentOptions,
+  type SignEvent,
+  type AgentLogLevel,
+  type AgentPeer,
+} from './agent';
 export { AgentClient } from './agent-client';
 export { defaultAgentSocketPath, sshAuthSockExport } from './socket-path';
 export { SshFormatError } from './wire';

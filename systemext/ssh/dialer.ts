@@ -7,7 +7,8 @@ import type { Duplex } from 'node:stream';
 import type { AppInfo } from '../vnet/resolver';
 import type { Dialer } from '../vnet/dialer';
 import { abortError, isDialError, sshError } from './errors';
-import { BastionSession } from './session';
+import { BastionSession, type SessionHandle } from './session';
+import { WorkerSession } from './worker/worker-session';
 import { SharedAttempt } from './shared-attempt';
 import { connectTcp, type BastionConnector } from './tcp-connect';
 import type {
@@ -23,16 +24,16 @@ const MAX_JUMPS = 8;
 
 /** A session handed to one user: a channel on it, or the inner session of a jump. */
 interface Lease {
-  session: BastionSession;
+  session: SessionHandle;
   release(): void;
 }
 
 /** Everything the dialer knows about one bastion. */
 class Slot {
-  live: BastionSession | null = null;
-  pending: SharedAttempt<BastionSession> | null = null;
-  readonly sessions = new Set<BastionSession>();
-  readonly attempts = new Set<SharedAttempt<BastionSession>>();
+  live: SessionHandle | null = null;
+  pending: SharedAttempt<SessionHandle> | null = null;
+  readonly sessions = new Set<SessionHandle>();
+  readonly attempts = new Set<SharedAttempt<SessionHandle>>();
   policy: BastionPolicy = 'session';
   state: BastionStateName = 'idle';
   since = Date.now();
@@ -45,12 +46,15 @@ class Slot {
 export class SshDialer extends EventEmitter implements Dialer {
   private readonly slots = new Map<string, Slot>();
   private readonly opts: Required<Omit<SshDialerOptions, 'log' | 'connect' | 'now'>>;
+  private readonly customConnect: boolean;
   private readonly now: () => number;
-  private readonly openedAt = new WeakMap<BastionSession, number>();
+  private readonly openedAt = new WeakMap<SessionHandle, number>();
   private readonly connect: BastionConnector;
   private readonly log: SshLog;
   private inFlight = 0;
   private sessionCount = 0;
+  /** Sessions being set up, counted against maxSessions too. */
+  private opening = 0;
   private closing = false;
 
   constructor(
@@ -64,7 +68,9 @@ export class SshDialer extends EventEmitter implements Dialer {
       maxSessions: opts.maxSessions ?? 64,
       maxChannelsPerSession: opts.maxChannelsPerSession ?? 1024,
       maxDialsInFlight: opts.maxDialsInFlight ?? 256,
+      thread: opts.thread ?? 'main',
     };
+    this.customConnect = opts.connect !== undefined;
     this.log = opts.log ?? (() => undefined);
     this.connect = opts.connect ?? connectTcp;
     this.now = opts.now ?? Date.now;
@@ -192,7 +198,7 @@ export class SshDialer extends EventEmitter implements Dialer {
     }
   }
 
-  private privateLease(s: BastionSession): Lease {
+  private privateLease(s: SessionHandle): Lease {
     let released = false;
     return {
       session: s,
@@ -204,12 +210,12 @@ export class SshDialer extends EventEmitter implements Dialer {
     };
   }
 
-  private expired(s: BastionSession): boolean {
+  private expired(s: SessionHandle): boolean {
     const max = s.spec.maxSessionAgeSec;
     return max > 0 && this.now() - (this.openedAt.get(s) ?? 0) >= max * 1000;
   }
 
-  private drain(s: BastionSession): void {
+  private drain(s: SessionHandle): void {
     if (s.channels === 0) return s.close();
     const check = (): void => {
       if (s.channels === 0) {
@@ -221,8 +227,8 @@ export class SshDialer extends EventEmitter implements Dialer {
   }
 
   /** Starts a session set-up under the set-up deadline. */
-  private attempt(slot: Slot, chain: string[]): SharedAttempt<BastionSession> {
-    const run = async (signal: AbortSignal): Promise<BastionSession> => {
+  private attempt(slot: Slot, chain: string[]): SharedAttempt<SessionHandle> {
+    const run = async (signal: AbortSignal): Promise<SessionHandle> => {
       try {
         const s = await this.openSession(slot, signal, chain);
         if (s.spec.policy === 'session' && !this.closing) slot.live = s;
@@ -232,7 +238,7 @@ export class SshDialer extends EventEmitter implements Dialer {
         if (slot.pending === att) slot.pending = null;
       }
     };
-    const att: SharedAttempt<BastionSession> = new SharedAttempt(
+    const att: SharedAttempt<SessionHandle> = new SharedAttempt(
       run,
       this.opts.setupTimeoutMs,
       () =>
@@ -248,11 +254,12 @@ export class SshDialer extends EventEmitter implements Dialer {
     return att;
   }
 
-  private async openSession(slot: Slot, signal: AbortSignal, chain: string[]): Promise<BastionSession> {
+  private async openSession(slot: Slot, signal: AbortSignal, chain: string[]): Promise<SessionHandle> {
     const name = slot.name;
     this.setState(slot, 'connecting');
     let outer: Lease | undefined;
     let sock: Duplex | undefined;
+    let opening = false;
     try {
       const spec = await untilAborted(
         this.bridge.bastion(name, signal),
@@ -261,31 +268,37 @@ export class SshDialer extends EventEmitter implements Dialer {
       );
       if (!spec) throw sshError('NO_BASTION', `no bastion named "${name}" in the configuration`);
       slot.policy = spec.policy;
-      if (this.sessionCount >= this.opts.maxSessions) {
+      if (this.sessionCount + this.opening >= this.opts.maxSessions) {
         throw sshError('BUSY', `too many SSH sessions open (${this.opts.maxSessions})`);
       }
+      this.opening++;
+      opening = true;
+      const onSign = (): void => {
+        slot.touches++;
+        this.emitState(slot);
+      };
+      let s: SessionHandle;
       if (spec.jump) {
         outer = await this.acquire(spec.jump, signal, [...chain, name]);
         sock = await outer.session.openChannel(spec.host, spec.port, this.opts.channelTimeoutMs, signal);
-      } else {
+      } else if (this.opts.thread === 'main' || this.customConnect) {
         sock = await this.connect(spec.host, spec.port, signal).catch((e: unknown) => {
           throw isDialError(e) ? e : sshError('UNREACHABLE', `cannot reach ${spec.host}:${spec.port}: ${e}`);
         });
       }
-      const s = await BastionSession.open({
-        spec,
-        bridge: this.bridge,
-        signal,
-        sock,
-        onSign: () => {
-          slot.touches++;
-          this.emitState(slot);
-        },
-        log: this.log,
-      });
+      const common = { spec, bridge: this.bridge, signal, onSign, log: this.log };
+      if (this.opts.thread === 'worker') {
+        const transport = sock ? { sock } : { tcp: { host: spec.host, port: spec.port } };
+        s = await WorkerSession.open({ ...common, transport });
+      } else {
+        s = await BastionSession.open({ ...common, sock: sock! });
+      }
+      this.opening--;
+      opening = false;
       this.track(slot, s, outer, sock);
       return s;
     } catch (err) {
+      if (opening) this.opening--;
       sock?.destroy();
       outer?.release();
       const e = isDialError(err) ? err : sshError('UNREACHABLE', (err as Error).message);
@@ -295,7 +308,7 @@ export class SshDialer extends EventEmitter implements Dialer {
     }
   }
 
-  private track(slot: Slot, s: BastionSession, outer: Lease | undefined, sock: Duplex | undefined): void {
+  private track(slot: Slot, s: SessionHandle, outer: Lease | undefined, sock: Duplex | undefined): void {
     slot.sessions.add(s);
     this.openedAt.set(s, this.now());
     this.sessionCount++;
@@ -338,7 +351,7 @@ export class SshDialer extends EventEmitter implements Dialer {
 }
 
 /** 'connection' sessions already handed to a dial (a shared first attempt resolves several). */
-const claimed = new WeakSet<BastionSession>();
+const claimed = new WeakSet<SessionHandle>();
 
 /** `p`, or the signal's DialError if it aborts first (a bridge that ignores the signal). */
 function untilAborted<T>(p: Promise<T>, signal: AbortSignal, what: string): Promise<T> {

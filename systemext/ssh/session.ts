@@ -4,7 +4,7 @@
 import { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
 import { Client, type ClientChannel } from 'ssh2';
-import { abortError, sshError, transportError } from './errors';
+import { abortError, isDialError, sshError, transportError } from './errors';
 import { checkHostKey, hostKeyAlgorithms, parseHostKeys, type HostKeyVerdict } from './host-keys';
 import { BridgeAgent } from './sk-agent';
 import type { AgentBridge, BastionSpec, SshLog } from './types';
@@ -34,8 +34,22 @@ export interface SessionOpenArgs {
   log?: SshLog;
 }
 
-/** Events: 'close' () once, when the session ends for any reason. */
-export class BastionSession extends EventEmitter {
+/** What the dialer needs of a session, wherever its ssh2 Client runs (this thread or a worker). */
+export interface SessionHandle extends EventEmitter {
+  readonly spec: BastionSpec;
+  readonly where: string;
+  readonly closed: boolean;
+  /** Channels open or opening. */
+  readonly channels: number;
+  openChannel(host: string, port: number, timeoutMs: number, signal: AbortSignal): Promise<Duplex>;
+  close(): void;
+}
+
+/**
+ * Events: 'close' () once, when the session ends for any reason; 'channel-closed' () whenever a
+ * channel is released.
+ */
+export class BastionSession extends EventEmitter implements SessionHandle {
   /** Channels open or opening on this session. */
   channels = 0;
   private ended = false;
@@ -97,6 +111,8 @@ export class BastionSession extends EventEmitter {
         }
         if (verdict && !verdict.ok) return finish(sshError(verdict.code, verdict.message));
         if (agent.signError) {
+          // The bridge may say precisely what happened (e.g. CANCELLED from the prompt).
+          if (isDialError(agent.signError)) return finish(agent.signError);
           return finish(sshError('AUTH_DENIED', `signing in to ${where} failed: ${agent.signError.message}`));
         }
         if (err.level === 'client-authentication') {
@@ -229,7 +245,7 @@ function channelFailureReason(err: (Error & { reason?: number }) | undefined): s
   return (err?.reason !== undefined && OPEN_FAILURE[err.reason]) || 'no reason given';
 }
 
-function describe(spec: BastionSpec): string {
+export function describe(spec: BastionSpec): string {
   return `bastion ${spec.name} (${spec.host}:${spec.port})`;
 }
 

@@ -34,7 +34,9 @@ export interface AgentBridge {
   bastion(name: string, signal: AbortSignal): Promise<BastionSpec | null>;
   /**
    * Returns the complete SSH signature blob from the agent (for sk keys: string(type) string(sig)
-   * byte flags uint32 counter), unchanged.
+   * byte flags uint32 counter), unchanged. Reject with a DialError to choose the code the dials
+   * fail with (e.g. CANCELLED when the user cancels the prompt); any other error becomes
+   * AUTH_DENIED with its message (e.g. "touch was denied on the security key").
    */
   sign(req: { publicKey: string; data: Buffer; purpose: SignPurpose }, signal: AbortSignal): Promise<Buffer>;
 }
@@ -68,6 +70,11 @@ export interface SshDialerOptions {
   /** Dials in progress at once (256). */
   maxDialsInFlight?: number;
   log?: SshLog;
+  /**
+   * Where each session's ssh2 framing and crypto run: 'main' (this thread) or 'worker' (one
+   * worker thread per session, channels bridged back over MessagePorts). Default 'main'.
+   */
+  thread?: 'main' | 'worker';
   /** Clock for session ages (tests). */
   now?: () => number;
   /**

@@ -66,7 +66,8 @@ export interface VNetOptions {
   dialTimeoutMs?: number;
   /** Deadline of one app lookup by the resolver, for DNS answers too (default 10 s). */
   resolveTimeoutMs?: number;
-  /** Dials (lookup + connect) in flight at once, overall (default 256) and per app (default 64). */
+  /** Dials (lookup + connect) in flight at once, overall (default 512) and per app (default 256: a
+   *  burst of parallel first connections all wait for one bastion session and its touch). */
   maxDials?: number;
   maxDialsPerApp?: number;
   /** DNS queries being answered at once, UDP and TCP together (default 1024). */
@@ -183,8 +184,8 @@ export class VNetEngine extends EventEmitter {
       {
         dialTimeoutMs: opts.dialTimeoutMs ?? 15_000,
         holdMs: opts.timeWaitMs ?? 60_000,
-        maxDials: opts.maxDials ?? 256,
-        maxDialsPerApp: opts.maxDialsPerApp ?? 64,
+        maxDials: opts.maxDials ?? 512,
+        maxDialsPerApp: opts.maxDialsPerApp ?? 256,
       },
       {
         write: (p) => this.write(p),

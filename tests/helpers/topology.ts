@@ -121,6 +121,22 @@ export class TopoSshd {
     await this.start();
   }
 
+  /** Freezes (SIGSTOP) or thaws (SIGCONT) this sshd and its sessions: a bastion that hangs. */
+  freeze(frozen: boolean): void {
+    for (const pid of this.sshdPids()) process.kill(pid, frozen ? 'SIGSTOP' : 'SIGCONT');
+  }
+
+  private sshdPids(): number[] {
+    const pids = execFileSync('ip', ['netns', 'pids', this.ns.name]).toString().split(/\s+/).filter(Boolean);
+    return pids.map(Number).filter((pid) => {
+      try {
+        return /^(\/usr\/sbin\/)?sshd\b/.test(readFileSync(`/proc/${pid}/cmdline`, 'utf8'));
+      } catch {
+        return false;
+      }
+    });
+  }
+
   async stop(): Promise<void> {
     const child = this.child;
     this.child = null;
@@ -131,11 +147,9 @@ export class TopoSshd {
       });
     }
     // Per-connection sshd processes survive their listener; kill the ones of this sshd.
-    const pids = execFileSync('ip', ['netns', 'pids', this.ns.name]).toString().split(/\s+/).filter(Boolean);
-    for (const pid of pids.map(Number)) {
+    for (const pid of this.sshdPids()) {
       try {
-        const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-        if (/^(\/usr\/sbin\/)?sshd\b/.test(cmd)) process.kill(pid, 'SIGKILL');
+        process.kill(pid, 'SIGKILL');
       } catch {
         /* gone */
       }

@@ -195,13 +195,17 @@ ports = [80]
 
   it('100 parallel connections through one session all succeed, every byte echoed', async () => {
     const before = touches();
-    const r = await stack.ns.run(
-      process.execPath,
-      ['--import', 'tsx', ECHO_CLIENT, 'echo.corp.test', String(ECHO_PORT), '100', '65536'],
-      {
-        timeoutMs: 120_000,
-      },
-    );
+    const r = await stack.ns
+      .run(
+        process.execPath,
+        ['--import', 'tsx', ECHO_CLIENT, 'echo.corp.test', String(ECHO_PORT), '100', '65536'],
+        {
+          timeoutMs: 240_000, // hang guard; the client's own per-connection guard (60 s) reports first
+        },
+      )
+      .catch((e: { stderr?: string; killed?: boolean; message: string }) => ({
+        stdout: `FAILED${e.killed ? ' (killed by the hang guard)' : ''}: ${e.stderr || e.message}`,
+      }));
     expect(r.stdout.trim()).to.equal('OK 100 connections, 6553600 bytes echoed');
     expect(touches()).to.equal(before);
   });

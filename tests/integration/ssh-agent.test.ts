@@ -1,16 +1,19 @@
 // The KeyVNet ssh-agent against real OpenSSH: a real sshd in a network namespace made by the test,
 // the real ssh client run inside it, our agent serving sk keys enrolled on the virtual security key
 // (through the same CTAPHID/CTAP2 code as a USB key). Root + netns; must run under CI=true.
-import type { PinPrompt, Purpose, TouchPrompt } from '../../app/fido/api';
+import type { ConfirmPrompt, PinPrompt, Purpose, TouchPrompt } from '../../app/fido/api';
 import { touchPromptText } from '../../app/ui/prompt-text';
 import { expect } from 'chai';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { promisify } from 'node:util';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Ctap2SecurityKey, type UserPrompter } from '../../app/fido';
 import { openVirtualSecurityKey, VirtualAuthenticator } from '../../app/fido/testing';
 import { SshAgent, type SignEvent } from '../../app/ssh/agent';
 import { enrollSkKey, type EnrollOptions } from '../../app/ssh/enroll';
+import { writePrivateKeyFile } from '../../app/ssh/keyfile';
 import { authorizedKeysLine, fingerprint, publicKeyLine, type SkKey } from '../../app/ssh/keys';
 import { NetNs } from '../helpers/netns';
 import { requireNetns } from '../helpers/privileges';
@@ -27,6 +30,13 @@ class ScriptedPrompter implements UserPrompter {
   async askPin(req: PinPrompt) {
     this.asks.push({ retriesLeft: req.retriesLeft, purpose: req.purpose });
     return this.pins.length ? this.pins.shift()! : null;
+  }
+
+  confirms: boolean[] = [];
+  confirmAsks: ConfirmPrompt[] = [];
+  async confirm(req: ConfirmPrompt): Promise<boolean> {
+    this.confirmAsks.push(req);
+    return this.confirms.shift() ?? false;
   }
 
   touchNeeded(req: TouchPrompt): void {
@@ -61,6 +71,9 @@ describe('ssh-agent with real OpenSSH sshd/ssh (root, netns)', function () {
       keys: () => offered,
       securityKey: async () => sk!,
       log: (level, m) => logs.push(`${level}: ${m}`),
+      prompter,
+      // ssh records the server's key here (accept-new) before authenticating: prompts name the host.
+      knownHostsFiles: [join(sshd.dir, 'known_hosts')],
     });
     agent.on('sign', (e: SignEvent) => events.push(e));
     await agent.listen(join(dir, 'agent.sock'));
@@ -110,7 +123,10 @@ describe('ssh-agent with real OpenSSH sshd/ssh (root, netns)', function () {
     it('logs in when the key is touched', async () => {
       const r = await login(key, authorizedKeysLine(key));
       expect(r.ok, r.stderr).to.equal(true);
-      expect(prompter.touches).to.deep.equal(['Touch your security key to log in with SSH']);
+      // The host comes from session-bind (its signature verified) and the known_hosts entry.
+      expect(prompter.touches).to.deep.equal(['Touch your security key to connect to 127.0.0.1']);
+      expect(logs.join('\n')).to.match(/debug: session-bind to SHA256:\S+ \(direct\)/);
+      expect(logs.join('\n')).not.to.match(/did not sign the session id/);
       expect(events).to.deep.equal([{ fingerprint: fingerprint(key), ok: true }]);
       await sshd!.waitForLog(
         new RegExp(`Accepted publickey for root .* ECDSA-SK ${escape(fingerprint(key))}`),
@@ -211,6 +227,63 @@ describe('ssh-agent with real OpenSSH sshd/ssh (root, netns)', function () {
       expect(r.ok, r.stderr).to.equal(true);
       expect(prompter.touches).to.deep.equal([]);
     });
+  });
+});
+
+describe('ssh-agent: a real ssh login with a key added by `ssh-add -c` (root, netns)', function () {
+  let dir: string;
+  let ns: NetNs | undefined;
+  let sshd: TestSshd | undefined;
+  let va: VirtualAuthenticator | undefined;
+  let sk: Ctap2SecurityKey | undefined;
+  let agent: SshAgent | undefined;
+  const prompter = new ScriptedPrompter();
+  const execFileP = promisify(execFile);
+
+  before(async function () {
+    requireNetns(this, 'ssh-add -c login test');
+    dir = mkdtempSync(join(tmpdir(), 'kvn-sshaddc-'));
+    ns = await NetNs.create('sshaddc');
+    sshd = await TestSshd.start(ns);
+    va = new VirtualAuthenticator();
+    sk = await openVirtualSecurityKey(va, prompter);
+    agent = new SshAgent({ keys: () => [], securityKey: async () => sk!, log: () => undefined, prompter });
+    await agent.listen(join(dir, 'agent.sock'));
+  });
+
+  after(async () => {
+    await agent?.close();
+    await sk?.close().catch(() => undefined);
+    va?.unplug();
+    sshd?.cleanup();
+    await ns?.delete();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('asks before each use: yes logs in, no is refused without touching the key', async () => {
+    const { key } = await enrollSkKey(
+      sk!,
+      { comment: 'confirm-key' },
+      { purpose: { what: 'enroll', requester: 'app' } },
+    );
+    const file = join(dir, 'id_ecdsa_sk');
+    writeFileSync(file, writePrivateKeyFile(key), { mode: 0o600 });
+    await execFileP('ssh-add', ['-c', file], { env: { ...process.env, SSH_AUTH_SOCK: agent!.path } });
+    sshd!.setAuthorizedKeys([authorizedKeysLine(key)]);
+
+    prompter.confirms = [true];
+    const yes = await sshd!.login(agent!.path);
+    expect(yes.ok, yes.stderr).to.equal(true);
+    expect(prompter.confirmAsks.map((a) => [a.keyComment, a.purpose.what, a.purpose.user])).to.deep.equal([
+      ['confirm-key', 'ssh-login', 'root'],
+    ]);
+
+    prompter.confirms = [false];
+    const before = va!.signCount;
+    const no = await sshd!.login(agent!.path);
+    expect(no.ok).to.equal(false);
+    expect(no.stderr).to.match(/Permission denied \(publickey\)/);
+    expect(va!.signCount).to.equal(before);
   });
 });
 

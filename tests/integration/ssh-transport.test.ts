@@ -58,6 +58,7 @@ describe('SSH transport through a real sshd (root, netns)', function () {
   let bridge: VirtualBridge;
   let dialer: SshDialer | undefined;
   const states: BastionState[] = [];
+  const logs: string[] = [];
 
   before(async function () {
     requireNetns(this, 'SSH transport integration test');
@@ -83,9 +84,17 @@ describe('SSH transport through a real sshd (root, netns)', function () {
     vkey.va.setTouchPolicy({ mode: 'auto' });
     vkey.prompter.pins = [];
     states.length = 0;
+    logs.length = 0;
   });
 
-  afterEach(async () => {
+  afterEach(async function () {
+    if (this.currentTest?.state === 'failed') {
+      // What a failure looked like from both ends.
+      console.log(`      states: ${JSON.stringify(states.slice(-5))}`);
+      console.log(`      signs: ${JSON.stringify(bridge.signs)}`);
+      console.log(`      dialer log:\n${logs.join('\n')}`);
+      console.log(`      sshd log (tail):\n${topo?.sshd.logText.split('\n').slice(-15).join('\n')}`);
+    }
     await dialer?.close();
     dialer = undefined;
   });
@@ -106,8 +115,14 @@ describe('SSH transport through a real sshd (root, netns)', function () {
     };
   }
 
-  function makeDialer(): SshDialer {
-    dialer = new SshDialer(bridge, { connect: topo!.connectFromLaptop });
+  function makeDialer(thread: 'main' | 'worker' = 'main'): SshDialer {
+    // In worker mode the outer session's TCP still comes through the laptop relay of this
+    // process (bridged into the worker); a jump's inner session runs over the outer's channel.
+    dialer = new SshDialer(bridge, {
+      connect: topo!.connectFromLaptop,
+      thread,
+      log: (level, msg) => logs.push(`${new Date().toISOString()} ${level} ${msg}`),
+    });
     dialer.on('state', (s: BastionState) => states.push(s));
     return dialer;
   }
@@ -121,7 +136,9 @@ describe('SSH transport through a real sshd (root, netns)', function () {
     expect(bridge.signs).to.deep.equal([
       { purpose: { bastion: 'corp', host: ADDR.bastionOuter, user: 'root' }, ok: true },
     ]);
-    expect(vkey.prompter.touches.at(-1)).to.equal(`Connect to corp (${ADDR.bastionOuter})`);
+    expect(vkey.prompter.touches.at(-1)).to.equal(
+      `Touch your security key to connect to corp (${ADDR.bastionOuter})`,
+    );
     expect(topo!.sshd.logText).to.match(/Accepted publickey for root .* ECDSA-SK /);
   });
 
@@ -184,6 +201,29 @@ describe('SSH transport through a real sshd (root, netns)', function () {
     const d = makeDialer();
     expect(await httpGet(d)).to.include(PAGE);
     await topo!.sshd.restart();
+    expect(await httpGet(d)).to.include(PAGE);
+    expect(bridge.signs).to.have.length(2);
+  });
+
+  it('keepalives detect a bastion that stopped answering; the next connection reconnects', async () => {
+    bridge.specs.set('corp', spec({ keepaliveSec: 1 }));
+    const d = makeDialer();
+    expect(await httpGet(d)).to.include(PAGE);
+    const dropped = new Promise<void>((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error('session not dropped within 30 s')), 30_000);
+      d.on('state', (s: BastionState) => {
+        if (s.sessions === 0) {
+          clearTimeout(t);
+          resolve();
+        }
+      });
+    });
+    topo!.sshd.freeze(true);
+    try {
+      await dropped; // three keepalives unanswered
+    } finally {
+      topo!.sshd.freeze(false);
+    }
     expect(await httpGet(d)).to.include(PAGE);
     expect(bridge.signs).to.have.length(2);
   });
@@ -267,5 +307,58 @@ describe('SSH transport through a real sshd (root, netns)', function () {
     expect(results.filter(Boolean)).to.have.length(100);
     expect(bridge.signs).to.have.length(1);
     expect(d.states()[0].sessions).to.equal(1);
+  });
+  describe('with each session in a worker thread', () => {
+    it('fetches the page, reuses the session, and reconnects after sshd restarts', async () => {
+      const d = makeDialer('worker');
+      expect(await httpGet(d)).to.include(PAGE);
+      expect(await httpGet(d)).to.include(PAGE);
+      expect(bridge.signs).to.have.length(1);
+      await topo!.sshd.restart();
+      expect(await httpGet(d)).to.include(PAGE);
+      expect(bridge.signs).to.have.length(2);
+    });
+
+    it('jump through the outer bastion', async () => {
+      bridge.specs.set(
+        'inner',
+        spec({
+          name: 'inner',
+          host: ADDR.intranet,
+          port: INNER_SSH_PORT,
+          hostKeys: [topo!.innerSshd!.hostKeyLine],
+          jump: 'corp',
+        }),
+      );
+      const ch = await makeDialer('worker').dial(
+        app('inner', ECHO_PORT),
+        ECHO_PORT,
+        AbortSignal.timeout(60_000),
+      );
+      const data = randomBytes(1_000_000);
+      expect((await roundTrip(ch, data)).equals(data)).to.equal(true);
+    });
+
+    it('100 parallel connections through one session, every byte echoed', async () => {
+      const d = makeDialer('worker');
+      const results = await Promise.all(
+        Array.from({ length: 100 }, async () => {
+          const ch = await d.dial(app('corp', ECHO_PORT), ECHO_PORT, AbortSignal.timeout(60_000));
+          const data = randomBytes(64 * 1024);
+          return (await roundTrip(ch, data)).equals(data);
+        }),
+      );
+      expect(results.filter(Boolean)).to.have.length(100);
+      expect(bridge.signs).to.have.length(1);
+    });
+
+    it('a wrong host key is refused with the same clear error', async () => {
+      bridge.specs.set('corp', spec({ hostKeys: [] }));
+      const err = await dialError(
+        makeDialer('worker').dial(app('corp'), HTTP_PORT, AbortSignal.timeout(60_000)),
+      );
+      expect(err.code).to.equal('HOST_KEY_UNKNOWN');
+      expect(err.message).to.match(/not known: it offered ED25519 key SHA256:/);
+    });
   });
 });

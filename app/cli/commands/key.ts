@@ -10,6 +10,7 @@ import { FidoError, type PinPrompt } from '../../fido/api';
 import type { AnySecurityKey } from '../../fido/open';
 import { TerminalPrompter } from '../../headless/prompts';
 import { enrollSkKey } from '../../ssh/enroll';
+import { listResidentSshKeys, type ResidentSshKey } from '../../ssh/resident';
 import { readPrivateKeyFile, writePrivateKeyFile } from '../../ssh/keyfile';
 import { authorizedKeysLine, describeFlags, fingerprint, publicKeyLine, SK_ECDSA_TYPE } from '../../ssh/keys';
 import type { CliContext } from '../context';
@@ -250,22 +251,72 @@ export function registerKeyCommands(program: Command, runner: Runner): void {
   const resident = key
     .command('resident')
     .description('SSH keys stored on the security key (like ssh-keygen -K)');
-  for (const [name, what] of [
-    ['list', 'list the resident SSH credentials on the key'],
-    ['import', 'save the resident SSH keys of the key as key files'],
-  ] as const) {
-    resident
-      .command(name)
-      .description(what)
-      .option('--device <path>', 'which key (from key list)')
-      .action(() => {
-        // Needs CTAP 2.1 credential management in app/fido (issue 10).
-        throw new CliError(
-          `resident ${name} is not available in this build yet (needs credential management)`,
-          Exit.Failure,
-        );
-      });
-  }
+  /** The resident SSH keys of the chosen key (credential management: asks the PIN or fingerprint). */
+  const residentKeys = async (device: string | undefined): Promise<ResidentSshKey[]> => {
+    const chosen = await chooseKey(ctx, device);
+    const sk = await chosen.open(prompter()).catch((err) => Promise.reject(fidoExit(err)));
+    return withKey(sk, async (k) => {
+      if (k.kind !== 'ctap2')
+        throw new CliError('this key only speaks U2F: it stores no SSH keys', Exit.Failure);
+      return listResidentSshKeys(k, { purpose: { what: 'list-resident', requester: 'app' } });
+    });
+  };
+  resident
+    .command('list')
+    .description('list the resident SSH credentials on the key')
+    .option('--device <path>', 'which key (from key list)')
+    .option(
+      '--json',
+      'print JSON: {"keys": [{"type", "fingerprint", "application", "user", "flags", "publicKey"}]}',
+    )
+    .action(async (opts: { device?: string; json?: boolean }) => {
+      const keys = (await residentKeys(opts.device)).map((r) => ({
+        type: r.key.type === SK_ECDSA_TYPE ? 'ecdsa-sk' : 'ed25519-sk',
+        fingerprint: fingerprint(r.key),
+        application: r.key.application,
+        user: r.user,
+        flags: describeFlags(r.key.flags),
+        publicKey: publicKeyLine(r.key),
+      }));
+      if (opts.json) return printJson(ctx.out, { keys });
+      if (keys.length === 0) return ctx.out('No resident SSH keys on this key.\n');
+      ctx.out(
+        table(
+          ['TYPE', 'FINGERPRINT', 'APPLICATION', 'USER', 'FLAGS'],
+          keys.map((k) => [k.type, k.fingerprint, k.application, k.user || '-', k.flags]),
+        ),
+      );
+    });
+  resident
+    .command('import')
+    .description('save the resident SSH keys of the key as key files (like ssh-keygen -K)')
+    .option('--device <path>', 'which key (from key list)')
+    .option(
+      '-d, --dir <dir>',
+      'where to write the files (default: the current directory, as ssh-keygen -K)',
+      '.',
+    )
+    .option('--json', 'print JSON: {"files": [{"file", "fingerprint"}]}')
+    .action(async (opts: { device?: string; dir: string; json?: boolean }) => {
+      const keys = await residentKeys(opts.device);
+      mkdirSync(opts.dir, { recursive: true, mode: 0o700 });
+      const files: Array<{ file: string; fingerprint: string }> = [];
+      for (const r of keys) {
+        const file = join(opts.dir, r.fileName);
+        try {
+          writeFileSync(file, writePrivateKeyFile(r.key), { mode: 0o600, flag: 'wx' });
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code === 'EEXIST')
+            throw new CliError(`${file} exists; not overwritten (move it, or use --dir)`, Exit.Failure);
+          throw err;
+        }
+        writeFileSync(`${file}.pub`, `${publicKeyLine(r.key)}\n`, { mode: 0o644 });
+        files.push({ file, fingerprint: fingerprint(r.key) });
+      }
+      if (opts.json) return printJson(ctx.out, { files });
+      if (files.length === 0) return ctx.out('No resident SSH keys on this key.\n');
+      for (const f of files) ctx.out(`Saved ${f.file} and ${f.file}.pub (${f.fingerprint}).\n`);
+    });
 }
 
 function pinPrompt(keyLabel: string, what: 'set-pin' | 'change-pin', retriesLeft: number | null): PinPrompt {

@@ -94,6 +94,26 @@ export class Ctap2Client {
     return this.required(C.CTAP2_GET_ASSERTION, params, opts);
   }
 
+  /**
+   * One authenticatorCredentialManagement call (§6.8). Begin commands are authenticated:
+   * pinUvAuthParam = authenticate(token, subCommand || CBOR(subCommandParams)).
+   */
+  async credentialManagement(
+    cmd: number,
+    auth: { protocol: PinUvAuthProtocol; token: Buffer },
+    sub: number,
+    params?: CborMap,
+  ): Promise<CborMap | null> {
+    const m: CborMap = new Map<number, unknown>([[1, sub]]);
+    if (sub !== C.CM_ENUMERATE_RPS_NEXT && sub !== C.CM_ENUMERATE_CREDENTIALS_NEXT) {
+      const encoded = params ? await cborEncode(params) : Buffer.alloc(0);
+      if (params) m.set(2, params);
+      m.set(3, auth.protocol.version);
+      m.set(4, auth.protocol.authenticate(auth.token, Buffer.concat([Buffer.from([sub]), encoded])));
+    }
+    return this.command(cmd, m);
+  }
+
   // --- authenticatorClientPIN (§6.5.5) ---
 
   async getRetries(protocol: PinUvAuthProtocol): Promise<number> {

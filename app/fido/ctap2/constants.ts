@@ -5,6 +5,16 @@ export const CTAP2_GET_ASSERTION = 0x02;
 export const CTAP2_GET_INFO = 0x04;
 export const CTAP2_CLIENT_PIN = 0x06;
 export const CTAP2_GET_NEXT_ASSERTION = 0x08;
+export const CTAP2_CREDENTIAL_MANAGEMENT = 0x0a;
+export const CTAP2_SELECTION = 0x0b;
+export const CTAP2_CREDENTIAL_MANAGEMENT_PREVIEW = 0x41; // CTAP 2.1-PRE keys (credentialMgmtPreview)
+
+/** authenticatorCredentialManagement subCommand values (§6.8). */
+export const CM_GET_METADATA = 0x01;
+export const CM_ENUMERATE_RPS_BEGIN = 0x02;
+export const CM_ENUMERATE_RPS_NEXT = 0x03;
+export const CM_ENUMERATE_CREDENTIALS_BEGIN = 0x04;
+export const CM_ENUMERATE_CREDENTIALS_NEXT = 0x05;
 
 /** authenticatorClientPIN subCommand values (§6.5.5). */
 export const PIN_GET_RETRIES = 0x01;

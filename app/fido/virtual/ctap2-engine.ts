@@ -2,7 +2,14 @@
 // getAssertion, clientPIN with PIN/UV auth protocols 1 and 2. It takes a CBOR request (command
 // byte + map) and returns status byte + CBOR, like the firmware behind CTAPHID_CBOR.
 
-import { generateKeyPairSync, randomBytes, sign, type ECDH, type KeyObject } from 'node:crypto';
+import {
+  createPublicKey,
+  generateKeyPairSync,
+  randomBytes,
+  sign,
+  type ECDH,
+  type KeyObject,
+} from 'node:crypto';
 import { COSE_EDDSA, COSE_ES256, FLAG_AT, FLAG_ED, FLAG_UP, FLAG_UV, type CoseAlgorithm } from '../api';
 import { buildAuthData } from '../ctap2/auth-data';
 import { sha256 } from '../hash';
@@ -111,6 +118,13 @@ export class Ctap2Engine {
         case C.CTAP2_CLIENT_PIN:
           resp = await this.clientPin(params, io);
           break;
+        case C.CTAP2_CREDENTIAL_MANAGEMENT:
+          resp = await this.credentialManagement(params);
+          break;
+        case C.CTAP2_SELECTION:
+          await this.userPresence(io);
+          resp = null;
+          break;
         default:
           throw new Status(C.CTAP1_ERR_INVALID_COMMAND);
       }
@@ -139,6 +153,7 @@ export class Ctap2Engine {
           ['pinUvAuthToken', true],
           // Non-resident credentials may be made without the PIN even when one is set (§6.4).
           ['makeCredUvNotRqd', true],
+          ['credMgmt', true],
           ...(this.opts.builtInUv ? ([['uv', true]] as const) : []),
           ...(this.opts.noMcGaPermissionsWithClientPin
             ? ([['noMcGaPermissionsWithClientPin', true]] as const)
@@ -468,7 +483,7 @@ export class Ctap2Engine {
           permissions = getInt(p, 9, 'permissions', true) ?? -1;
           if (permissions === -1) throw new Status(C.CTAP2_ERR_MISSING_PARAMETER);
           if (permissions === 0) throw new Status(C.CTAP1_ERR_INVALID_PARAMETER);
-          if (permissions & ~(C.PERMISSION_MC | C.PERMISSION_GA))
+          if (permissions & ~(C.PERMISSION_MC | C.PERMISSION_GA | C.PERMISSION_CM))
             throw new Status(C.CTAP2_ERR_UNAUTHORIZED_PERMISSION);
           if (this.opts.noMcGaPermissionsWithClientPin && permissions & (C.PERMISSION_MC | C.PERMISSION_GA))
             throw new Status(C.CTAP2_ERR_UNAUTHORIZED_PERMISSION);
@@ -490,6 +505,95 @@ export class Ctap2Engine {
         this.tokenPermissions = permissions;
         this.tokenRpId = rpId;
         return new Map([[2, proto.encrypt(secret, this.token)]]);
+      }
+      default:
+        throw new Status(C.CTAP1_ERR_INVALID_PARAMETER);
+    }
+  }
+
+  // §6.8 authenticatorCredentialManagement: list the resident credentials (the parts ssh-keygen -K
+  // uses). Begin commands need a token with the cm permission; the "next" ones walk the list the
+  // begin command started.
+  private cmCursor: { kind: 'rps' | 'creds'; items: CborMap[] } | null = null;
+
+  private async credentialManagement(p: CborMap): Promise<CborMap | null> {
+    const sub = getInt(p, 1, 'subCommand');
+    const s = this.store.state;
+    const next = (kind: 'rps' | 'creds'): CborMap => {
+      const item = this.cmCursor?.kind === kind ? this.cmCursor.items.shift() : undefined;
+      if (!item) throw new Status(C.CTAP2_ERR_NO_CREDENTIALS);
+      return item;
+    };
+    if (sub === C.CM_ENUMERATE_RPS_NEXT) return next('rps');
+    if (sub === C.CM_ENUMERATE_CREDENTIALS_NEXT) return next('creds');
+    const params = p.get(2);
+    const message = Buffer.concat([
+      Buffer.from([sub]),
+      params === undefined ? Buffer.alloc(0) : await cborEncode(params),
+    ]);
+    const proto = this.protocol(getInt(p, 3, 'pinUvAuthProtocol', true));
+    const param = getBytes(p, 4, 'pinUvAuthParam', true);
+    if (param === undefined) throw new Status(C.CTAP2_ERR_PUAT_REQUIRED);
+    if (!this.tokenInUse || !proto.verify(this.token, message, param))
+      throw new Status(C.CTAP2_ERR_PIN_AUTH_INVALID);
+    if ((this.tokenPermissions & C.PERMISSION_CM) === 0) throw new Status(C.CTAP2_ERR_PIN_AUTH_INVALID);
+    this.cmCursor = null;
+    switch (sub) {
+      case C.CM_GET_METADATA:
+        return new Map([
+          [1, s.residentCredentials.length],
+          [2, Math.max(0, 25 - s.residentCredentials.length)],
+        ]);
+      case C.CM_ENUMERATE_RPS_BEGIN: {
+        const rpIds = [...new Set(s.residentCredentials.map((c) => c.rpId))];
+        if (rpIds.length === 0) throw new Status(C.CTAP2_ERR_NO_CREDENTIALS);
+        const items = rpIds.map(
+          (id) =>
+            new Map<number, unknown>([
+              [3, new Map([['id', id]])],
+              [4, sha256(id)],
+            ]),
+        );
+        items[0].set(5, items.length);
+        const first = items.shift()!;
+        this.cmCursor = { kind: 'rps', items };
+        return first;
+      }
+      case C.CM_ENUMERATE_CREDENTIALS_BEGIN: {
+        const rpIdHash = getBytes(asMap(params, 'subCommandParams'), 1, 'rpIDHash');
+        const items: CborMap[] = [];
+        for (const c of s.residentCredentials) {
+          if (!sha256(c.rpId).equals(rpIdHash)) continue;
+          const id = Buffer.from(c.credentialId, 'hex');
+          const k = unwrapCredential(this.masterSecret(), rpIdHash, id);
+          if (!k) continue;
+          const raw = rawPublicKey(k.alg, createPublicKey(k.key));
+          items.push(
+            new Map<number, unknown>([
+              [
+                6,
+                new Map<string, unknown>([
+                  ['id', Buffer.from(c.userId, 'hex')],
+                  ['name', c.userName],
+                ]),
+              ],
+              [
+                7,
+                new Map<string, unknown>([
+                  ['id', id],
+                  ['type', 'public-key'],
+                ]),
+              ],
+              [8, k.alg === COSE_ES256 ? ec2CoseKey(raw, COSE_ES256) : ed25519CoseKey(raw)],
+              [0x0a, k.credProtect],
+            ]),
+          );
+        }
+        if (items.length === 0) throw new Status(C.CTAP2_ERR_NO_CREDENTIALS);
+        items[0].set(9, items.length);
+        const first = items.shift()!;
+        this.cmCursor = { kind: 'creds', items };
+        return first;
       }
       default:
         throw new Status(C.CTAP1_ERR_INVALID_PARAMETER);

@@ -138,16 +138,43 @@ describe('cli: the command line', () => {
     expect(shellOf(undefined)).to.equal('sh');
   });
 
-  it('key commands: exit 6 without a key; resident import says it is not available', async () => {
+  it('key commands: exit 6 without a key', async () => {
     // Only meaningful where no real key is plugged in (CI, this machine); a key would be opened read-only.
     const list = await run(['key', 'list', '--json']);
     expect(list.code).to.equal(Exit.Ok);
     if (JSON.parse(list.stdout).keys.length === 0) {
       expect((await run(['key', 'pin', 'set'])).code).to.equal(Exit.NoSecurityKey);
     }
-    const r = await run(['key', 'resident', 'import']);
-    expect(r.code).to.equal(Exit.Failure);
-    expect(r.stderr).to.contain('not available in this build yet');
+    if (JSON.parse(list.stdout).keys.length === 0) {
+      expect((await run(['key', 'resident', 'import'])).code).to.equal(Exit.NoSecurityKey);
+    }
+  });
+
+  it('key resident list / import with the virtual key, like ssh-keygen -K; ssh-keygen -y agrees', async function () {
+    this.timeout(180_000);
+    const dir = mkdtempSync(join(tmpdir(), 'kvn-cli-rk-'));
+    const env = { ...process.env, KEYVNET_VIRTUAL_KEY: join(dir, 'vk.json') };
+    const keyvnet = join(__dirname, '..', '..', '..', 'bin', 'keyvnet');
+    const cli = (args: string[], input = '') => spawnSync(keyvnet, args, { input, env, encoding: 'utf8' });
+    expect(cli(['key', 'pin', 'set'], '123456\n123456\n').status).to.equal(Exit.Ok);
+    const file = join(dir, 'id_ecdsa_sk');
+    const e = cli(['key', 'enroll', '--resident', '-f', file, '--json'], '123456\n');
+    expect(e.status, e.stderr).to.equal(Exit.Ok);
+    const enrolled = JSON.parse(e.stdout) as { fingerprint: string; publicKey: string };
+    const l = cli(['key', 'resident', 'list', '--json'], '123456\n');
+    expect(l.status, l.stderr).to.equal(Exit.Ok);
+    const listed = JSON.parse(l.stdout) as { keys: Array<{ fingerprint: string; user: string }> };
+    expect(listed.keys.map((k) => k.fingerprint)).to.deep.equal([enrolled.fingerprint]);
+    const out = join(dir, 'imported');
+    const i = cli(['key', 'resident', 'import', '--dir', out, '--json'], '123456\n');
+    expect(i.status, i.stderr).to.equal(Exit.Ok);
+    const { files } = JSON.parse(i.stdout) as { files: Array<{ file: string; fingerprint: string }> };
+    expect(files).to.deep.equal([{ file: join(out, 'id_ecdsa_sk_rk'), fingerprint: enrolled.fingerprint }]);
+    // OpenSSH reads the imported file: the public key it derives is the enrolled one.
+    const y = spawnSync('ssh-keygen', ['-y', '-f', files[0].file], { encoding: 'utf8' });
+    expect(y.stdout.trim().split(' ').slice(0, 2)).to.deep.equal(enrolled.publicKey.split(' ').slice(0, 2));
+    // Never overwritten.
+    expect(cli(['key', 'resident', 'import', '--dir', out], '123456\n').status).to.equal(Exit.Failure);
   });
 
   it('key enroll / import / list / pin set with the virtual key', async function () {

@@ -19,12 +19,24 @@ describe('fido: the test key is not in production', () => {
     expect(names.filter((n) => /virtual/i.test(n))).to.deep.equal([]);
   });
 
-  it('only app/fido/virtual and app/fido/testing.ts reach the virtual authenticator', () => {
+  it('only app/fido/virtual, app/fido/testing.ts and the flag door (app/headless/virtual-key.ts) reach the virtual authenticator', () => {
+    const door = join('app', 'headless', 'virtual-key.ts');
     const offenders = sources('app').filter((file) => {
-      if (file.startsWith(join('app', 'fido', 'virtual')) || file === join('app', 'fido', 'testing.ts'))
+      if (
+        file.startsWith(join('app', 'fido', 'virtual')) ||
+        file === join('app', 'fido', 'testing.ts') ||
+        file === door
+      )
         return false;
       return /from '[^']*(\/virtual\/|fido\/testing|\.\/testing)'/.test(readFileSync(file, 'utf8'));
     });
     expect(offenders).to.deep.equal([]);
+  });
+
+  it('the door is only ever loaded lazily (behind --virtual-key / KEYVNET_VIRTUAL_KEY), never imported statically', () => {
+    const static_ = sources('app').filter((file) =>
+      /^import [^;]*from '[^']*virtual-key'/m.test(readFileSync(file, 'utf8')),
+    );
+    expect(static_).to.deep.equal([]);
   });
 });

@@ -310,6 +310,43 @@ describe('fido: CTAPHID transport', function () {
     va.unplug();
   });
 
+  it('sends CTAPHID_CANCEL when the transaction hard timeout hits, even while keepalives flow', async function () {
+    const { dev, conn } = await openScripted((cid) => {
+      // A key stuck "processing": keepalives forever, never an answer.
+      const t = setInterval(() => (dev.closed ? clearInterval(t) : dev.reply(cid, H.CMD_KEEPALIVE, [1])), 20);
+    });
+    const err = await rejection(conn.transact(H.CMD_CBOR, Buffer.from([2]), { timeoutMs: 150 }));
+    expect(err.code).to.equal('timeout');
+    expect(err.message).to.match(/did not finish the operation in time/);
+    await new Promise((r) => setImmediate(r));
+    expect(dev.received.map((m) => m.cmd)).to.include(H.CMD_CANCEL);
+    dev.unplug();
+  });
+
+  it('retries INIT while the key answers CHANNEL_BUSY, and gives up after three tries', async function () {
+    const dev = new ScriptedDevice();
+    let inits = 0;
+    let busyFor = 2;
+    dev.onMessage = (cid, cmd, payload) => {
+      if (cmd !== H.CMD_INIT) return;
+      inits++;
+      if (busyFor-- > 0) return dev.reply(cid, H.CMD_ERROR, [H.ERR_CHANNEL_BUSY]);
+      const resp = Buffer.alloc(17);
+      payload.copy(resp, 0, 0, 8);
+      resp.writeUInt32BE(CID, 8);
+      resp[16] = H.CAPABILITY_CBOR;
+      dev.reply(cid, H.CMD_INIT, resp);
+    };
+    const conn = await CtapHidConnection.open(dev);
+    expect(conn.cid).to.equal(CID);
+    expect(inits).to.equal(3);
+    busyFor = 3;
+    inits = 0;
+    const err = await rejection(CtapHidConnection.open(dev));
+    expect(err.message).to.match(/busy with another application/);
+    expect(inits).to.equal(3);
+  });
+
   it('retries while the virtual key is busy with another application, then gives up clearly', async function () {
     const va = new VirtualAuthenticator({ touch: { mode: 'manual' } });
     const device = va.connect();

@@ -8,6 +8,7 @@ import { enrollSkKey, type EnrollOptions } from '../../../app/ssh/enroll';
 import { publicKeyLine, type SkKey } from '../../../app/ssh/keys';
 import { describeSignError, signWithSkKey } from '../../../app/ssh/signer';
 import type { AgentBridge, BastionSpec, SignPurpose } from '../../../systemext/ssh/types';
+import { DialError } from '../../../systemext/vnet/dialer';
 
 export const TEST_PIN = '4711';
 
@@ -92,6 +93,7 @@ export class VirtualBridge implements AgentBridge {
       return sig;
     } catch (err) {
       this.signs.push({ purpose: req.purpose, ok: false });
+      if (err instanceof DialError) throw err;
       throw new Error(describeSignError(err)); // what the agent sends back over IPC
     }
   }

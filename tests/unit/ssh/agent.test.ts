@@ -1,9 +1,10 @@
 import { expect } from 'chai';
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { generateKeyPairSync, sign as cryptoSign } from 'node:crypto';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FidoError, type SecurityKey } from '../../../app/fido/api';
+import { FidoError, type Purpose, type SecurityKey } from '../../../app/fido/api';
 import { RequestQueue } from '../../../app/fido/request-queue';
 import { SshAgent, type SignEvent } from '../../../app/ssh/agent';
 import { AgentClient } from '../../../app/ssh/agent-client';
@@ -172,9 +173,10 @@ describe('ssh-agent server (Unix socket, vector key)', () => {
       const ext = (name: string, body: Buffer): Buffer =>
         new SshWriter().byte(27).string(name).raw(body).toBuffer();
       expect([...(await c.request(ext('query', Buffer.alloc(0))))]).to.deep.equal([SSH_AGENT_FAILURE]);
+      // A session-bind whose signature does not verify is refused (the real one: session-bind tests).
       const bind = new SshWriter().string('hostkey').string('sid').string('sig').byte(0).toBuffer();
       expect([...(await c.request(ext('session-bind@openssh.com', bind)))]).to.deep.equal([
-        SSH_AGENT_SUCCESS,
+        SSH_AGENT_FAILURE,
       ]);
       // Malformed contents inside a well-formed frame: FAILURE, the connection stays usable.
       expect([...(await c.request(Buffer.from([13, 0, 0])))]).to.deep.equal([SSH_AGENT_FAILURE]);
@@ -322,4 +324,145 @@ async function waitFor(cond: () => boolean, timeoutMs = 10_000): Promise<void> {
     if (Date.now() > end) throw new Error('condition not met in time');
     await new Promise((r) => setTimeout(r, 10));
   }
+}
+
+describe('ssh-agent: session-bind, peers and disconnects', () => {
+  let dir: string;
+  let vk: VectorKey;
+  let key: SkKey;
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'kvn-sshagent-bind-'));
+    vk = new VectorKey();
+    key = (await enrollSkKey(vk, { comment: 'bind key' }, { purpose: { what: 'enroll', requester: 'app' } }))
+      .key;
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  /** An Ed25519 host key and its session-bind extension message for `sessionId`. */
+  function hostBind(sessionId: Buffer, tamper = false): { blob: Buffer; msg: Buffer } {
+    const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+    const raw = Buffer.from(publicKey.export({ format: 'jwk' }).x!, 'base64url');
+    const blob = new SshWriter().string('ssh-ed25519').string(raw).toBuffer();
+    const sig = cryptoSign(null, tamper ? Buffer.from('other session') : sessionId, privateKey);
+    const sigBlob = new SshWriter().string('ssh-ed25519').string(sig).toBuffer();
+    const body = new SshWriter().string(blob).string(sessionId).string(sigBlob).byte(0).toBuffer();
+    return { blob, msg: new SshWriter().byte(27).string('session-bind@openssh.com').raw(body).toBuffer() };
+  }
+
+  function userauth(sessionId: Buffer, user: string): Buffer {
+    return new SshWriter()
+      .string(sessionId)
+      .byte(50)
+      .string(user)
+      .string('ssh-connection')
+      .string('publickey')
+      .byte(1)
+      .string(key.type)
+      .string(encodePublicKeyBlob(key))
+      .toBuffer();
+  }
+
+  it('verifies the host key signature, and names the bound host (known_hosts) in the prompt', async () => {
+    const purposes: Purpose[] = [];
+    const sk: SecurityKey = {
+      label: vk.label,
+      makeCredential: (r) => vk.makeCredential(r),
+      getAssertion: async (r, ctx) => {
+        purposes.push(ctx.purpose);
+        return vk.getAssertion(r);
+      },
+      close: async () => {},
+    };
+    const sid = Buffer.alloc(32, 7);
+    const good = hostBind(sid);
+    const knownHosts = join(dir, 'known_hosts');
+    writeFileSync(
+      knownHosts,
+      `|1|aGFzaA==|aGFzaA== ssh-rsa AAAA\nbastion.example.com,10.0.0.1 ssh-ed25519 ${good.blob.toString('base64')}\n`,
+    );
+    const agent = new SshAgent({
+      keys: () => [key],
+      securityKey: async () => sk,
+      log: () => undefined,
+      knownHostsFiles: [knownHosts],
+    });
+    await agent.listen(join(dir, 'a1', 'sock'));
+    const c = await AgentClient.connect(agent.path);
+    try {
+      expect([...(await c.request(hostBind(sid, true).msg))]).to.deep.equal([SSH_AGENT_FAILURE]);
+      expect([...(await c.request(good.msg))]).to.deep.equal([SSH_AGENT_SUCCESS]);
+      expect([...(await c.request(good.msg))]).to.deep.equal([SSH_AGENT_FAILURE]); // repeated
+      expect(await c.sign(encodePublicKeyBlob(key), userauth(sid, 'alice'))).to.not.equal(null);
+      // Another session id on this connection is not bound: no host to name.
+      expect(await c.sign(encodePublicKeyBlob(key), userauth(Buffer.alloc(32, 9), 'bob'))).to.not.equal(null);
+    } finally {
+      c.close();
+      await agent.close();
+    }
+    expect(purposes[0]).to.deep.include({ what: 'ssh-login', user: 'alice', host: 'bastion.example.com' });
+    expect(purposes[0].process?.pid).to.equal(process.pid);
+    expect(purposes[1].host).to.equal(undefined);
+  });
+
+  it('refuses peers that are neither our uid nor root, and peers it cannot identify', async () => {
+    for (const peer of [{ uid: 4242, pid: 1 }, null]) {
+      const logs: string[] = [];
+      const agent = new SshAgent({
+        keys: () => [key],
+        securityKey: async () => vk,
+        log: (_l, m) => logs.push(m),
+        peerCredentials: () => peer,
+      });
+      await agent.listen(join(dir, `p${peer?.uid ?? 'none'}`, 'sock'));
+      const closed = await new Promise<boolean>((resolve) => {
+        const s = createConnection(agent.path, () => s.write(Buffer.from([0, 0, 0, 1, 11])));
+        s.on('data', () => resolve(false));
+        s.on('close', () => resolve(true));
+        s.on('error', () => undefined);
+      });
+      await agent.close();
+      expect(closed).to.equal(true);
+      expect(logs.join('\n')).to.match(peer ? /refusing a client running as uid 4242/ : /cannot be read/);
+    }
+  });
+
+  it('a client that disconnects cancels its pending signature', async () => {
+    let aborted: unknown = null;
+    let markStarted!: () => void;
+    const started = new Promise<void>((r) => (markStarted = r));
+    const sk: SecurityKey = {
+      label: 'waiting key',
+      makeCredential: () => new Promise(() => undefined),
+      getAssertion: (_r, ctx) =>
+        new Promise((_resolve, reject) => {
+          markStarted();
+          ctx.signal?.addEventListener('abort', () => {
+            aborted = ctx.signal?.reason;
+            reject(new FidoError('cancelled', 'cancelled'));
+          });
+        }),
+      close: async () => undefined,
+    };
+    const agent = new SshAgent({ keys: () => [key], securityKey: async () => sk, log: () => undefined });
+    const events: SignEvent[] = [];
+    agent.on('sign', (e: SignEvent) => events.push(e));
+    await agent.listen(join(dir, 'gone', 'sock'));
+    try {
+      const s = createConnection(agent.path, () =>
+        s.write(frameOf(encodeSignRequest(encodePublicKeyBlob(key), Buffer.from('x')))),
+      );
+      s.on('error', () => undefined);
+      await started;
+      s.destroy();
+      await waitFor(() => events.length === 1);
+    } finally {
+      await agent.close();
+    }
+    expect(events[0].reason).to.equal('the client disconnected');
+    expect((aborted as Error).message).to.equal('the client disconnected');
+  });
+});
+
+function frameOf(body: Buffer): Buffer {
+  return Buffer.concat([u32(body.length), body]);
 }

@@ -122,5 +122,10 @@ describe('ssh signer: web-origin keys', () => {
     expect(parseSignedData(Buffer.concat([userauthData(blob), Buffer.from([0])])).kind).to.equal('other');
     expect(parseSignedData(Buffer.concat([sshsigData(), Buffer.from([0])])).kind).to.equal('other');
     expect(parseSignedData(randomBytes(32)).kind).to.equal('other');
+    // Another auth method, or an SSHSIG body without its magic, is not what it looks like.
+    const password = userauthData(blob).toString('latin1').replace('publickey', 'passwordx');
+    expect(parseSignedData(Buffer.from(password, 'latin1')).kind).to.equal('other');
+    const noMagic = Buffer.concat([Buffer.from('XXXXXX'), sshsigData().subarray(6)]);
+    expect(parseSignedData(noMagic).kind).to.equal('other');
   });
 });

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
-import { CLOSING, createRing, CTL, RingConsumer, RingProducer } from '../../../systemext/tun/ring';
+import { Worker } from 'node:worker_threads';
+import { CLOSING, createRing, CTL, RingConsumer, RingProducer, RUNNING } from '../../../systemext/tun/ring';
 
 function put(p: RingProducer, pkt: Buffer): boolean {
   const pos = p.reserve(pkt.length);
@@ -36,7 +37,10 @@ describe('tun: shared packet ring (single thread)', () => {
         pkt.writeUInt32BE(next++, 0);
         expect(put(p, pkt)).to.equal(true);
       }
-      for (const b of c.drain()) expect(b.readUInt32BE(0)).to.equal(expected++);
+      for (const b of c.drain()) {
+        expect(b.length).to.equal(100 + ((expected * 37) % 900)); // runs start anywhere in the ring
+        expect(b.readUInt32BE(0)).to.equal(expected++);
+      }
     }
     expect(expected).to.equal(1500);
   });
@@ -176,7 +180,89 @@ describe('tun: shared packet ring (single thread)', () => {
     expect(p.usedAfter(1500)).to.equal(1088 + 1504);
   });
 
-  it('refuses capacities that are not a power of two', () => {
-    expect(() => createRing(5000)).to.throw(RangeError);
+  it('refuses capacities that are not a power of two, or below 4096', () => {
+    expect(() => createRing(5000)).to.throw(RangeError, /power of two >= 4096, got 5000/);
+    expect(() => createRing(2048)).to.throw(RangeError, /got 2048/);
+  });
+
+  it('takes records up to half the ring, and no larger', () => {
+    const p = new RingProducer(createRing(4096));
+    expect(p.reserve(2044)).to.equal(0); // 4 + 2044 = 2048: exactly half
+    expect(() => p.reserve(2045)).to.throw(RangeError, /record of 2045 bytes is too large/);
+  });
+
+  it('fills to the last byte without wrapping early, before and after the end', () => {
+    const shared = createRing(4096);
+    const p = new RingProducer(shared);
+    const c = new RingConsumer(shared);
+    // A record that ends exactly at the end of the buffer: no wrap.
+    expect(put(p, Buffer.alloc(2044)) && put(p, Buffer.alloc(1000))).to.equal(true); // tail 3052
+    c.drain();
+    expect(p.reserve(1040)).to.equal(3052); // 1044 bytes: exactly what is left before the end
+    p.commit(3052, 1040);
+    c.drain(); // HEAD = TAIL = 4096 ≡ 0
+    // Wrapped: the tail is behind the head, and the room between them is the limit.
+    const shared2 = createRing(8192);
+    const p2 = new RingProducer(shared2);
+    const c2 = new RingConsumer(shared2);
+    expect(put(p2, Buffer.alloc(4000)) && put(p2, Buffer.alloc(2000))).to.equal(true); // tail 6008
+    c2.drain(); // head 6008
+    expect(put(p2, Buffer.alloc(2000))).to.equal(true); // at 6008, tail 8012
+    expect(put(p2, Buffer.alloc(3000))).to.equal(true); // wraps (180 skipped): at 0, tail pos 3004
+    // used = 2004 + 180 + 3004 = 5188: 3004 bytes free, all of them after the tail.
+    expect(p2.reserve(3100)).to.equal(-1);
+    expect(p2.reserve(3000)).to.equal(3004); // exactly the free room
+    expect(p2.reserve(3001)).to.equal(-1);
+    // A wrap that needs exactly what is free: the bytes to skip + the record.
+    c2.drain(); // everything consumed, head at pos 3004
+    expect(put(p2, Buffer.alloc(4000)) && put(p2, Buffer.alloc(1172))).to.equal(true); // tail pos 8184
+    // used 5180, free 3012 = 8 to skip + 3004
+    expect(p2.reserve(3000)).to.equal(0);
+    expect(p2.reserve(3001)).to.equal(-1);
+  });
+
+  it('exposes its state and counters to the other side', () => {
+    const shared = createRing(4096);
+    const p = new RingProducer(shared);
+    const c = new RingConsumer(shared);
+    expect(p.load(CTL.STATE)).to.equal(RUNNING);
+    c.setState(CLOSING);
+    expect(p.load(CTL.STATE)).to.equal(CLOSING);
+    p.count(CTL.OVERSIZE);
+    p.count(CTL.OVERSIZE);
+    expect(c.load(CTL.OVERSIZE)).to.equal(2);
+  });
+
+  // The producer blocks in Atomics.wait on HEAD; drain() must notify it, or it sleeps its whole
+  // timeout. A worker thread plays the producer (plain JS on the shared memory).
+  it('drain() wakes a producer waiting for space', async function () {
+    this.timeout(20_000);
+    const shared = createRing(4096);
+    const c = new RingConsumer(shared);
+    const p = new RingProducer(shared);
+    while (put(p, Buffer.alloc(1000))) {
+      /* fill */
+    }
+    const code = `
+      const { workerData, parentPort } = require('node:worker_threads');
+      const ctl = new Int32Array(workerData.ctl);
+      const head = Atomics.load(ctl, ${CTL.HEAD});
+      Atomics.store(ctl, ${CTL.PRODUCER_WAITING}, 1);
+      parentPort.postMessage('waiting');
+      parentPort.postMessage(Atomics.wait(ctl, ${CTL.HEAD}, head, 60000));`;
+    const w = new Worker(code, { eval: true, workerData: shared });
+    try {
+      const said: string[] = [];
+      const next = () => new Promise<string>((r) => w.once('message', r));
+      said.push(await next());
+      expect(said).to.deep.equal(['waiting']);
+      const result = next();
+      // Wait until it is really inside Atomics.wait: only a notify (or 60 s) ends that.
+      await new Promise((r) => setTimeout(r, 50));
+      expect(c.drain()).to.have.length(4);
+      expect(await result).to.be.oneOf(['ok', 'not-equal']);
+    } finally {
+      await w.terminate();
+    }
   });
 });

@@ -391,3 +391,171 @@ describe('vnet NAT fake addressing', () => {
     ).to.throw(/capacity/);
   });
 });
+
+// Found by mutation testing (scripts/mutation.sh fast-path): packets the fast path must leave alone
+// even when their addresses and ports name an open flow, and fields only some entries exercise.
+describe('vnet fast path: edge cases around an open flow', () => {
+  const vip4 = plan.assign('web.corp.test').v4;
+  const vip6 = plan.assign('web.corp.test').v6;
+
+  function openFlows(family: 4 | 6, client: string, n = 3): { init: NatInit; nat: NatTable; e: number } {
+    const { init, nat } = setup();
+    const vip = family === 4 ? vip4 : vip6;
+    let e = -1;
+    for (let i = 0; i < n; i++) {
+      const p = buildTcp({
+        src: ipToBytes(client),
+        dst: ipToBytes(vip),
+        sport: 40000 + i,
+        dport: 443,
+        flags: TCP_SYN,
+      });
+      e =
+        family === 4
+          ? nat.allocate(p, 12, 16, 4, 40000 + i, 443)
+          : nat.allocate(p, 8, 24, 16, 40000 + i, 443);
+      nat.setState(e, ST_OPEN);
+    }
+    return { init, nat, e }; // the last one: not entry 0, so its fake index and port are not the base
+  }
+  const seg4 = (sport: number, flags = TCP_ACK, payload = Buffer.alloc(0)): Buffer =>
+    buildTcp({
+      src: ipToBytes(plan.tun4),
+      dst: ipToBytes(vip4),
+      sport,
+      dport: 443,
+      seq: 1,
+      ack: 1,
+      flags,
+      payload,
+    });
+
+  it('rewrites an entry other than the first to its own fake address and port', () => {
+    const { init, nat, e } = openFlows(4, plan.tun4);
+    const fast = createFastPath(init);
+    const p = seg4(40002);
+    expect(fast(p)).to.equal(REPLY);
+    expect(checksumsValid(p)).to.equal(true);
+    expect(tcpOf(p)).to.include({ src: plan.fake4(nat.fakeIndex(e)), sport: nat.natPort(e), dport: LPORT });
+    expect(nat.fakeIndex(e) + nat.natPort(e)).to.be.greaterThan(nat.portBase);
+  });
+
+  it('rewrites IPv6 clients outside the VNet prefix to the fake /96 source', () => {
+    const other = 'fd00:1:2:3::5';
+    const { init, nat, e } = openFlows(6, other);
+    const fast = createFastPath(init);
+    const p = buildTcp({
+      src: ipToBytes(other),
+      dst: ipToBytes(vip6),
+      sport: 40002,
+      dport: 443,
+      flags: TCP_ACK,
+    });
+    expect(fast(p)).to.equal(REPLY);
+    expect(checksumsValid(p)).to.equal(true);
+    expect(tcpOf(p)).to.include({ src: plan.fake6(nat.fakeIndex(e)), dst: plan.tun6, dport: LPORT + 1 });
+  });
+
+  it('passes malformed or unusual IPv4 packets of an open flow untouched', () => {
+    const { init } = openFlows(4, plan.tun4);
+    const fast = createFastPath(init);
+    const good = seg4(40002, TCP_ACK, Buffer.from('data'));
+    const variants: Array<[string, (p: Buffer) => Buffer]> = [
+      ['not TCP', (p) => ((p[9] = 17), p)],
+      ['IHL < 5', (p) => ((p[0] = 0x44), p)],
+      ['total length past the end', (p) => (p.writeUInt16BE(p.length + 1, 2), p)],
+      ['total length shorter than the TCP header', (p) => (p.writeUInt16BE(39, 2), p)],
+      ['a first fragment (MF)', (p) => (p.writeUInt16BE(0x2000, 6), p)],
+      ['a later fragment', (p) => (p.writeUInt16BE(0x0001, 6), p)],
+      ['TCP data offset past the end', (p) => ((p[32] = 0xf0), p)],
+      ['version 5', (p) => ((p[0] = 0x55), p)],
+      ['shorter than 40 bytes', (p) => p.subarray(0, 39)],
+    ];
+    for (const [what, mangle] of variants) {
+      const p = mangle(Buffer.from(good));
+      const before = Buffer.from(p);
+      expect(fast(p), what).to.equal(PASS);
+      expect(p.equals(before), what).to.equal(true);
+    }
+    expect(fast(Buffer.from(good))).to.equal(REPLY);
+  });
+
+  it('passes malformed IPv6 packets of an open flow untouched', () => {
+    const { init } = openFlows(6, plan.tun6);
+    const fast = createFastPath(init);
+    const good = buildTcp({
+      src: ipToBytes(plan.tun6),
+      dst: ipToBytes(vip6),
+      sport: 40002,
+      dport: 443,
+      flags: TCP_ACK,
+      payload: Buffer.from('data'),
+    });
+    const variants: Array<[string, (p: Buffer) => Buffer]> = [
+      ['not TCP', (p) => ((p[6] = 17), p)],
+      ['payload length past the end', (p) => (p.writeUInt16BE(p.length - 40 + 1, 4), p)],
+      ['payload shorter than the TCP header', (p) => (p.writeUInt16BE(19, 4), p)],
+    ];
+    for (const [what, mangle] of variants) {
+      const p = mangle(Buffer.from(good));
+      const before = Buffer.from(p);
+      expect(fast(p), what).to.equal(PASS);
+      expect(p.equals(before), what).to.equal(true);
+    }
+    expect(fast(Buffer.from(good))).to.equal(REPLY);
+  });
+
+  it('takes the listener direction only from the tun address to a fake address', () => {
+    for (const family of [4, 6] as const) {
+      const { init, nat, e } = openFlows(family, family === 4 ? plan.tun4 : plan.tun6);
+      const fast = createFastPath(init);
+      const lport = family === 4 ? LPORT : LPORT + 1;
+      const fake = family === 4 ? plan.fake4(nat.fakeIndex(e)) : plan.fake6(nat.fakeIndex(e));
+      const from = (src: string, dst: string) =>
+        buildTcp({
+          src: ipToBytes(src),
+          dst: ipToBytes(dst),
+          sport: lport,
+          dport: nat.natPort(e),
+          flags: TCP_ACK,
+        });
+      const notTun = family === 4 ? '100.64.0.9' : plan.assign('web.corp.test').v6;
+      const notFake = family === 4 ? vip4 : 'fd00:1:2:3::5';
+      for (const p of [from(notTun, fake), from(family === 4 ? plan.tun4 : plan.tun6, notFake)]) {
+        const before = Buffer.from(p);
+        expect(fast(p)).to.equal(PASS);
+        expect(p.equals(before)).to.equal(true);
+      }
+      expect(fast(from(family === 4 ? plan.tun4 : plan.tun6, fake))).to.equal(REPLY);
+    }
+  });
+
+  it('listener segments: flags only on FIN/RST, last-seen refreshed', () => {
+    const { init, nat, e } = openFlows(4, plan.tun4);
+    const fast = createFastPath(init);
+    const back = (flags: number) =>
+      buildTcp({
+        src: ipToBytes(plan.tun4),
+        dst: ipToBytes(plan.fake4(nat.fakeIndex(e))),
+        sport: LPORT,
+        dport: nat.natPort(e),
+        flags,
+      });
+    nat.setNow(12_345);
+    expect(fast(back(TCP_ACK))).to.equal(REPLY);
+    expect(nat.flags(e)).to.equal(0);
+    expect(nat.lastSeen(e)).to.equal(12_345);
+    expect(fast(back(TCP_RST | TCP_ACK))).to.equal(REPLY);
+    expect(nat.flags(e)).to.equal(4);
+  });
+
+  it('a bare SYN on a CLOSING entry goes to the slow path', () => {
+    const { init, nat } = openFlows(4, plan.tun4);
+    const fast = createFastPath(init);
+    const i = nat.lookup(seg4(40002), 12, 16, 4, 40002, 443);
+    nat.close(i, 0, 60_000);
+    expect(nat.state(i)).to.equal(ST_CLOSING);
+    expect(fast(seg4(40002, TCP_SYN))).to.equal(PASS);
+    expect(fast(seg4(40002, TCP_ACK))).to.equal(REPLY);
+  });
+});
