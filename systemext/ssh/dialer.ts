@@ -303,7 +303,9 @@ export class SshDialer extends EventEmitter implements Dialer {
       outer?.release();
       const e = isDialError(err) ? err : sshError('UNREACHABLE', (err as Error).message);
       this.log('warn', e.message);
-      this.setState(slot, slot.sessions.size ? 'connected' : 'error', e.message);
+      // A set-up the user cancelled (or that was abandoned) is no fault of the bastion: back to idle.
+      const idle = e.code === 'CANCELLED';
+      this.setState(slot, slot.sessions.size ? 'connected' : idle ? 'idle' : 'error', e.message);
       throw e;
     }
   }
