@@ -15,7 +15,7 @@ import { runDiagnostics } from '../diag/run';
 import { loadConfig } from '../config/load';
 import type { UserConfig } from '../config/types';
 import { watchConfig } from '../config/watch';
-import type { SecurityKey, UserPrompter } from '../fido/api';
+import type { KeySource, UserPrompter } from '../fido/api';
 import { SshAgent } from '../ssh/agent';
 import { DaemonLink, type LinkState } from './daemon-link';
 import { AppDirectory } from './directory';
@@ -30,7 +30,7 @@ export interface AgentOptions {
   version: string;
   prompter: UserPrompter;
   /** The security key for signatures (the real one through node-hid, or the virtual key in tests). */
-  securityKey: () => Promise<SecurityKey>;
+  securityKey: KeySource;
   /** Serve the ssh-agent protocol here (SSH_AUTH_SOCK for the user's own ssh), or null for none. */
   sshAgentSocket: string | null;
   /** Bring VNet up as soon as the daemon is there (default true). */

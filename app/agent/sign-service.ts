@@ -7,7 +7,7 @@
 import type { SignParams } from '../../ipc/messages';
 import { RpcError, rpcFailure } from '../../ipc/rpc';
 import { ErrorCodes } from '../../ipc/messages';
-import type { SecurityKey } from '../fido/api';
+import type { KeySource } from '../fido/api';
 import { FidoError } from '../fido/api';
 import { encodePublicKeyBlob } from '../ssh/keys';
 import { describeSignError, signWithSkKey } from '../ssh/signer';
@@ -42,7 +42,7 @@ export function parseUserauthData(data: Buffer): UserauthRequest {
 export interface SignServiceOptions {
   directory: () => AppDirectory | null;
   /** The security key to sign with (rejects with a sentence when none is plugged in). */
-  securityKey: () => Promise<SecurityKey>;
+  securityKey: KeySource;
   log?: (msg: string) => void;
 }
 
@@ -73,12 +73,21 @@ export class SignService {
         `refusing to sign: the login is for ${req.user} with another key or service, not ${b.user}@${b.host} with the configured key`,
         'not-a-login',
       );
-    const sk = await this.opts.securityKey().catch((err: Error) => {
-      throw rpcFailure(err.message, 'no-key');
-    });
+    const purpose = {
+      what: 'ssh-login' as const,
+      bastion: b.name,
+      host: b.host,
+      user: b.user,
+      requester: 'daemon' as const,
+    };
+    const sk = await this.opts
+      .securityKey({ rpId: key.application, credentialId: key.keyHandle, ctx: { purpose, signal } })
+      .catch((err: Error) => {
+        throw rpcFailure(err.message, 'no-key');
+      });
     try {
       const sig = await signWithSkKey(sk, key, data, {
-        purpose: { what: 'ssh-login', bastion: b.name, host: b.host, user: b.user, requester: 'daemon' },
+        purpose,
         signal,
       });
       this.opts.log?.(`signed a login to ${b.user}@${b.host} for bastion ${b.name}`);

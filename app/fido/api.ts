@@ -194,6 +194,19 @@ export class FidoError extends Error {
   }
 }
 
+/** Which credential an operation needs, so a source of keys can pick the key that holds it. */
+export interface KeyWanted {
+  rpId: string;
+  credentialId: Buffer;
+  ctx: OperationContext;
+}
+
+/**
+ * Where signatures come from: the security key to use for `want` (with several plugged in, the one
+ * holding the credential). Rejects with a FidoError sentence when there is none.
+ */
+export type KeySource = (want?: KeyWanted) => Promise<SecurityKey>;
+
 /** One security key, ready for operations. */
 export interface SecurityKey {
   /** Human label, e.g. "YubiKey 5 NFC" or "KeyVNet virtual key". */

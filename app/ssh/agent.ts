@@ -16,7 +16,7 @@ import { chmodSync, lstatSync, mkdirSync, readFileSync, unlinkSync } from 'node:
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
-import type { OperationContext, Purpose, SecurityKey, UserPrompter } from '../fido/api';
+import type { KeySource, OperationContext, Purpose, UserPrompter } from '../fido/api';
 import { requestQueue } from '../fido/request-queue';
 import {
   AgentFrameDecoder,
@@ -61,7 +61,7 @@ export interface SshAgentOptions {
    * The security key to sign with; rejects (e.g. "no security key plugged in") when there is none.
    * Return the same object while the key stays plugged in: signatures are serialized per object.
    */
-  securityKey: () => Promise<SecurityKey>;
+  securityKey: KeySource;
   /** Asks `ssh-add -c` confirmations; without one, confirm-constrained keys are refused. */
   prompter?: UserPrompter;
   /** Default: warnings and errors to stderr. */
@@ -411,7 +411,7 @@ export class SshAgent extends EventEmitter {
       const ctx: OperationContext = { purpose, signal: ac.signal, timeoutMs: this.opts.requestTimeoutMs };
       if (found.added?.confirm) await this.confirm(found.added.key, ctx);
       const key = isLocked(found.key) ? await found.key.unlock(ctx) : (found.key as SkKey);
-      const sk = await this.opts.securityKey();
+      const sk = await this.opts.securityKey({ rpId: key.application, credentialId: key.keyHandle, ctx });
       const sig = await signWithSkKey(sk, key, data, ctx);
       this.log('info', `signed with ${fp} (${purpose.what}${purpose.host ? ` to ${purpose.host}` : ''})`);
       this.emit('sign', { fingerprint: fp, ok: true } satisfies SignEvent);
