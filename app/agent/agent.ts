@@ -171,7 +171,10 @@ export class AgentCore extends EventEmitter<{
     return this.opts.configPath;
   }
 
-  /** The `keyvnet diag` report as text (the key check is left to the command: the key is ours now). */
+  /**
+   * The `keyvnet diag` report as text. The key check is left to the command (the key is ours now),
+   * and without an ssh-agent socket of ours the agent check would only say so: this agent runs.
+   */
   async diagnostics(): Promise<string> {
     const report = await runDiagnostics({
       configPath: this.opts.configPath,
@@ -180,6 +183,11 @@ export class AgentCore extends EventEmitter<{
       version: this.opts.version,
       daemonUid: this.opts.link?.daemonUid,
     });
+    if (!this.opts.sshAgentSocket) {
+      report.checks = report.checks.filter((c) => c.id !== 'agent');
+      report.summary = { ok: 0, warn: 0, fail: 0, skip: 0 };
+      for (const c of report.checks) report.summary[c.status]++;
+    }
     return formatReport(report);
   }
 

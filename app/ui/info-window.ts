@@ -1,6 +1,7 @@
 // A small message window (icon, title, text, OK), shown with show(), never exec(): a nested Qt loop
-// would block Node's. Used for Diagnostics… until the keyvnet command brings its report.
-import type { QLabel, QWidget } from '@nodegui/nodegui';
+// would block Node's. Also shows long reports (Diagnostics…: the `keyvnet diag` text) in a read-only,
+// scrollable, monospaced box instead of the label, so columns line up and nothing runs off screen.
+import type { QLabel, QPlainTextEdit, QWidget } from '@nodegui/nodegui';
 import { wrapText } from './format';
 import type { NodeGui } from './qt-runtime';
 import { appIconLabel, label, placeWindow, TITLE } from './widgets';
@@ -9,6 +10,7 @@ export class InfoWindow {
   private readonly window: QWidget;
   private readonly heading: QLabel;
   private readonly text: QLabel;
+  private readonly report: QPlainTextEdit;
 
   constructor(
     private readonly qt: NodeGui,
@@ -28,6 +30,13 @@ export class InfoWindow {
     this.text = label(qt, '', '', { select: true });
     col.addWidget(this.heading);
     col.addWidget(this.text);
+    this.report = new qt.QPlainTextEdit();
+    this.report.setReadOnly(true);
+    this.report.setLineWrapMode(qt.LineWrapMode.NoWrap);
+    this.report.setMinimumSize(680, 420);
+    this.report.setStyleSheet('font-family: monospace; font-size: 12px;');
+    this.report.hide();
+    col.addWidget(this.report, 1);
     const buttons = new qt.QBoxLayout(qt.Direction.LeftToRight);
     buttons.addStretch(1);
     const ok = new qt.QPushButton();
@@ -44,6 +53,21 @@ export class InfoWindow {
   show(heading: string, text: string): void {
     this.heading.setText(heading);
     this.text.setText(wrapText(text, 64));
+    this.text.show();
+    this.report.hide();
+    this.present();
+  }
+
+  /** A long, preformatted text (a report): scrollable, monospaced, never wrapped. */
+  showReport(heading: string, text: string): void {
+    this.heading.setText(heading);
+    this.text.hide();
+    this.report.setPlainText(text);
+    this.report.show();
+    this.present();
+  }
+
+  private present(): void {
     this.window.adjustSize();
     placeWindow(this.qt, this.window, 'centre');
     this.window.show();

@@ -276,7 +276,7 @@ export class MenuBarApp {
         // The same report as `keyvnet diag` (app/diag); the window shows it when the checks are done.
         run().then(
           (report) => {
-            this.info.show('Diagnostics', report);
+            this.info.showReport('Diagnostics', report);
             this.d.probe('diagnostics', { visible: this.info.isVisible(), done: true });
           },
           (err: unknown) =>
