@@ -33,7 +33,7 @@ export class InfoWindow {
     this.report = new qt.QPlainTextEdit();
     this.report.setReadOnly(true);
     this.report.setLineWrapMode(qt.LineWrapMode.NoWrap);
-    this.report.setMinimumSize(680, 420);
+    this.report.setMinimumSize(480, 300);
     this.report.setStyleSheet('font-family: monospace; font-size: 12px;');
     this.report.hide();
     col.addWidget(this.report, 1);
@@ -64,12 +64,22 @@ export class InfoWindow {
     this.text.hide();
     this.report.setPlainText(text);
     this.report.show();
-    this.present();
+    this.present({ width: 820, height: 600 });
   }
 
-  private present(): void {
+  /** `size`: at least this big (within the screen); adjustSize alone stops at 2/3 of the screen. */
+  private present(size?: { width: number; height: number }): void {
     this.window.adjustSize();
-    placeWindow(this.qt, this.window, 'centre');
+    const area = this.qt.QApplication.primaryScreen()?.availableGeometry();
+    if (size && area) {
+      const w = Math.min(size.width, area.width() - 32);
+      const h = Math.min(size.height, area.height() - 48);
+      this.window.resize(w, h);
+      this.window.move(
+        area.left() + Math.floor((area.width() - w) / 2),
+        area.top() + Math.floor((area.height() - h) / 3),
+      );
+    } else placeWindow(this.qt, this.window, 'centre');
     this.window.show();
     this.window.raise();
     this.window.activateWindow();
