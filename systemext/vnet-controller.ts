@@ -54,7 +54,7 @@ export class VNetController extends EventEmitter<{ event: [VNetEvent] }> {
       if (old && sameOsConfig(old, cfg)) {
         // Same range, MTU and zones: apps changed at most. Running connections keep going; new
         // lookups ask the agent again.
-        (this.vnet.engine as { appsChanged?: () => void }).appsChanged?.();
+        this.vnet.engine.appsChanged();
         this.publish();
         return { restarted: false };
       }
