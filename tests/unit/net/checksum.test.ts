@@ -1,7 +1,14 @@
 // Incremental checksum updates (RFC 1624), the ones the fast path uses, agree with full
 // recomputation (RFC 1071).
 import { expect } from 'chai';
-import { adjust, internetChecksum, put16, put32 } from '../../../systemext/net/checksum';
+import {
+  adjust,
+  internetChecksum,
+  onesSum,
+  pseudoHeaderSum,
+  put16,
+  put32,
+} from '../../../systemext/net/checksum';
 
 /** Small deterministic PRNG (mulberry32) so failures reproduce. */
 function prng(seed: number): () => number {
@@ -21,6 +28,45 @@ describe('internet checksum', () => {
 
   it('pads an odd trailing byte with zero', () => {
     expect(internetChecksum(Buffer.from([0x12, 0x34, 0x56]), 0, 3)).to.equal(~(0x1234 + 0x5600) & 0xffff);
+  });
+
+  it('sums only [start, end) of a larger buffer, for every length and offset', () => {
+    // The fast path sums slices of a packet: bytes just past `end` must never count.
+    const rnd = prng(7);
+    const big = Buffer.from(Array.from({ length: 64 }, () => 1 + Math.floor(rnd() * 255)));
+    for (let start = 0; start < 4; start++) {
+      for (let end = start; end < 40; end++) {
+        const copy = Buffer.alloc(end - start + 1); // a zero pad byte for the odd tail
+        big.copy(copy, 0, start, end);
+        let want = 0;
+        for (let i = 0; i + 1 < copy.length; i += 2) want += copy.readUInt16BE(i);
+        expect(onesSum(big, start, end), `[${start}, ${end})`).to.equal(want);
+      }
+    }
+  });
+
+  it('pseudoHeaderSum equals the sum of the pseudo-header written out (IPv4 and IPv6, jumbo length)', () => {
+    const rnd = prng(11);
+    for (const [addrLen, l4Length] of [
+      [4, 20],
+      [4, 0xfffe],
+      [16, 1480],
+      [16, 0x1_0004], // an IPv6 jumbogram's 32-bit length: both halves count
+    ] as const) {
+      // A packet with the addresses where an IP header has them, and bytes around them.
+      const pkt = Buffer.from(Array.from({ length: 48 }, () => Math.floor(rnd() * 256)));
+      const srcOff = addrLen === 4 ? 12 : 8;
+      const dstOff = srcOff + addrLen;
+      // RFC 8200 §8.1 layout (for IPv4 the zero/protocol/length words sum the same).
+      const ph = Buffer.alloc(2 * addrLen + 8);
+      pkt.copy(ph, 0, srcOff, srcOff + addrLen);
+      pkt.copy(ph, addrLen, dstOff, dstOff + addrLen);
+      ph.writeUInt32BE(l4Length, 2 * addrLen);
+      ph[2 * addrLen + 7] = 6;
+      expect(pseudoHeaderSum(pkt, srcOff, dstOff, addrLen, 6, l4Length), `${addrLen} ${l4Length}`).to.equal(
+        onesSum(ph, 0, ph.length),
+      );
+    }
   });
 
   /** A buffer whose checksum field (at 0) holds the checksum of the whole. */
