@@ -23,21 +23,23 @@ function ask(path: string, line: string): Promise<string> {
 }
 
 describe('virtual key control (--virtual-key-control, tests only)', () => {
-  it('touch and deny answer ok only while the key waits; unplug; unknown lines are errors', () => {
+  it('touch and deny answer ok only while the key waits; unplug, plug; unknown lines are errors', () => {
     const calls: string[] = [];
     let waiting = true;
     const va = {
       touch: () => (calls.push('touch'), waiting),
       deny: () => (calls.push('deny'), waiting),
       unplug: () => void calls.push('unplug'),
+      plug: () => void calls.push('plug'),
     };
     expect(controlCommand(va, 'touch')).to.equal('ok');
     expect(controlCommand(va, ' deny ')).to.equal('ok');
     waiting = false;
     expect(controlCommand(va, 'touch')).to.equal('not-waiting');
     expect(controlCommand(va, 'unplug')).to.equal('ok');
+    expect(controlCommand(va, 'plug')).to.equal('ok');
     expect(controlCommand(va, 'reboot')).to.match(/^error unknown command "reboot"/);
-    expect(calls).to.deep.equal(['touch', 'deny', 'touch', 'unplug']);
+    expect(calls).to.deep.equal(['touch', 'deny', 'touch', 'unplug', 'plug']);
   });
 
   it('serves the lines on a unix socket: a touch with nothing waiting is "not-waiting"', async () => {
