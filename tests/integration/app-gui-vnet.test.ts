@@ -276,7 +276,8 @@ describe('menu-bar app with the real daemon, sshd and virtual key (root, Xvfb + 
       fetched = curl('http://hello.pin.test/');
     }
     const second = await again;
-    expect((second.dialog as { warning: string }).warning).to.equal('7 attempts left.');
+    // The dialog after a wrong PIN says so.
+    expect((second.dialog as { warning: string }).warning).to.equal('Wrong PIN. 7 tries left.');
     await new Promise((r) => setTimeout(r, 300));
     await display!.screenshot('vnet-04-pin-dialog-retries');
     await typePin(PIN);
@@ -331,6 +332,43 @@ describe('menu-bar app with the real daemon, sshd and virtual key (root, Xvfb + 
     }
   });
 
+  it('no key plugged in: "Insert your security key" (window and notification) until it is plugged in, then the touch', async () => {
+    expect(await keyControl(control, 'unplug')).to.equal('ok');
+    const from = app!.events.length;
+    const fetched = curl('http://hello.each.test/'); // policy "connection": this connection signs in
+    const shown = await promptWindows(from, (e) => e.insert === true);
+    expect(shown.touchTitle).to.equal(`Insert your security key to connect to each (${ADDR.bastionOuter})`);
+    expect(shown.cancel).to.not.equal(null);
+    const note = await app!.waitUntil('notification', (e) => e.kind === 'insert', from);
+    expect(note.title).to.equal(shown.touchTitle);
+    await app!.waitUntil('menu', (e) => e.icon === 'needs-touch', from);
+    await new Promise((r) => setTimeout(r, 300)); // let it paint (the screenshot only)
+    await display!.screenshot('vnet-06-insert-key');
+    expect(await keyControl(control, 'plug')).to.equal('ok');
+    const touchShown = await promptWindows(from, (e) => e.touch === true && e.insert !== true);
+    expect(touchShown.touchTitle).to.equal(
+      `Touch your security key to connect to each (${ADDR.bastionOuter})`,
+    );
+    await touch();
+    expect((await fetched).out).to.equal(PAGE);
+  });
+
+  it('Cancel in the "insert your key" window makes the waiting curl fail at once', async () => {
+    expect(await keyControl(control, 'unplug')).to.equal('ok');
+    try {
+      const from = app!.events.length;
+      const fetched = curl('http://hello.each.test/');
+      const shown = await promptWindows(from, (e) => e.insert === true);
+      await click(shown.cancel as { x: number; y: number; width: number; height: number });
+      await promptWindows(from, (e) => e.touch === false);
+      const r = await fetched;
+      expect(r.ok).to.equal(false);
+      expect(r.out).to.not.match(/timed out/i);
+    } finally {
+      expect(await keyControl(control, 'plug')).to.equal('ok');
+    }
+  });
+
   it('the status window shows the connection with its bytes', async () => {
     // Through corp's session (touched already; a new session would ask again: touch it then).
     const from = app!.events.length;
@@ -358,7 +396,7 @@ describe('menu-bar app with the real daemon, sshd and virtual key (root, Xvfb + 
     expect(received).to.match(/^\d+ B$/);
     expect(Number(received.split(' ')[0])).to.be.greaterThan(PAGE.length);
     await new Promise((r) => setTimeout(r, 300));
-    await display!.screenshot('vnet-06-status-window');
+    await display!.screenshot('vnet-07-status-window');
   });
 
   it('Diagnostics… shows the keyvnet diag report', async () => {
@@ -368,7 +406,7 @@ describe('menu-bar app with the real daemon, sshd and virtual key (root, Xvfb + 
     expect(await app!.waitFor('diagnostics')).to.include({ visible: true, running: true });
     await app!.waitUntil('diagnostics', (e) => e.done === true);
     await new Promise((r) => setTimeout(r, 300));
-    await display!.screenshot('vnet-07-diagnostics');
+    await display!.screenshot('vnet-08-diagnostics');
   });
 });
 
