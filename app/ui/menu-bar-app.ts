@@ -81,6 +81,8 @@ export class MenuBarApp {
   private lastProbe = '';
   private lastStatusProbe = '';
   private ticker: NodeJS.Timeout | null = null;
+  /** A vnet/connections request is out (the status window refreshes the live bytes). */
+  private refreshing = false;
   private renderTimer: NodeJS.Timeout | null = null;
   private lastRender = 0;
   private stopping = false;
@@ -224,8 +226,19 @@ export class MenuBarApp {
         this.ticker = null;
         return;
       }
+      if (this.statusWindow.isVisible()) this.refreshConnections();
       this.render();
     }, 1000);
+  }
+
+  /** The live bytes of open connections, one daemon request at a time (the state event renders). */
+  private refreshConnections(): void {
+    const refresh = this.d.agent.refreshConnections?.bind(this.d.agent);
+    if (!refresh || this.refreshing) return;
+    this.refreshing = true;
+    refresh()
+      .catch((err: unknown) => console.error(`keyvnet: listing connections: ${(err as Error).message}`))
+      .finally(() => (this.refreshing = false));
   }
 
   private act(a: MenuAction): void {
@@ -265,6 +278,7 @@ export class MenuBarApp {
         this.statusWindow.update(buildStatus(this.state, this.d.prompts.list(), now), this.state.wantUp);
         this.statusWindow.show();
         this.d.probe('status-window', this.statusWindow.snapshot());
+        this.refreshConnections();
         this.tick();
         return;
       }

@@ -64,11 +64,12 @@ const SECTIONS: Section[] = [
     columns: [
       { title: 'App', align: 'left', stretch: true, primary: true, max: 40 },
       { title: 'Port', align: 'right', max: 6 },
+      { title: 'Process', align: 'left', max: 24 },
       { title: 'Sent', align: 'right', max: 10 },
       { title: 'Received', align: 'right', max: 10 },
       { title: 'Age', align: 'right', max: 20 },
     ],
-    rows: (m) => m.connections.map((c) => [c.app, c.port, c.up, c.down, c.age]),
+    rows: (m) => m.connections.map((c) => [c.app, c.port, c.process, c.up, c.down, c.age]),
   },
   {
     key: 'bastions',
@@ -181,7 +182,7 @@ export class StatusWindow {
   } {
     const rows: Record<string, number> = {};
     if (this.last) for (const s of SECTIONS) rows[s.key] = s.rows(this.last).length;
-    // The connection cells as shown (app, port, sent, received, age): tests read the bytes here.
+    // The connection cells as shown (app, port, process, sent, received, age): tests read them here.
     const connections = this.last ? SECTIONS.find((s) => s.key === 'connections')!.rows(this.last) : [];
     return { visible: this.isVisible(), title: this.title.text(), rows, connections };
   }

@@ -8,7 +8,9 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { authorizedKeysLine } from '../../app/ssh/keys';
 import { requireNetns } from '../helpers/privileges';
-import { ADDR, HTTP_PORT, PAGE, Topology } from '../helpers/topology';
+import { Lines } from '../helpers/lines';
+import { ADDR, ECHO_PORT, HTTP_PORT, PAGE, Topology } from '../helpers/topology';
+import { keyvnetIn } from './cli-run';
 import { enrollKeyFiles, touchVirtualKey, virtualKeyControl } from '../helpers/virtual-user';
 import { VNetStack } from '../helpers/vnet-stack';
 
@@ -32,7 +34,8 @@ describe('headless agent: no security key plugged in → "insert your key", then
     const config =
       `[[bastion]]\nname = "corp"\nhost = "${ADDR.bastionOuter}"\nuser = "root"\nkey = "${keyPath}"\n` +
       `host_keys = ["${hostKey}"]\n\n[[zone]]\nsuffix = "corp.test"\nbastion = "corp"\n\n` +
-      `[[app]]\nname = "hello.corp.test"\ntarget = "${ADDR.intranet}:${HTTP_PORT}"\nports = [80]\n`;
+      `[[app]]\nname = "hello.corp.test"\ntarget = "${ADDR.intranet}:${HTTP_PORT}"\nports = [80]\n\n` +
+      `[[app]]\nname = "echo.corp.test"\ntarget = "${ADDR.intranet}:${ECHO_PORT}"\nports = [${ECHO_PORT}]\n`;
     stack = await VNetStack.start(topo.laptop, {
       config,
       tunName: 'kvnins0',
@@ -74,5 +77,41 @@ describe('headless agent: no security key plugged in → "insert your key", then
     await touchVirtualKey(control);
     expect((await fetched).stdout).to.equal(PAGE);
     expect(stack!.agentLines.stderr).to.include('Insert your security key to connect to corp');
+  });
+
+  it('keyvnet connections names the client process of an open connection (curl) with its bytes so far', async () => {
+    // The key is in and the session up (the test above): a long-lived connection, curl's telnet
+    // client to the echo app, kept open by its stdin.
+    const client = stack!.ns.spawn('curl', ['-4', '-sS', '-N', `telnet://echo.corp.test:${ECHO_PORT}`]);
+    // Should the session have gone meanwhile, a new one asks for a touch: give it.
+    stack!.agentLines.skipAll();
+    stack!.agentLines
+      .next(/^prompt: touch /, 60_000)
+      .then(() => touchVirtualKey(control))
+      .catch(() => undefined);
+    try {
+      client.stdin!.write('hello echo\n');
+      await new Lines(client).next(/^hello echo/);
+      const kv = (...args: string[]) =>
+        keyvnetIn(stack!.ns, ['--socket', stack!.socketPath, '--config', stack!.configPath, ...args]);
+      const j = JSON.parse((await kv('connections', '--json')).stdout) as {
+        connections: {
+          fqdn: string;
+          bytesUp: number;
+          bytesDown: number;
+          process?: { pid: number; name?: string };
+        }[];
+      };
+      const c = j.connections.find((x) => x.fqdn === 'echo.corp.test');
+      expect(c, JSON.stringify(j)).to.not.equal(undefined);
+      expect(c!.process).to.deep.equal({ pid: client.pid, name: 'curl' });
+      // Counted while open: at least the line each way (plus telnet's option bytes, if any).
+      expect(c!.bytesUp).to.be.at.least('hello echo\n'.length);
+      expect(c!.bytesDown).to.be.at.least('hello echo\n'.length);
+      const h = (await kv('connections')).stdout;
+      expect(h).to.match(new RegExp(`echo\\.corp\\.test:${ECHO_PORT}\\s.*\\scurl \\(${client.pid}\\)\\n`));
+    } finally {
+      client.kill('SIGTERM');
+    }
   });
 });
