@@ -90,6 +90,15 @@ describe("demo: the menu-bar app's probe lines as status lines", () => {
       probe({ event: 'notification', kind: 'touch', title: 'Touch your security key' }),
       probe({ event: 'prompt-windows', touch: false, dialog: null }),
       probe({ event: 'prompt-windows', touch: false, dialog: { kind: 'pin', title: 'Enter the PIN of K' } }),
+      probe({
+        event: 'prompt-windows',
+        touch: true,
+        insert: true,
+        touchTitle: 'Insert your security key',
+        dialog: null,
+      }),
+      probe({ event: 'prompt-windows', touch: true, touchTitle: 'Touch your security key', dialog: null }),
+      probe({ event: 'prompt-windows', touch: false, dialog: null }),
       'KEYVNET-UI {broken',
     ].flatMap(map);
     expect(out).to.deep.equal([
@@ -99,6 +108,10 @@ describe("demo: the menu-bar app's probe lines as status lines", () => {
       'notification: Touch your security key',
       'prompt: done',
       'prompt: pin Enter the PIN of K',
+      'prompt: insert Insert your security key',
+      'prompt: done',
+      'prompt: touch Touch your security key',
+      'prompt: done',
     ]);
   });
 });
