@@ -19,7 +19,8 @@ export const USAGE = `Usage: keyvnet [--headless] [--config FILE] [--daemon-sock
   --virtual-key FILE    (tests, demo) use the virtual security key kept in FILE instead of a USB key
   --virtual-key-pin PIN (tests, demo) the PIN of a new virtual key
   --virtual-touch auto[:MS]|deny|never|manual  (tests, demo) who touches the virtual key
-  --virtual-key-control PATH  (tests) a unix socket taking "touch", "deny", "unplug" lines
+  --virtual-key-control PATH  (tests) a unix socket taking "touch", "deny", "unplug", "plug" lines
+  --virtual-key-unplugged     (tests) the virtual key starts pulled out (until "plug")
   --demo-prompts    show the touch prompt, then the PIN prompt (to try them out)
   --ui-probe=N      GUI: print "KEYVNET-UI {json}" lines on stdout (e.g. when the tray icon is
                     visible) and exit after N seconds or when stdin closes
@@ -58,6 +59,7 @@ export function parseMainArgs(argv: string[]): MainOptions {
         'virtual-key-pin': { type: 'string' },
         'virtual-touch': { type: 'string' },
         'virtual-key-control': { type: 'string' },
+        'virtual-key-unplugged': { type: 'boolean', default: false },
         'demo-prompts': { type: 'boolean', default: false },
         'ui-probe': { type: 'string' },
         version: { type: 'boolean', default: false },
@@ -79,10 +81,11 @@ export function parseMainArgs(argv: string[]): MainOptions {
     v['virtual-key'] === undefined &&
     (v['virtual-key-pin'] !== undefined ||
       v['virtual-touch'] !== undefined ||
-      v['virtual-key-control'] !== undefined)
+      v['virtual-key-control'] !== undefined ||
+      v['virtual-key-unplugged'] === true)
   )
     throw new UsageError(
-      '--virtual-key-pin, --virtual-touch and --virtual-key-control go with --virtual-key',
+      '--virtual-key-pin, --virtual-touch, --virtual-key-control and --virtual-key-unplugged go with --virtual-key',
     );
   const sshSock = v['ssh-agent-socket'];
   return {
@@ -99,6 +102,7 @@ export function parseMainArgs(argv: string[]): MainOptions {
             pin: v['virtual-key-pin'],
             touch: v['virtual-touch'] ?? 'auto',
             ...(v['virtual-key-control'] !== undefined ? { control: v['virtual-key-control'] } : {}),
+            ...(v['virtual-key-unplugged'] === true ? { unplugged: true } : {}),
           },
     demoPrompts: v['demo-prompts'] ?? false,
     probeSeconds,

@@ -82,9 +82,12 @@ export const ConnectionInfo = z.object({
   port,
   /** Milliseconds since the epoch when the connection was handed to the client. */
   openedAt: z.number(),
+  /** Bytes so far: live for open connections (asked from the engine at each list). */
   bytesUp: z.number(),
   bytesDown: z.number(),
   via: z.string(),
+  /** The local process holding the client side, where the OS tells (looked up when listed). */
+  process: z.object({ pid: z.number().int().positive(), name: z.string().max(256).optional() }).optional(),
 });
 export const ConnectionsResult = z.object({ connections: z.array(ConnectionInfo) });
 

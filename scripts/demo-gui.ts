@@ -29,7 +29,8 @@ export function guiAvailable(
 /** A stateful mapper for Lines: probe lines in, status lines out (other stdout lines dropped). */
 export function probeToStatusLines(): (line: string) => string[] {
   let status = '';
-  let touch = false;
+  /** The small window's line ("touch …" / "insert …"), '' when it is down. */
+  let small = '';
   let dialog = '';
   return (line) => {
     if (!line.startsWith(PREFIX)) return [];
@@ -55,10 +56,15 @@ export function probeToStatusLines(): (line: string) => string[] {
       }
       case 'prompt-windows': {
         const d = e.dialog as { title: string } | null;
-        if (e.touch === true && !touch) out.push(`prompt: touch ${String(e.touchTitle)}`);
-        if (e.touch !== true && touch) out.push('prompt: done');
+        // As the headless agent says it: the insert prompt becoming the touch prompt in the same
+        // window is one prompt done and the next shown.
+        const now =
+          e.touch === true ? `${e.insert === true ? 'insert' : 'touch'} ${String(e.touchTitle)}` : '';
+        const kind = (l: string): string => l.split(' ')[0];
+        if (small !== '' && (now === '' || kind(now) !== kind(small))) out.push('prompt: done');
+        if (now !== '' && (small === '' || kind(now) !== kind(small))) out.push(`prompt: ${now}`);
         if (d && d.title !== dialog) out.push(`prompt: pin ${d.title}`);
-        touch = e.touch === true;
+        small = now;
         dialog = d?.title ?? '';
         break;
       }

@@ -201,7 +201,7 @@ export class AgentServer {
     });
     rpc.handle('vnet/connections', async () => {
       allowed('vnet/connections', ['agent', 'cli']);
-      return { connections: this.controller.connections() };
+      return { connections: await this.controller.connections() };
     });
     rpc.handle('bastion/disconnect', async (p) => {
       allowed('bastion/disconnect', ['agent', 'cli']);

@@ -5,6 +5,7 @@
 import { EventEmitter } from 'node:events';
 import type { ConnectionInfo, VNetConfig, VNetEvent, VNetStatus, BastionStateInfo } from '../ipc/messages';
 import { defaultMtu, type DaemonSettings } from './daemon-config';
+import { socketOwnerFinder, type SocketOwnerFinder, type TcpEnds } from './procinfo/socket-owner';
 import { startVNetInstance, type DaemonDeps, type DaemonLog, type RunningVNet } from './vnet-instance';
 import type { AppResolver, Dialer } from './vnet';
 
@@ -16,6 +17,8 @@ export interface ControllerDeps {
   bastions?: () => BastionStateInfo[];
   /** Called when VNet goes down: bastion sessions carry the user's login and go with it. */
   onDown?: () => void;
+  /** Which process holds a connection's client socket (default: this platform's /proc or lsof). */
+  socketOwners?: SocketOwnerFinder;
   /** Seams for tests: the instance starter and its dependencies (in-memory tun, recording OS). */
   start?: typeof startVNetInstance;
   instanceDeps?: Partial<DaemonDeps>;
@@ -32,12 +35,16 @@ export class VNetController extends EventEmitter<{ event: [VNetEvent] }> {
   private since = Date.now();
   private queue: Promise<unknown> = Promise.resolve();
   private readonly conns = new Map<number, ConnectionInfo>();
+  /** Connections whose client process was looked up (once each; forgotten with the connection). */
+  private readonly ownerLooked = new Set<number>();
+  private readonly socketOwners: SocketOwnerFinder;
 
   constructor(
     private readonly settings: DaemonSettings,
     private readonly deps: ControllerDeps,
   ) {
     super();
+    this.socketOwners = deps.socketOwners ?? socketOwnerFinder();
   }
 
   /** The zones of the current configuration (the resolver's view, also while down). */
@@ -113,8 +120,35 @@ export class VNetController extends EventEmitter<{ event: [VNetEvent] }> {
     });
   }
 
-  connections(): ConnectionInfo[] {
-    return [...this.conns.values()];
+  /**
+   * The open connections with their bytes so far (asked from the engine now) and, where the OS
+   * tells, the client process: looked up here, once per connection, for the ones new since the
+   * last list, so the packet path never pays for it.
+   */
+  async connections(): Promise<ConnectionInfo[]> {
+    const open = this.vnet?.engine.openConnections?.() ?? [];
+    const unknown: { id: number; ends: TcpEnds }[] = [];
+    for (const f of open) {
+      const c = this.conns.get(f.id);
+      if (!c) continue;
+      c.bytesUp = f.bytesFromClient;
+      c.bytesDown = f.bytesToClient;
+      if (this.ownerLooked.has(f.id)) continue;
+      this.ownerLooked.add(f.id);
+      unknown.push({ id: f.id, ends: { local: f.client, remote: f.app } });
+    }
+    if (unknown.length > 0) {
+      const owners = await this.socketOwners(unknown.map((u) => u.ends)).catch((err: unknown) => {
+        this.deps.log('warn', `client processes of connections not found: ${(err as Error).message}`);
+        return unknown.map(() => null);
+      });
+      owners.forEach((o, i) => {
+        const c = this.conns.get(unknown[i].id);
+        if (c && o && Number.isInteger(o.pid) && o.pid > 0)
+          c.process = { pid: o.pid, ...(o.name ? { name: o.name.slice(0, 256) } : {}) };
+      });
+    }
+    return [...this.conns.values()].map((c) => ({ ...c }));
   }
 
   private serial<T>(op: () => Promise<T>): Promise<T> {
@@ -171,6 +205,7 @@ export class VNetController extends EventEmitter<{ event: [VNetEvent] }> {
         at: Date.now(),
       });
     this.conns.clear();
+    this.ownerLooked.clear();
   }
 
   private watchEngine(vnet: RunningVNet): void {
@@ -202,6 +237,7 @@ export class VNetController extends EventEmitter<{ event: [VNetEvent] }> {
       (ev: { fqdn: string; port: number; bytesFromClient: number; bytesToClient: number; id: number }) => {
         if (!live()) return;
         this.conns.delete(ev.id);
+        this.ownerLooked.delete(ev.id);
         this.send({
           type: 'connection-closed',
           id: ev.id,

@@ -163,6 +163,34 @@ export class AgentCore extends EventEmitter<{
     return this.link.push();
   }
 
+  /**
+   * The open connections' bytes so far and client processes, asked from the daemon (the status
+   * window does so every second while it is shown); published when anything changed.
+   */
+  async refreshConnections(): Promise<void> {
+    const rpc = this.link.rpc();
+    if (!rpc || this.state.connections.length === 0) return;
+    const { connections } = await rpc.request('vnet/connections', {}, { timeoutMs: 5000 });
+    const byId = new Map(connections.map((c) => [c.id, c]));
+    let changed = false;
+    for (const c of this.state.connections) {
+      const d = byId.get(c.id);
+      if (!d) continue;
+      if (
+        d.bytesUp !== c.bytesUp ||
+        d.bytesDown !== c.bytesDown ||
+        d.process?.pid !== c.process?.pid ||
+        d.process?.name !== c.process?.name
+      ) {
+        c.bytesUp = d.bytesUp;
+        c.bytesDown = d.bytesDown;
+        if (d.process) c.process = d.process;
+        changed = true;
+      }
+    }
+    if (changed) this.publish();
+  }
+
   async disconnectBastion(name: string): Promise<void> {
     await this.link.rpc()?.request('bastion/disconnect', { name });
   }
@@ -296,6 +324,7 @@ export class AgentCore extends EventEmitter<{
           bytesUp: ev.bytesUp,
           bytesDown: ev.bytesDown,
           via: c?.via ?? '',
+          ...(c?.process ? { process: c.process } : {}),
           closedAt: ev.at,
         });
         s.recent.length = Math.min(s.recent.length, MAX_RECENT);

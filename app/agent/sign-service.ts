@@ -83,6 +83,9 @@ export class SignService {
     const sk = await this.opts
       .securityKey({ rpId: key.application, credentialId: key.keyHandle, ctx: { purpose, signal } })
       .catch((err: Error) => {
+        // Cancel in "Insert your security key": cancelled like a touch prompt's, not a failed login.
+        if (err instanceof FidoError && err.code === 'cancelled')
+          throw new RpcError(err.message, ErrorCodes.Cancelled, 'cancelled');
         throw rpcFailure(err.message, 'no-key');
       });
     try {

@@ -92,8 +92,17 @@ export function formatConnections(list: ConnectionInfo[], now: number): string {
     formatAge(now - c.openedAt),
     formatBytes(c.bytesUp),
     formatBytes(c.bytesDown),
+    processText(c.process),
   ]);
-  return table(['ID', 'APP', 'VIA', 'AGE', 'UP', 'DOWN'], rows) + '\n';
+  return table(['ID', 'APP', 'VIA', 'AGE', 'UP', 'DOWN', 'PROCESS'], rows) + '\n';
+}
+
+/** "curl (4051)", "-" when the OS did not tell; a name's control characters never reach the terminal. */
+export function processText(p: ConnectionInfo['process']): string {
+  if (!p) return '-';
+  // eslint-disable-next-line no-control-regex
+  const name = (p.name ?? '').replace(/[\u0000-\u001f\u007f-\u009f]/g, '?');
+  return name ? `${name} (${p.pid})` : `pid ${p.pid}`;
 }
 
 export function formatApps(apps: AppJson[]): string {

@@ -122,6 +122,8 @@ export interface PromptBase {
 export interface PinPrompt extends PromptBase {
   /** Attempts left before the key blocks its PIN, when the key tells. */
   retriesLeft: number | null;
+  /** The last PIN tried on this key (since it was plugged in) was wrong: the dialog says so. */
+  afterWrongPin?: boolean;
 }
 
 export interface TouchPrompt extends PromptBase {
@@ -149,6 +151,22 @@ export interface ConfirmPrompt {
 }
 
 /**
+ * No security key is plugged in: ask for one. The request waits (polling the devices) until a key
+ * appears, the user cancels, the caller gives up, or a deadline; then `signal` aborts.
+ */
+export interface InsertKeyPrompt {
+  /** Unique among all prompts' request ids (drawn from the RequestQueue's), so cancel-by-id works. */
+  requestId: number;
+  purpose: Purpose;
+  /** Aborts when the wait ends (a key appeared, cancelled, timed out): close the prompt at once. */
+  signal: AbortSignal;
+  /** The prompt's Cancel: the request fails at once ('cancelled'). */
+  cancel(): void;
+  /** How long the request waits for a key before it fails, in ms. */
+  timeoutMs: number;
+}
+
+/**
  * The user-facing side, implemented by the menu-bar UI and by the headless terminal prompts.
  * Every prompt carries an AbortSignal: when it aborts, close that prompt at once (resolve
  * null/false) and show the next one waiting. Texts are plain text, never markup.
@@ -164,6 +182,11 @@ export interface UserPrompter {
   askPassphrase?(req: PassphrasePrompt): Promise<string | null>;
   /** `ssh-add -c` keys: may this use go ahead? Anything but an explicit yes is no. */
   confirm?(req: ConfirmPrompt): Promise<boolean>;
+  /**
+   * No key is plugged in: show "Insert your security key to …" until `req.signal` aborts. Without
+   * this method a request with no key fails at once.
+   */
+  insertKey?(req: InsertKeyPrompt): void;
 }
 
 export type FidoErrorCode =

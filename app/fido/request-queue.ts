@@ -44,6 +44,14 @@ export class RequestQueue extends EventEmitter {
     return [...this.entries.values()].map((e) => ({ ...e.info }));
   }
 
+  /**
+   * An id for a prompt that waits outside the queue (no key yet: "Insert your security key"), from
+   * the same counter, so the UI's cancel-by-id never mistakes one for a queued request.
+   */
+  reserveId(): number {
+    return this.nextId++;
+  }
+
   /** Cancel a request (from the UI); false when it is already over. */
   cancel(id: number): boolean {
     const e = this.entries.get(id);

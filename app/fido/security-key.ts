@@ -51,6 +51,8 @@ interface PinAuth {
 
 export class Ctap2SecurityKey implements SecurityKey {
   readonly kind = 'ctap2' as const;
+  /** The last PIN tried through this key object was wrong (the next PIN dialog says so). */
+  private lastPinWrong = false;
 
   private constructor(
     readonly label: string,
@@ -557,6 +559,7 @@ export class Ctap2SecurityKey implements SecurityKey {
         purpose: ctx.purpose,
         signal: ctx.signal,
         retriesLeft: retries,
+        ...(this.lastPinWrong ? { afterWrongPin: true } : {}),
       }),
       ctx.signal,
     );
@@ -567,11 +570,14 @@ export class Ctap2SecurityKey implements SecurityKey {
     const withPermissions =
       this.info.options.get('pinUvAuthToken') === true ? { permissions: permission, rpId } : undefined;
     try {
-      return { protocol, token: await this.client.getPinToken(protocol, pin, withPermissions) };
+      const token = await this.client.getPinToken(protocol, pin, withPermissions);
+      this.lastPinWrong = false;
+      return { protocol, token };
     } catch (err) {
       // A key that has to have a new PIN answers the right PIN with PIN_POLICY_VIOLATION.
       if (hasStatus(err, C.CTAP2_ERR_PIN_POLICY_VIOLATION)) throw pinChangeRequired(this.label);
       if (!hasStatus(err, C.CTAP2_ERR_PIN_INVALID)) throw err;
+      this.lastPinWrong = true;
       throw await this.wrongPin();
     }
   }

@@ -3,10 +3,11 @@
 // without echo; from a pipe one line is read (scripts, tests). Ctrl-C, Ctrl-D, Escape or end of
 // input cancel (null): a PIN is never retried or guessed here. Questions are asked one at a time;
 // a request that ends (its signal aborts) closes its question at once and the next one is asked.
-import type { ConfirmPrompt, PassphrasePrompt, UserPrompter } from '../fido/api';
+import type { ConfirmPrompt, InsertKeyPrompt, PassphrasePrompt, UserPrompter } from '../fido/api';
 import { SerialChain } from '../fido/serial';
 import {
   confirmPromptText,
+  insertKeyPromptText,
   passphrasePromptText,
   pinPromptText,
   touchPromptText,
@@ -51,6 +52,13 @@ export class TerminalPrompter implements UserPrompter {
   touchDone(req: TouchRequest): void {
     if (this.touchShown.delete(req.requestId))
       this.output.write('Security key touched (or the request ended).\n');
+  }
+
+  /** No key plugged in: says so, once (the request polls for one; it ends by itself). */
+  insertKey(req: InsertKeyPrompt): void {
+    if (req.signal.aborted) return;
+    const text = insertKeyPromptText(req);
+    this.output.write(`${text.title}…\n${indent(text.detail)}\n`);
   }
 
   askPin(req: PinRequest): Promise<string | null> {

@@ -1,8 +1,8 @@
 // The headless agent's prompter: the terminal prompts (on stderr, PIN from stdin), plus one stdout
 // line per prompt so scripts and tests can follow them ("prompt: touch …", "prompt: pin …",
-// "prompt: done"). Never prints a PIN.
-import type { PinPrompt, TouchPrompt, UserPrompter } from '../fido/api';
-import { pinPromptText, touchPromptText } from '../ui/prompt-text';
+// "prompt: insert …", "prompt: done"). Never prints a PIN.
+import type { InsertKeyPrompt, PinPrompt, TouchPrompt, UserPrompter } from '../fido/api';
+import { insertKeyPromptText, pinPromptText, touchPromptText } from '../ui/prompt-text';
 import type { TerminalPrompter } from './prompts';
 
 export class ReportingPrompter implements UserPrompter {
@@ -27,6 +27,13 @@ export class ReportingPrompter implements UserPrompter {
   touchDone(req: TouchPrompt): void {
     this.out('prompt: done');
     this.terminal.touchDone(req);
+  }
+
+  insertKey(req: InsertKeyPrompt): void {
+    if (req.signal.aborted) return;
+    this.out(`prompt: insert ${insertKeyPromptText(req).title}`);
+    req.signal.addEventListener('abort', () => this.out('prompt: done'), { once: true });
+    this.terminal.insertKey(req);
   }
 
   askPassphrase = (

@@ -4,7 +4,8 @@
 import type { AgentState, VNetEvent } from '../agent/state';
 import type { QueuedPrompt } from '../ui/prompt-queue';
 
-export type NotificationKind = 'touch' | 'vnet-stopped' | 'refused' | 'dns-miss' | 'host-key' | 'pin-blocked';
+export type NotificationKind =
+  'touch' | 'insert' | 'vnet-stopped' | 'refused' | 'dns-miss' | 'host-key' | 'pin-blocked';
 
 export interface Notification {
   kind: NotificationKind;
@@ -46,31 +47,36 @@ export class NotificationPolicy {
   private readonly lastShown = new Map<string, number>();
   private readonly dnsNamesSeen = new Set<string>();
   private dnsMissTimes: number[] = [];
-  private touchShown = new Set<number>();
+  /** The touch and insert notifications out, by `kind:id`. */
+  private touchShown = new Set<string>();
 
   constructor(
     private readonly now: () => number = Date.now,
     private readonly limits: PolicyLimits = DEFAULT_LIMITS,
   ) {}
 
-  /** The prompt queue changed: a touch prompt gets a notification exactly while it waits. */
+  /**
+   * The prompt queue changed: a touch prompt, and an "insert your key" one, gets a notification
+   * exactly while it waits.
+   */
   onPrompts(queue: readonly QueuedPrompt[]): NotifyDecision[] {
     const out: NotifyDecision[] = [];
-    const touches = queue.filter((p) => p.kind === 'touch');
-    const live = new Set(touches.map((p) => p.id));
-    for (const id of this.touchShown) {
-      if (!live.has(id)) {
-        this.touchShown.delete(id);
-        out.push({ withdraw: `touch:${id}` });
+    const keyOf = (p: QueuedPrompt): string => `${p.kind}:${p.id}`;
+    const touches = queue.filter((p) => p.kind === 'touch' || p.kind === 'insert');
+    const live = new Set(touches.map(keyOf));
+    for (const key of this.touchShown) {
+      if (!live.has(key)) {
+        this.touchShown.delete(key);
+        out.push({ withdraw: key });
       }
     }
     for (const p of touches) {
-      if (this.touchShown.has(p.id)) continue;
-      this.touchShown.add(p.id);
+      if (this.touchShown.has(keyOf(p))) continue;
+      this.touchShown.add(keyOf(p));
       out.push({
         show: {
-          kind: 'touch',
-          key: `touch:${p.id}`,
+          kind: p.kind === 'insert' ? 'insert' : 'touch',
+          key: keyOf(p),
           title: p.title,
           body: p.detail,
           urgent: true,

@@ -24,6 +24,8 @@ export interface AgentControl {
   disconnectBastion(name: string): Promise<void> | void;
   /** The config file's path, created with a commented template if missing, to open in an editor. */
   openConfigPath(): string;
+  /** Ask the daemon for the open connections' bytes so far and processes (status window shown). */
+  refreshConnections?(): Promise<void>;
   /** The diagnostics report (keyvnet diag's text), for Diagnostics…; absent = the placeholder. */
   diagnostics?(): Promise<string>;
   /** VNet down, daemon link closed: the app is quitting. */

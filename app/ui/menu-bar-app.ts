@@ -81,6 +81,10 @@ export class MenuBarApp {
   private lastProbe = '';
   private lastStatusProbe = '';
   private ticker: NodeJS.Timeout | null = null;
+  /** A vnet/connections request is out (the status window refreshes the live bytes). */
+  private refreshing = false;
+  /** The status window's connection poll runs (see pollConnections). */
+  private polling = false;
   private renderTimer: NodeJS.Timeout | null = null;
   private lastRender = 0;
   private stopping = false;
@@ -219,6 +223,7 @@ export class MenuBarApp {
   private tick(): void {
     if (this.ticker !== null) return;
     this.ticker = setInterval(() => {
+      this.pollConnections(this.statusWindow.isVisible());
       if (!this.d.tray.isMenuOpen() && !this.statusWindow.isVisible()) {
         clearInterval(this.ticker!);
         this.ticker = null;
@@ -226,6 +231,28 @@ export class MenuBarApp {
       }
       this.render();
     }, 1000);
+  }
+
+  /**
+   * While the status window is shown, the open connections' bytes so far are asked from the daemon
+   * once a second (from tick()); hidden, never. Reported as `connections-poll` when it starts or stops.
+   */
+  private pollConnections(on: boolean): void {
+    if (on !== this.polling) {
+      this.polling = on;
+      this.d.probe('connections-poll', { running: on });
+    }
+    if (on) this.refreshConnections();
+  }
+
+  /** The live bytes of open connections, one daemon request at a time (the state event renders). */
+  private refreshConnections(): void {
+    const refresh = this.d.agent.refreshConnections?.bind(this.d.agent);
+    if (!refresh || this.refreshing) return;
+    this.refreshing = true;
+    refresh()
+      .catch((err: unknown) => console.error(`keyvnet: listing connections: ${(err as Error).message}`))
+      .finally(() => (this.refreshing = false));
   }
 
   private act(a: MenuAction): void {
@@ -265,6 +292,7 @@ export class MenuBarApp {
         this.statusWindow.update(buildStatus(this.state, this.d.prompts.list(), now), this.state.wantUp);
         this.statusWindow.show();
         this.d.probe('status-window', this.statusWindow.snapshot());
+        this.pollConnections(true);
         this.tick();
         return;
       }

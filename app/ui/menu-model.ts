@@ -90,7 +90,12 @@ export function bastionStateText(
   now: number,
 ): string {
   const prompt = prompts.find((p) => p.bastion === name);
-  if (prompt) return prompt.kind === 'waiting' ? 'waiting for your security key' : 'touch your security key';
+  if (prompt)
+    return prompt.kind === 'waiting'
+      ? 'waiting for your security key'
+      : prompt.kind === 'insert'
+        ? 'insert your security key'
+        : 'touch your security key';
   const b = state.bastions.find((x) => x.name === name);
   if (!b) return 'not connected';
   switch (b.state) {

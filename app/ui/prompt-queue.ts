@@ -4,6 +4,7 @@
 import { EventEmitter } from 'node:events';
 import type {
   ConfirmPrompt,
+  InsertKeyPrompt,
   PassphrasePrompt,
   PinPrompt,
   Purpose,
@@ -14,6 +15,7 @@ import type { RequestInfo } from '../fido/request-queue';
 import {
   cleanField,
   confirmPromptText,
+  insertKeyPromptText,
   passphrasePromptText,
   pinPromptText,
   purposeAction,
@@ -23,8 +25,8 @@ import {
 export interface QueuedPrompt {
   /** The request's id in the RequestQueue (cancel by it). */
   id: number;
-  /** On screen: touch, pin, passphrase, confirm; 'waiting': queued behind another request. */
-  kind: 'touch' | 'pin' | 'passphrase' | 'confirm' | 'waiting';
+  /** On screen: insert (no key), touch, pin, passphrase, confirm; 'waiting': queued behind another. */
+  kind: 'insert' | 'touch' | 'pin' | 'passphrase' | 'confirm' | 'waiting';
   keyLabel: string;
   /** The prompt's own title ("Touch your security key to connect to corp (bastion…)"). */
   title: string;
@@ -53,7 +55,7 @@ export interface RequestSource {
   on(event: 'change', listener: () => void): unknown;
 }
 
-const ON_SCREEN = new Set<QueuedPrompt['kind']>(['touch', 'pin', 'passphrase', 'confirm']);
+const ON_SCREEN = new Set<QueuedPrompt['kind']>(['insert', 'touch', 'pin', 'passphrase', 'confirm']);
 
 export function isOnScreen(p: QueuedPrompt): boolean {
   return ON_SCREEN.has(p.kind);
@@ -73,6 +75,8 @@ function what(p: Purpose): string {
  */
 export class PromptTracker extends EventEmitter<{ change: [] }> implements PromptQueueView {
   private readonly shown = new Map<string, QueuedPrompt>();
+  /** Cancel of the "insert your key" prompts out (they wait outside the request queue), by id. */
+  private readonly insertCancels = new Map<number, () => void>();
   /** The prompter to hand to the security-key layer: the same behaviour, tracked. */
   readonly prompter: UserPrompter;
 
@@ -109,6 +113,24 @@ export class PromptTracker extends EventEmitter<{ change: [] }> implements Promp
       },
     };
     const wrapped = this.inner;
+    if (wrapped.insertKey) {
+      p.insertKey = (req: InsertKeyPrompt) => {
+        wrapped.insertKey!(req);
+        if (req.signal.aborted) return;
+        const key = `insert:${req.requestId}`;
+        const t = insertKeyPromptText(req);
+        this.insertCancels.set(req.requestId, req.cancel);
+        this.add(key, 'insert', req.requestId, '', req.purpose, t.title, t.detail);
+        req.signal.addEventListener(
+          'abort',
+          () => {
+            this.insertCancels.delete(req.requestId);
+            this.remove(key);
+          },
+          { once: true },
+        );
+      };
+    }
     if (wrapped.askPassphrase) {
       p.askPassphrase = (req: PassphrasePrompt) => {
         const t = passphrasePromptText(req);
@@ -146,7 +168,9 @@ export class PromptTracker extends EventEmitter<{ change: [] }> implements Promp
   }
 
   cancel(id: number): void {
-    this.requests?.cancel(id);
+    const insert = this.insertCancels.get(id);
+    if (insert) insert();
+    else this.requests?.cancel(id);
   }
 
   private track<T>(
@@ -198,6 +222,7 @@ export function promptSummary(queue: readonly QueuedPrompt[]): string | null {
   if (queue.length === 0) return null;
   const first = queue.find(isOnScreen) ?? queue[0];
   const head = {
+    insert: 'Insert your security key',
     touch: 'Touch your security key',
     pin: 'Enter your security key PIN',
     passphrase: 'Enter a key file passphrase',

@@ -5,7 +5,14 @@
 // Everything here is plain text: the GUI shows it with Qt::PlainText, so a user or host name such
 // as "<b>x</b>" is shown as typed, never rendered. Control and bidi-override characters in what
 // peers send (user names, hosts, comments) are replaced, so a name cannot forge a line of its own.
-import type { ConfirmPrompt, PassphrasePrompt, PinPrompt, Purpose, TouchPrompt } from '../fido/api';
+import type {
+  ConfirmPrompt,
+  InsertKeyPrompt,
+  PassphrasePrompt,
+  PinPrompt,
+  Purpose,
+  TouchPrompt,
+} from '../fido/api';
 
 export type PinRequest = PinPrompt;
 export type TouchRequest = TouchPrompt;
@@ -92,14 +99,30 @@ export function touchPromptText(req: TouchRequest): TouchPromptText {
   return { title, detail: detailLines(req.purpose, req.keyLabel) };
 }
 
+/** "Insert your security key to connect to corp (bastion…)"; the detail says how long it waits. */
+export function insertKeyPromptText(req: InsertKeyPrompt): TouchPromptText {
+  const wait = Math.round(req.timeoutMs / 1000);
+  const title =
+    req.purpose.what === 'select-key'
+      ? 'Insert your security key'
+      : `Insert your security key to ${purposeAction(req.purpose)}`;
+  return {
+    title,
+    detail: `${detailLines(req.purpose, null)}
+Waiting ${wait < 120 ? `${wait} s` : `${Math.round(wait / 60)} min`} for a security key.`,
+  };
+}
+
 export function pinPromptText(req: PinRequest): PinPromptText {
   let warning: string | null = null;
   if (req.retriesLeft !== null) {
     const n = req.retriesLeft;
-    warning = `${n} ${n === 1 ? 'attempt' : 'attempts'} left.`;
+    warning = req.afterWrongPin
+      ? `Wrong PIN. ${n} ${n === 1 ? 'try' : 'tries'} left.`
+      : `${n} ${n === 1 ? 'attempt' : 'attempts'} left.`;
     // CTAP2 §6.5.5.7: at zero retries the key blocks its PIN and must be reset.
     if (n === 1) warning += ' Another wrong PIN blocks the key.';
-  }
+  } else if (req.afterWrongPin) warning = 'Wrong PIN.';
   return {
     title: `Enter the PIN of ${cleanField(req.keyLabel)}`,
     detail: `To ${purposeAction(req.purpose)}.\n${detailLines(req.purpose, null)}`,

@@ -1,5 +1,6 @@
 // The GUI side of UserPrompter (app/fido/api.ts): a small always-on-top "touch your key" window
-// plus a tray notification, and a modal PIN dialog. Dialogs are opened with open(), never exec():
+// (the same window says "insert your security key" while none is plugged in) plus a tray
+// notification, and a modal PIN dialog. Dialogs are opened with open(), never exec():
 // exec() would spin a nested Qt loop and block Node's (see scripts/qode-standin/qode_standin.cc).
 // Every label is Qt::PlainText (Qt's default AutoText would render a user name like "<b>" as
 // markup). A request that ends (its AbortSignal) closes its dialog or touch window at once, and
@@ -7,16 +8,18 @@
 // waiting") and have a Cancel that cancels the request itself (its waiting connections fail at once).
 import { join } from 'node:path';
 import type { QDialog, QLabel, QLineEdit, QPushButton, QWidget } from '@nodegui/nodegui';
-import type { ConfirmPrompt, PassphrasePrompt, UserPrompter } from '../fido/api';
+import type { ConfirmPrompt, InsertKeyPrompt, PassphrasePrompt, UserPrompter } from '../fido/api';
 import { SerialChain } from '../fido/serial';
 import { pinLengthOk } from './pin-rules';
 import {
   confirmPromptText,
+  insertKeyPromptText,
   passphrasePromptText,
   pinPromptText,
   touchPromptText,
   type PinPromptText,
   type PinRequest,
+  type TouchPromptText,
   type TouchRequest,
 } from './prompt-text';
 import type { NodeGui } from './qt-runtime';
@@ -36,8 +39,11 @@ export interface ScreenRect {
 
 /** What the prompter shows, for the --ui-probe report. */
 export interface VisiblePrompts {
+  /** The small window is up: a touch prompt, or "insert your security key" (`insert`). */
   touch: boolean;
   touchTitle?: string;
+  /** The small window asks to insert a key rather than touch it. */
+  insert?: boolean;
   dialog: { kind: string; title: string; warning: string | null } | null;
   /** The "N more waiting" line, when shown. */
   waiting: string | null;
@@ -61,6 +67,15 @@ interface OpenDialog {
   cancel: QPushButton;
 }
 
+/** What the small window shows: a touch wait or an insert wait. */
+interface WindowRequest {
+  requestId: number;
+  kind: 'touch' | 'insert';
+  text: TouchPromptText;
+  /** The insert prompt's own Cancel (it is not in the request queue). */
+  cancel?: () => void;
+}
+
 /** "2 more waiting", or '' when nothing waits behind the prompt. */
 export function waitingText(n: number): string {
   return n > 0 ? `${n} more waiting` : '';
@@ -70,15 +85,15 @@ export class GuiPrompter implements UserPrompter {
   private touchWindow: TouchWindow | null = null;
   /** The dialog on screen (one at a time). */
   private openDialog: OpenDialog | null = null;
-  /** The touch request the window shows now (its Cancel cancels it). */
-  private touchShown: TouchRequest | null = null;
+  /** The request the small window shows now (its Cancel cancels it). */
+  private touchShown: WindowRequest | null = null;
   private waitingCount = 0;
   /** Cancels a request by id (the UI's request queue); without it, Cancel only closes the window. */
   onCancel: ((requestId: number) => void) | null = null;
   /** Called after a prompt window appeared, changed or went (the --ui-probe report). */
   onChange: (() => void) | null = null;
-  /** Touch prompts out, by request id; the window shows the latest. */
-  private readonly touches = new Map<number, TouchRequest>();
+  /** Touch and insert prompts out, by request id; the window shows the latest. */
+  private readonly touches = new Map<number, WindowRequest>();
   /** Dialogs wait for the one in front of them: one dialog at a time. */
   private readonly dialogs = new SerialChain();
 
@@ -88,13 +103,31 @@ export class GuiPrompter implements UserPrompter {
   ) {}
 
   touchNeeded(req: TouchRequest): void {
-    if (req.signal.aborted) return;
-    this.touches.set(req.requestId, req);
-    req.signal.addEventListener('abort', () => this.touchDone(req), { once: true });
-    this.showTouch(req);
+    this.windowNeeded(req.signal, {
+      requestId: req.requestId,
+      kind: 'touch',
+      text: touchPromptText(req),
+    });
   }
 
-  touchDone(req: TouchRequest): void {
+  /** No key plugged in: the same small window, saying so, until the wait ends (its signal). */
+  insertKey(req: InsertKeyPrompt): void {
+    this.windowNeeded(req.signal, {
+      requestId: req.requestId,
+      kind: 'insert',
+      text: insertKeyPromptText(req),
+      cancel: req.cancel,
+    });
+  }
+
+  private windowNeeded(signal: AbortSignal, w: WindowRequest): void {
+    if (signal.aborted) return;
+    this.touches.set(w.requestId, w);
+    signal.addEventListener('abort', () => this.touchDone(w), { once: true });
+    this.showTouch(w);
+  }
+
+  touchDone(req: { requestId: number }): void {
     if (!this.touches.delete(req.requestId)) return;
     const latest = [...this.touches.values()].pop();
     if (latest) return this.showTouch(latest);
@@ -124,8 +157,8 @@ export class GuiPrompter implements UserPrompter {
     this.onChange?.();
   }
 
-  private showTouch(req: TouchRequest): void {
-    const text = touchPromptText(req);
+  private showTouch(req: WindowRequest): void {
+    const text = req.text;
     const w = this.touchWindow ?? (this.touchWindow = this.createTouchWindow());
     this.touchShown = req;
     w.title.setText(text.title);
@@ -165,6 +198,7 @@ export class GuiPrompter implements UserPrompter {
     return {
       touch,
       ...(touch ? { touchTitle: this.touchWindow!.title.text() } : {}),
+      ...(touch && this.touchShown?.kind === 'insert' ? { insert: true } : {}),
       dialog: d ? { kind: d.kind, title: d.text.title, warning: d.text.warning } : null,
       waiting,
       cancel: front ? screenRect(this.qt, front.cancel) : null,
@@ -205,8 +239,9 @@ export class GuiPrompter implements UserPrompter {
     cancel.addEventListener('clicked', () => {
       const req = this.touchShown;
       if (req === null) return;
-      // Cancelling the request ends its touch wait; the abort closes this window (touchDone).
+      // Cancelling the request ends its touch (or insert) wait; the abort closes this window.
       if (this.onCancel) this.onCancel(req.requestId);
+      else if (req.cancel) req.cancel();
       else this.touchDone(req);
     });
     row.addWidget(cancel);

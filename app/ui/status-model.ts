@@ -1,6 +1,8 @@
 // The status window as data (status-window.ts renders it): apps with their virtual addresses, live
 // connections, bastion sessions and the last errors. Pure.
 import type { AgentState } from '../agent/state';
+import type { ConnectionInfo } from '../../ipc/messages';
+import { cleanField } from './prompt-text';
 import { formatAgo, formatBytes, formatClock, formatDuration } from './format';
 import { bastionStateText, statusLine, type StatusLine } from './menu-model';
 import type { QueuedPrompt } from './prompt-queue';
@@ -11,7 +13,7 @@ export interface StatusModel {
   tone: 'ok' | 'busy' | 'off' | 'bad';
   summary: string;
   apps: Array<{ name: string; address: string; via: string; ports: string }>;
-  connections: Array<{ app: string; port: string; up: string; down: string; age: string }>;
+  connections: Array<{ app: string; port: string; process: string; up: string; down: string; age: string }>;
   bastions: Array<{
     name: string;
     host: string;
@@ -56,12 +58,13 @@ export function buildStatus(state: AgentState, prompts: readonly QueuedPrompt[],
         ports: a.ports.length === 0 ? 'all' : a.ports.join(', '),
       };
     }),
-    // Live ones first, then the recently closed: the daemon counts a connection's bytes when it
-    // closes, so those rows are where the bytes are.
+    // Live ones first (their bytes so far: the app asks the daemon every second while this window
+    // is shown), then the recently closed with their final counts.
     connections: [
       ...state.connections.map((c) => ({
         app: c.fqdn,
         port: String(c.port),
+        process: processText(c.process),
         up: formatBytes(c.bytesUp),
         down: formatBytes(c.bytesDown),
         age: formatDuration(now - c.openedAt),
@@ -69,6 +72,7 @@ export function buildStatus(state: AgentState, prompts: readonly QueuedPrompt[],
       ...state.recent.map((c) => ({
         app: c.fqdn,
         port: String(c.port),
+        process: processText(c.process),
         up: formatBytes(c.bytesUp),
         down: formatBytes(c.bytesDown),
         age: `closed ${formatAgo(c.closedAt, now)}`,
@@ -91,4 +95,10 @@ export function buildStatus(state: AgentState, prompts: readonly QueuedPrompt[],
       message: e.message,
     })),
   };
+}
+
+/** "curl (4051)", or "—" where the OS did not tell (names come from other processes: cleaned). */
+export function processText(p: ConnectionInfo['process']): string {
+  if (!p) return '—';
+  return p.name ? `${cleanField(p.name)} (${p.pid})` : `pid ${p.pid}`;
 }

@@ -2,7 +2,7 @@
 // addresses, live connections, bastion sessions and the last errors, each in a rounded card. It
 // renders status-model.ts and updates in place as the agent's state changes.
 import { join } from 'node:path';
-import type { QBoxLayout, QLabel, QPushButton, QWidget } from '@nodegui/nodegui';
+import type { QBoxLayout, QLabel, QPushButton, QShortcut, QWidget } from '@nodegui/nodegui';
 import type { NodeGui } from './qt-runtime';
 import type { StatusModel } from './status-model';
 import { ASSETS_DIR } from './tray';
@@ -64,11 +64,12 @@ const SECTIONS: Section[] = [
     columns: [
       { title: 'App', align: 'left', stretch: true, primary: true, max: 40 },
       { title: 'Port', align: 'right', max: 6 },
+      { title: 'Process', align: 'left', max: 16 },
       { title: 'Sent', align: 'right', max: 10 },
       { title: 'Received', align: 'right', max: 10 },
       { title: 'Age', align: 'right', max: 20 },
     ],
-    rows: (m) => m.connections.map((c) => [c.app, c.port, c.up, c.down, c.age]),
+    rows: (m) => m.connections.map((c) => [c.app, c.port, c.process, c.up, c.down, c.age]),
   },
   {
     key: 'bastions',
@@ -106,6 +107,8 @@ export class StatusWindow {
   /** One card per section, rebuilt when its rows change. */
   private readonly cards = new Map<string, { widget: QWidget; key: string }>();
   private last: StatusModel | null = null;
+  /** Kept referenced: a collected QShortcut stops working. */
+  readonly shortcuts: QShortcut[];
 
   constructor(
     private readonly qt: NodeGui,
@@ -117,6 +120,13 @@ export class StatusWindow {
     window.setWindowTitle(STATUS_WINDOW_TITLE);
     window.setWindowIcon(new qt.QIcon(join(ASSETS_DIR, 'keyvnet.svg')));
     window.setMinimumWidth(600);
+    // Escape and Cmd-W (Qt's Ctrl is Cmd on macOS) close it, as a utility window's do.
+    this.shortcuts = ['Escape', 'Ctrl+W'].map((key) => {
+      const sc = new qt.QShortcut(window);
+      sc.setKey(new qt.QKeySequence(key));
+      sc.addEventListener('activated', () => this.hide());
+      return sc;
+    });
 
     const root = new qt.QBoxLayout(qt.Direction.TopToBottom);
     root.setContentsMargins(20, 18, 20, 20);
@@ -181,7 +191,7 @@ export class StatusWindow {
   } {
     const rows: Record<string, number> = {};
     if (this.last) for (const s of SECTIONS) rows[s.key] = s.rows(this.last).length;
-    // The connection cells as shown (app, port, sent, received, age): tests read the bytes here.
+    // The connection cells as shown (app, port, process, sent, received, age): tests read them here.
     const connections = this.last ? SECTIONS.find((s) => s.key === 'connections')!.rows(this.last) : [];
     return { visible: this.isVisible(), title: this.title.text(), rows, connections };
   }

@@ -33,7 +33,7 @@ import type { AddressPlan } from './addresses';
 import type { Dialer } from './dialer';
 import { DnsService } from './dns-service';
 import { createFastPath, DROP, REPLY, type FastPath } from './fast-path';
-import { DNS_APP, Flows, type FlowErrorCode, type RefusalCode } from './flows';
+import { DNS_APP, Flows, type FlowErrorCode, type OpenFlow, type RefusalCode } from './flows';
 import { natInitForPlan, NatTable, ST_CLOSING, ST_DIALING, ST_OPEN, type NatInit } from './nat-table';
 import { PerKeyRateLimit, TokenBucket } from './rate-limit';
 import { echoReply, portUnreachable } from './replies';
@@ -93,7 +93,7 @@ export interface VNetStats {
   icmpLimited: number;
 }
 
-export type { FlowErrorCode, RefusalCode } from './flows';
+export type { FlowErrorCode, OpenFlow, RefusalCode } from './flows';
 
 /** The 'error' event's code: a flow's, or the engine's own trouble. */
 export type VNetErrorCode =
@@ -264,6 +264,11 @@ export class VNetEngine extends EventEmitter {
     this.flows.expire(now);
     const { idle } = this.nat.sweep(now, this.opts.idleMs ?? 7_200_000);
     for (const e of idle) this.flows.release(e);
+  }
+
+  /** The open connections with their bytes so far and their ends (the status's live view). */
+  openConnections(): OpenFlow[] {
+    return this.flows.openFlows();
   }
 
   /** Flows and dials currently held (for tests and stats). */

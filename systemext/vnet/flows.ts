@@ -9,7 +9,7 @@
 // nothing for ever. Dials in flight are bounded overall and per app.
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { ipToBytes } from '../net/addr';
+import { bytesToIp, ipToBytes } from '../net/addr';
 import { TCP_ACK, TCP_RST, TCP_SYN, type IpInfo, type TcpInfo } from '../net/packet';
 import type { AddressPlan } from './addresses';
 import type { Dialer } from './dialer';
@@ -49,6 +49,17 @@ export interface FlowHooks {
 
 type Phase = 'resolving' | 'dialing' | 'handshake' | 'piped';
 
+/** An open connection as the status lists it: its bytes so far, and both ends as the client sees them. */
+export interface OpenFlow {
+  id: number;
+  bytesFromClient: number;
+  bytesToClient: number;
+  /** The client's own address and port (its socket's local end). */
+  client: { address: string; port: number };
+  /** The app's virtual address and the port dialled (the client socket's remote end). */
+  app: { address: string; port: number };
+}
+
 interface Flow {
   /** Names the connection in events (never reused while the engine runs). */
   id: number;
@@ -70,6 +81,9 @@ interface Flow {
   abort: AbortController;
   upstream?: Duplex;
   client?: Duplex;
+  /** Bytes relayed so far (live: the status window shows them while the connection is open). */
+  fromClient: number;
+  toClient: number;
 }
 
 export class Flows {
@@ -153,6 +167,8 @@ export class Flows {
       ip,
       tcp,
       abort: new AbortController(),
+      fromClient: 0,
+      toClient: 0,
     };
     if (isDial) this.countDial(fqdn, +1);
     this.flows.set(e, flow);
@@ -289,10 +305,8 @@ export class Flows {
     flow.phase = 'piped';
     flow.deadline = 0;
     const up = flow.upstream;
-    let fromClient = 0;
-    let toClient = 0;
-    sock.on('data', (d: Buffer) => (fromClient += d.length));
-    up.on('data', (d: Buffer) => (toClient += d.length));
+    sock.on('data', (d: Buffer) => (flow.fromClient += d.length));
+    up.on('data', (d: Buffer) => (flow.toClient += d.length));
     let failure: Error | undefined;
     sock.on('error', (err) => {
       failure ??= err;
@@ -317,11 +331,28 @@ export class Flows {
       if (this.flows.get(entry) === flow) this.flows.delete(entry);
       // Free on socket close, not on sniffed flags: the entry is held for TIME_WAIT from now on.
       if (this.nat.version(entry) === flow.ver) this.nat.close(entry, this.hooks.now(), this.limits.holdMs);
-      this.hooks.closed(flow.fqdn, flow.port, fromClient, toClient, flow.id);
+      this.hooks.closed(flow.fqdn, flow.port, flow.fromClient, flow.toClient, flow.id);
       if (failure) this.hooks.error(flow.fqdn, flow.port, 'flow-error', failure.message);
     };
     sock.on('close', onClose);
     up.on('close', onClose);
+  }
+
+  /** The connections handed to their clients and still open (never on the packet path: on request). */
+  openFlows(): OpenFlow[] {
+    const out: OpenFlow[] = [];
+    for (const f of this.flows.values()) {
+      if (f.phase !== 'piped' || f.fqdn === DNS_APP) continue;
+      const len = f.ip.addrLen as 4 | 16;
+      out.push({
+        id: f.id,
+        bytesFromClient: f.fromClient,
+        bytesToClient: f.toClient,
+        client: { address: bytesToIp(f.syn, f.ip.srcOff, len), port: f.tcp.sport },
+        app: { address: bytesToIp(f.syn, f.ip.dstOff, len), port: f.tcp.dport },
+      });
+    }
+    return out;
   }
 
   /** Ends a flow's sockets and lets go of its entry (freed if it never reached the kernel, else held). */

@@ -2,6 +2,7 @@
 // bench: enrols sk keys on a virtual key kept in `statePath` (which the agent opens later with
 // `--virtual-key statePath`) and writes their key files as `ssh-keygen -t ecdsa-sk -f` would.
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { dirname } from 'node:path';
 import { openVirtualSecurityKey, VirtualAuthenticator } from '../../app/fido/testing';
 import { enrollSkKey } from '../../app/ssh/enroll';
@@ -43,5 +44,43 @@ export async function enrollKeyFiles(
   } finally {
     await sk.close();
     va.unplug();
+  }
+}
+
+/**
+ * One line to an agent's `--virtual-key-control` socket (touch, deny, unplug, plug); its answer.
+ * `guardMs` is a hang guard, never a timing assertion.
+ */
+export function virtualKeyControl(path: string, command: string, guardMs = 60_000): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const sock = connect(path);
+    let got = '';
+    const guard = setTimeout(() => {
+      sock.destroy();
+      reject(new Error(`no answer to "${command}" on ${path}`));
+    }, guardMs);
+    sock.on('connect', () => sock.write(`${command}\n`));
+    sock.on('data', (d: Buffer) => {
+      got += d.toString();
+      if (!got.includes('\n')) return;
+      clearTimeout(guard);
+      sock.end();
+      resolve(got.trim());
+    });
+    sock.on('error', (err) => {
+      clearTimeout(guard);
+      reject(err);
+    });
+  });
+}
+
+/** Touches the key, retrying while it is not waiting yet (the prompt line can come first). */
+export async function touchVirtualKey(path: string, guardMs = 60_000): Promise<void> {
+  const end = Date.now() + guardMs;
+  for (;;) {
+    const answer = await virtualKeyControl(path, 'touch', guardMs);
+    if (answer === 'ok') return;
+    if (Date.now() > end) throw new Error(`the key never waited for a touch (${answer})`);
+    await new Promise((r) => setTimeout(r, 100));
   }
 }

@@ -276,7 +276,8 @@ describe('menu-bar app with the real daemon, sshd and virtual key (root, Xvfb + 
       fetched = curl('http://hello.pin.test/');
     }
     const second = await again;
-    expect((second.dialog as { warning: string }).warning).to.equal('7 attempts left.');
+    // The dialog after a wrong PIN says so.
+    expect((second.dialog as { warning: string }).warning).to.equal('Wrong PIN. 7 tries left.');
     await new Promise((r) => setTimeout(r, 300));
     await display!.screenshot('vnet-04-pin-dialog-retries');
     await typePin(PIN);
@@ -331,6 +332,43 @@ describe('menu-bar app with the real daemon, sshd and virtual key (root, Xvfb + 
     }
   });
 
+  it('no key plugged in: "Insert your security key" (window and notification) until it is plugged in, then the touch', async () => {
+    expect(await keyControl(control, 'unplug')).to.equal('ok');
+    const from = app!.events.length;
+    const fetched = curl('http://hello.each.test/'); // policy "connection": this connection signs in
+    const shown = await promptWindows(from, (e) => e.insert === true);
+    expect(shown.touchTitle).to.equal(`Insert your security key to connect to each (${ADDR.bastionOuter})`);
+    expect(shown.cancel).to.not.equal(null);
+    const note = await app!.waitUntil('notification', (e) => e.kind === 'insert', from);
+    expect(note.title).to.equal(shown.touchTitle);
+    await app!.waitUntil('menu', (e) => e.icon === 'needs-touch', from);
+    await new Promise((r) => setTimeout(r, 300)); // let it paint (the screenshot only)
+    await display!.screenshot('vnet-06-insert-key');
+    expect(await keyControl(control, 'plug')).to.equal('ok');
+    const touchShown = await promptWindows(from, (e) => e.touch === true && e.insert !== true);
+    expect(touchShown.touchTitle).to.equal(
+      `Touch your security key to connect to each (${ADDR.bastionOuter})`,
+    );
+    await touch();
+    expect((await fetched).out).to.equal(PAGE);
+  });
+
+  it('Cancel in the "insert your key" window makes the waiting curl fail at once', async () => {
+    expect(await keyControl(control, 'unplug')).to.equal('ok');
+    try {
+      const from = app!.events.length;
+      const fetched = curl('http://hello.each.test/');
+      const shown = await promptWindows(from, (e) => e.insert === true);
+      await click(shown.cancel as { x: number; y: number; width: number; height: number });
+      await promptWindows(from, (e) => e.touch === false);
+      const r = await fetched;
+      expect(r.ok).to.equal(false);
+      expect(r.out).to.not.match(/timed out/i);
+    } finally {
+      expect(await keyControl(control, 'plug')).to.equal('ok');
+    }
+  });
+
   it('the status window shows the connection with its bytes', async () => {
     // Through corp's session (touched already; a new session would ask again: touch it then).
     const from = app!.events.length;
@@ -347,18 +385,63 @@ describe('menu-bar app with the real daemon, sshd and virtual key (root, Xvfb + 
     expect(app!.lastMenu().navigable.slice(-6)[0]).to.equal('status-window');
     await display!.xdotool('key', ...new Array<string>(6).fill('Up'), 'Return');
     const row = (e: ProbeEvent): string[] | undefined =>
-      (e.connections as string[][]).find((c) => c[0] === 'hello.corp.test' && c[4].startsWith('closed'));
+      (e.connections as string[][]).find((c) => c[0] === 'hello.corp.test' && c[5].startsWith('closed'));
     const w = await app!.waitUntil('status-window', (e) => e.visible === true);
     const shown = row(w) ? w : await app!.waitUntil('status-update', (e) => row(e) !== undefined);
-    const [, port, sent, received] = row(shown)!;
+    const [, port, , sent, received] = row(shown)!;
     expect(port).to.equal('80');
     // curl's request up, the page (with its headers) down.
     expect(sent).to.match(/^\d+ B$/);
     expect(Number(sent.split(' ')[0])).to.be.greaterThan(50);
     expect(received).to.match(/^\d+ B$/);
     expect(Number(received.split(' ')[0])).to.be.greaterThan(PAGE.length);
-    await new Promise((r) => setTimeout(r, 300));
-    await display!.screenshot('vnet-06-status-window');
+  });
+
+  it('an open connection: its client process (curl) and its bytes so far, live while the window is shown', async () => {
+    // A long-lived connection: curl's telnet client to the echo app, kept open by its stdin.
+    const from = app!.events.length;
+    const client = stack!.ns.spawn('curl', ['-4', '-sS', '-N', 'telnet://echo.corp.test:7'], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let echoed = '';
+    client.stdout!.on('data', (d: Buffer) => (echoed += d.toString()));
+    promptWindows(from, (e) => e.touch === true)
+      .then(() => touch())
+      .catch(() => undefined);
+    try {
+      const open = (e: ProbeEvent): string[] | undefined =>
+        (e.connections as string[][]).find((c) => c[0] === 'echo.corp.test' && !c[5].startsWith('closed'));
+      const seen = await app!.waitUntil(
+        'status-update',
+        (e) => open(e)?.[2].startsWith('curl (') === true,
+        from,
+      );
+      const [, port, proc] = open(seen)!;
+      expect(port).to.equal(String(ECHO_PORT));
+      expect(proc).to.equal(`curl (${client.pid})`);
+      // Bytes while it is open (the daemon counted them only at close before): one line up, echoed
+      // down (on top of what curl's telnet option negotiation sent and got back, if anything).
+      const bytes = (cell: string): number => (/^\d+ B$/.test(cell) ? Number(cell.split(' ')[0]) : NaN);
+      const [sent0, received0] = [bytes(open(seen)![3]), bytes(open(seen)![4])];
+      const line = 'live bytes through VNet\n';
+      client.stdin!.write(line);
+      const live = await app!.waitUntil(
+        'status-update',
+        (e) => {
+          const c = open(e);
+          return (
+            c !== undefined && bytes(c[3]) >= sent0 + line.length && bytes(c[4]) >= received0 + line.length
+          );
+        },
+        from,
+      );
+      expect(open(live)![2]).to.equal(`curl (${client.pid})`);
+      expect(echoed).to.include('live bytes through VNet');
+      await new Promise((r) => setTimeout(r, 300));
+      await display!.screenshot('vnet-07-status-window');
+    } finally {
+      await stopProcess(client);
+    }
   });
 
   it('Diagnostics… shows the keyvnet diag report', async () => {
@@ -368,7 +451,7 @@ describe('menu-bar app with the real daemon, sshd and virtual key (root, Xvfb + 
     expect(await app!.waitFor('diagnostics')).to.include({ visible: true, running: true });
     await app!.waitUntil('diagnostics', (e) => e.done === true);
     await new Promise((r) => setTimeout(r, 300));
-    await display!.screenshot('vnet-07-diagnostics');
+    await display!.screenshot('vnet-08-diagnostics');
   });
 });
 

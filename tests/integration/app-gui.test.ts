@@ -310,6 +310,29 @@ describe('menu-bar app against an agent the test drives (Xvfb + trayer)', functi
     await display!.screenshot('04-status-on');
   });
 
+  it('while the status window is shown, the live connections are asked for; closed (Escape), no more', async () => {
+    const from = app!.events.length;
+    await choose('status-window');
+    await app!.waitUntil('connections-poll', (e) => e.running === true);
+    await app!.waitUntil('agent-call', (e) => e.method === 'refreshConnections', from);
+    // Escape on the window (no window manager: the keyboard follows the pointer) closes it; the
+    // poll stops with it (the same code decides both: `connections-poll` says so).
+    const id = await display!.findWindow('KeyVNet Status');
+    const geo = Object.fromEntries(
+      (await display!.xdotool('getwindowgeometry', '--shell', id))
+        .trim()
+        .split('\n')
+        .map((l) => l.split('=') as [string, string]),
+    );
+    await display!.xdotool(
+      'mousemove',
+      String(Number(geo.X) + 40),
+      String(Number(geo.Y) + Math.floor(Number(geo.HEIGHT) / 2)),
+    );
+    await display!.xdotool('key', 'Escape');
+    await app!.waitUntil('connections-poll', (e) => e.running === false, from);
+  });
+
   it('a touch: the icon says so, a notification asks for it, both go when the key answers', async () => {
     const from = app!.events.length;
     drive({ touch: 'corp' });

@@ -123,10 +123,13 @@ describe('keyvnet command against a running daemon (root, netns)', function () {
         'bytesUp',
         'bytesDown',
         'via',
+        'process',
       ]);
+      // The client process, found by the daemon (root) through /proc.
+      expect(j.connections[0].process.pid).to.equal(client.pid);
       const h = await kv('connections');
       expect(h.stdout).to.match(
-        /^ID\s+APP\s+VIA\s+AGE\s+UP\s+DOWN\n\d+\s+hello\.corp\.test:80\s+direct\s+\d+s\s+\d+ B\s+/,
+        /^ID\s+APP\s+VIA\s+AGE\s+UP\s+DOWN\s+PROCESS\n\d+\s+hello\.corp\.test:80\s+direct\s+\d+s\s+\d+ B\s+\d+ B\s+\S+ \(\d+\)\n/,
       );
       client.kill('SIGKILL');
     });

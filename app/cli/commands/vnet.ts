@@ -41,7 +41,10 @@ export function registerVNetCommands(program: Command, runner: Runner): void {
   program
     .command('connections')
     .description('list the open connections through VNet')
-    .option('--json', 'print JSON: {"connections": [{id, fqdn, port, openedAt, bytesUp, bytesDown, via}]}')
+    .option(
+      '--json',
+      'print JSON: {"connections": [{id, fqdn, port, openedAt, bytesUp, bytesDown, via, process?}]}',
+    )
     .action(async (opts: { json?: boolean }, cmd: Command) => {
       await withDaemon(ctx, socketPathOf(ctx, runner.globals(cmd)), async (link) => {
         const { connections } = await link.peer.request('vnet/connections', {}, { timeoutMs: 5000 });

@@ -168,6 +168,35 @@ describe('agent sign service (the daemon’s key/sign requests)', () => {
     expect(e2.message).to.equal('touch was denied on the security key');
   });
 
+  it('no key: Cancel in "insert your key" is a Cancelled error; the wait running out says so', async () => {
+    const dir = (service as unknown as { opts: { directory: () => AppDirectory } }).opts.directory;
+    const noKey = (err: FidoError) =>
+      new SignService({
+        directory: dir,
+        securityKey: async () => {
+          throw err;
+        },
+      });
+    const data = req(userauth(key, 'alice'));
+    const e1 = await refusal(
+      noKey(new FidoError('cancelled', 'The request was cancelled.')).sign(
+        data,
+        new AbortController().signal,
+      ),
+    );
+    expect(e1.code).to.equal(ErrorCodes.Cancelled);
+    const e2 = await refusal(
+      noKey(
+        new FidoError(
+          'timeout',
+          'No security key was inserted within 60 s: insert your security key and try again.',
+        ),
+      ).sign(data, new AbortController().signal),
+    );
+    expect(e2.reason).to.equal('no-key');
+    expect(e2.message).to.match(/No security key was inserted within 60 s/);
+  });
+
   it('parseUserauthData reads the fields, and refuses trailing bytes', () => {
     const r = parseUserauthData(userauth(key, 'alice'));
     expect(r.user).to.equal('alice');

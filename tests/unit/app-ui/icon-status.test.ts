@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { iconState } from '../../../app/ui/icon-state';
 import type { QueuedPrompt } from '../../../app/ui/prompt-queue';
-import { buildStatus } from '../../../app/ui/status-model';
+import { buildStatus, processText } from '../../../app/ui/status-model';
 import {
   baseState,
   connectingState,
@@ -62,10 +62,33 @@ describe('status window model', () => {
     });
     expect(m.apps[3].ports).to.equal('all');
     expect(m.connections).to.deep.equal([
-      { app: 'grafana.corp.example.com', port: '443', up: '18 KB', down: '2.4 MB', age: '1 min' },
-      { app: 'db.corp.example.com', port: '5432', up: '412 KB', down: '9.8 MB', age: '14 min' },
-      { app: 'wiki.corp.example.com', port: '80', up: '900 B', down: '48 KB', age: 'closed 3 min ago' },
+      {
+        app: 'grafana.corp.example.com',
+        port: '443',
+        process: 'Google Chrome Helper (812)',
+        up: '18 KB',
+        down: '2.4 MB',
+        age: '1 min',
+      },
+      {
+        app: 'db.corp.example.com',
+        port: '5432',
+        process: 'psql (4051)',
+        up: '412 KB',
+        down: '9.8 MB',
+        age: '14 min',
+      },
+      {
+        app: 'wiki.corp.example.com',
+        port: '80',
+        process: '—',
+        up: '900 B',
+        down: '48 KB',
+        age: 'closed 3 min ago',
+      },
     ]);
+    expect(processText({ pid: 9 })).to.equal('pid 9');
+    expect(processText({ pid: 9, name: 'a\u202eb' })).to.equal('a\uFFFDb (9)');
     expect(m.bastions[0]).to.deep.include({ name: 'corp', age: '16 min', touches: '1', policy: 'session' });
     expect(m.bastions[1]).to.deep.include({
       name: 'lab',

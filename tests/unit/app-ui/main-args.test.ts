@@ -81,6 +81,17 @@ describe('app/main arguments', () => {
     expect(() => parseMainArgs(['--virtual-key-control', '/c.sock'])).to.throw(UsageError, /--virtual-key/);
   });
 
+  it('parses the test-only --virtual-key-unplugged (only with --virtual-key)', () => {
+    const o = parseMainArgs(['--virtual-key', '/k.json', '--virtual-key-unplugged']);
+    expect(o.virtualKey).to.deep.equal({
+      statePath: '/k.json',
+      pin: undefined,
+      touch: 'auto',
+      unplugged: true,
+    });
+    expect(() => parseMainArgs(['--virtual-key-unplugged'])).to.throw(UsageError, /--virtual-key/);
+  });
+
   it('rejects unknown options, positionals and bad probe durations with a UsageError', () => {
     for (const argv of [['--bogus'], ['file.ts'], ['--ui-probe=0'], ['--ui-probe=soon'], ['--ui-probe=']]) {
       expect(() => parseMainArgs(argv), argv.join(' ')).to.throw(UsageError);

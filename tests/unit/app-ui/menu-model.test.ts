@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { buildMenu, navigableIds, statusLine, type MenuItem } from '../../../app/ui/menu-model';
 import type { QueuedPrompt } from '../../../app/ui/prompt-queue';
+import { iconState } from '../../../app/ui/icon-state';
 import {
   baseState,
   connectingState,
@@ -128,6 +129,19 @@ describe('menu model', () => {
     const m = buildMenu({ state: onState(NOW), prompts: [touch, second], startAtLogin: false, now: NOW });
     expect(text(m, 'prompts')).to.equal('Touch your security key (1 more waiting)');
     expect(text(m, 'bastion:corp')).to.equal('corp — touch your security key');
+  });
+
+  it('no key plugged in: "Insert your security key", its bastion marked, the icon asks for the user', () => {
+    const insert: QueuedPrompt = {
+      ...touch,
+      kind: 'insert',
+      title: 'Insert your security key to connect to corp',
+    };
+    const m = buildMenu({ state: onState(NOW), prompts: [insert], startAtLogin: false, now: NOW });
+    expect(text(m, 'prompts')).to.equal('Insert your security key');
+    expect(text(m, 'bastion:corp')).to.equal('corp — insert your security key');
+    expect(find(m, 'cancel-request')).to.deep.include({ enabled: true });
+    expect(iconState(onState(NOW), [insert])).to.equal('needs-touch');
   });
 
   it('the service down: cannot turn on, says why; unknown login state disables the checkbox', () => {

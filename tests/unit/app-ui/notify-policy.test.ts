@@ -38,6 +38,35 @@ describe('notification policy', () => {
     expect(p.onPrompts([{ ...touch, id: 5, kind: 'pin' }])).to.deep.equal([{ withdraw: 'touch:4' }]);
   });
 
+  it('insert your key: shown while the request waits for a key, withdrawn when it goes', () => {
+    const p = new NotificationPolicy();
+    const insert: QueuedPrompt = {
+      id: 7,
+      kind: 'insert',
+      keyLabel: '',
+      title: 'Insert your security key to connect to corp (bastion.corp.example.com)',
+      detail: 'Asked by KeyVNet for the virtual network',
+      what: 'Connect to corp (bastion.corp.example.com)',
+      bastion: 'corp',
+      since: 0,
+    };
+    expect(p.onPrompts([insert])).to.deep.equal([
+      {
+        show: {
+          kind: 'insert',
+          key: 'insert:7',
+          title: 'Insert your security key to connect to corp (bastion.corp.example.com)',
+          body: 'Asked by KeyVNet for the virtual network',
+          urgent: true,
+        },
+      },
+    ]);
+    expect(p.onPrompts([insert])).to.deep.equal([]);
+    // The key is in: its touch prompt follows (a new request id from the queue).
+    const touch: QueuedPrompt = { ...insert, id: 8, kind: 'touch', title: 'Touch your security key' };
+    expect(titles(p.onPrompts([touch]))).to.deep.equal(['withdraw insert:7', 'Touch your security key']);
+  });
+
   it('VNet stopped unexpectedly: the service went away, or VNet fell while wanted', () => {
     const p = new NotificationPolicy();
     const now = 0;

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import type { PinPrompt, Purpose, TouchPrompt, UserPrompter } from '../../../app/fido/api';
+import type { InsertKeyPrompt, PinPrompt, Purpose, TouchPrompt, UserPrompter } from '../../../app/fido/api';
 import { RequestQueue } from '../../../app/fido/request-queue';
 import { PromptTracker, promptSummary } from '../../../app/ui/prompt-queue';
 
@@ -102,6 +102,52 @@ describe('prompt queue tracking', () => {
     expect(t.list().map((p) => p.id)).to.deep.equal([1]);
     release();
     await first;
+  });
+
+  it('an "insert your key" prompt: listed while it waits, cancelled by its id through its own cancel', () => {
+    const queue = new RequestQueue();
+    const calls: string[] = [];
+    const inner: UserPrompter = {
+      ...fakePrompter().p,
+      insertKey: (r) => void calls.push(`insert ${r.requestId}`),
+    };
+    const t = new PromptTracker(inner, queue, () => 9);
+    const ended = new AbortController();
+    const id = queue.reserveId();
+    const req: InsertKeyPrompt = {
+      requestId: id,
+      purpose,
+      signal: ended.signal,
+      cancel: () => {
+        calls.push('cancel');
+        ended.abort();
+      },
+      timeoutMs: 60_000,
+    };
+    t.prompter.insertKey!(req);
+    expect(calls).to.deep.equal([`insert ${id}`]);
+    expect(t.list()).to.deep.equal([
+      {
+        id,
+        kind: 'insert',
+        keyLabel: '',
+        title: 'Insert your security key to connect to corp (bastion.corp.example.com)',
+        detail: 'As user alice\nAsked by KeyVNet for the virtual network\nWaiting 60 s for a security key.',
+        what: 'Connect to corp (bastion.corp.example.com)',
+        bastion: 'corp',
+        since: 9,
+      },
+    ]);
+    expect(promptSummary(t.list())).to.equal('Insert your security key');
+    t.cancel(id);
+    expect(calls).to.deep.equal([`insert ${id}`, 'cancel']);
+    expect(t.list()).to.deep.equal([]);
+    // Its id is never one of the queue's requests.
+    expect(queue.reserveId()).to.equal(id + 1);
+  });
+
+  it('a prompter without insertKey is not given one (the key source then fails at once)', () => {
+    expect(new PromptTracker(fakePrompter().p).prompter.insertKey).to.equal(undefined);
   });
 
   it('summaries', () => {

@@ -4,6 +4,7 @@ import { pinLengthOk } from '../../../app/ui/pin-rules';
 import {
   cleanField,
   confirmPromptText,
+  insertKeyPromptText,
   passphrasePromptText,
   pinPromptText,
   purposeAction,
@@ -60,6 +61,31 @@ describe('app/ui prompt texts', () => {
     expect(pinPromptText({ ...base, retriesLeft: 8 }).warning).to.equal('8 attempts left.');
     expect(pinPromptText({ ...base, retriesLeft: 1 }).warning).to.equal(
       '1 attempt left. Another wrong PIN blocks the key.',
+    );
+  });
+
+  it('after a wrong PIN, the dialog says so with the tries left (and warns at the last one)', () => {
+    expect(pinPromptText({ ...base, retriesLeft: 7, afterWrongPin: true }).warning).to.equal(
+      'Wrong PIN. 7 tries left.',
+    );
+    expect(pinPromptText({ ...base, retriesLeft: 1, afterWrongPin: true }).warning).to.equal(
+      'Wrong PIN. 1 try left. Another wrong PIN blocks the key.',
+    );
+    expect(pinPromptText({ ...base, retriesLeft: null, afterWrongPin: true }).warning).to.equal('Wrong PIN.');
+    expect(pinPromptText({ ...base, retriesLeft: 7, afterWrongPin: false }).warning).to.equal(
+      '7 attempts left.',
+    );
+  });
+
+  it('"insert your security key" says what for, who asked and how long it waits', () => {
+    const req = { requestId: 3, purpose: login, signal, cancel: () => undefined, timeoutMs: 60_000 };
+    expect(insertKeyPromptText(req)).to.deep.equal({
+      title: 'Insert your security key to connect to corp (bastion.corp.example.com)',
+      detail: 'As user alice\nAsked by KeyVNet for the virtual network\nWaiting 60 s for a security key.',
+    });
+    expect(insertKeyPromptText({ ...req, timeoutMs: 300_000 }).detail).to.match(/Waiting 5 min /);
+    expect(insertKeyPromptText({ ...req, purpose: { ...login, bastion: 'a\nb <b>x</b>' } }).title).to.equal(
+      'Insert your security key to connect to a\uFFFDb <b>x</b> (bastion.corp.example.com)',
     );
   });
 

@@ -2,6 +2,7 @@ import { PassThrough } from 'node:stream';
 import type { Purpose } from '../../../app/fido/api';
 import { expect } from 'chai';
 import { TerminalPrompter } from '../../../app/headless/prompts';
+import { ReportingPrompter } from '../../../app/headless/reporting-prompter';
 
 /** A fake terminal: a stream with isTTY and setRawMode, recording the raw-mode switches. */
 function fakeTty(): PassThrough & { isTTY: boolean; rawModes: boolean[]; setRawMode(raw: boolean): void } {
@@ -108,6 +109,32 @@ describe('headless terminal prompter', () => {
           'Touch your security key to connect to bastion…\n  Security key: Test key',
         );
         expect(out.text().match(/touched/g)).to.have.length(1);
+        resolve();
+      }),
+    );
+  });
+
+  it('"insert your security key": said on the terminal, a `prompt: insert` line, `prompt: done` when it ends', () => {
+    const out = collect();
+    const lines: string[] = [];
+    const p = new ReportingPrompter(
+      new TerminalPrompter({ input: new PassThrough(), output: out.stream }),
+      (l) => lines.push(l),
+    );
+    const ended = new AbortController();
+    p.insertKey({ requestId: 9, purpose, signal: ended.signal, cancel: () => undefined, timeoutMs: 60_000 });
+    expect(lines).to.deep.equal(['prompt: insert Insert your security key to connect to bastion']);
+    ended.abort();
+    expect(lines).to.deep.equal([
+      'prompt: insert Insert your security key to connect to bastion',
+      'prompt: done',
+    ]);
+    return new Promise<void>((resolve) =>
+      setImmediate(() => {
+        expect(out.text()).to.equal(
+          'Insert your security key to connect to bastion…\n' +
+            '  Asked by KeyVNet for the virtual network\n  Waiting 60 s for a security key.\n',
+        );
         resolve();
       }),
     );

@@ -23,21 +23,23 @@ function ask(path: string, line: string): Promise<string> {
 }
 
 describe('virtual key control (--virtual-key-control, tests only)', () => {
-  it('touch and deny answer ok only while the key waits; unplug; unknown lines are errors', () => {
+  it('touch and deny answer ok only while the key waits; unplug, plug; unknown lines are errors', () => {
     const calls: string[] = [];
     let waiting = true;
     const va = {
       touch: () => (calls.push('touch'), waiting),
       deny: () => (calls.push('deny'), waiting),
       unplug: () => void calls.push('unplug'),
+      plug: () => void calls.push('plug'),
     };
     expect(controlCommand(va, 'touch')).to.equal('ok');
     expect(controlCommand(va, ' deny ')).to.equal('ok');
     waiting = false;
     expect(controlCommand(va, 'touch')).to.equal('not-waiting');
     expect(controlCommand(va, 'unplug')).to.equal('ok');
+    expect(controlCommand(va, 'plug')).to.equal('ok');
     expect(controlCommand(va, 'reboot')).to.match(/^error unknown command "reboot"/);
-    expect(calls).to.deep.equal(['touch', 'deny', 'touch', 'unplug']);
+    expect(calls).to.deep.equal(['touch', 'deny', 'touch', 'unplug', 'plug']);
   });
 
   it('serves the lines on a unix socket: a touch with nothing waiting is "not-waiting"', async () => {
@@ -88,6 +90,15 @@ describe("demo: the menu-bar app's probe lines as status lines", () => {
       probe({ event: 'notification', kind: 'touch', title: 'Touch your security key' }),
       probe({ event: 'prompt-windows', touch: false, dialog: null }),
       probe({ event: 'prompt-windows', touch: false, dialog: { kind: 'pin', title: 'Enter the PIN of K' } }),
+      probe({
+        event: 'prompt-windows',
+        touch: true,
+        insert: true,
+        touchTitle: 'Insert your security key',
+        dialog: null,
+      }),
+      probe({ event: 'prompt-windows', touch: true, touchTitle: 'Touch your security key', dialog: null }),
+      probe({ event: 'prompt-windows', touch: false, dialog: null }),
       'KEYVNET-UI {broken',
     ].flatMap(map);
     expect(out).to.deep.equal([
@@ -97,6 +108,10 @@ describe("demo: the menu-bar app's probe lines as status lines", () => {
       'notification: Touch your security key',
       'prompt: done',
       'prompt: pin Enter the PIN of K',
+      'prompt: insert Insert your security key',
+      'prompt: done',
+      'prompt: touch Touch your security key',
+      'prompt: done',
     ]);
   });
 });

@@ -4,6 +4,7 @@ import {
   formatApps,
   formatBytes,
   formatConnections,
+  processText,
   formatStatus,
   table,
 } from '../../../app/cli/format';
@@ -113,8 +114,26 @@ describe('cli: human output', () => {
       NOW,
     );
     expect(text).to.equal(
-      'ID  APP         VIA   AGE  UP     DOWN\n7   a.corp:443  corp  5s   100 B  2.0 KiB\n',
+      'ID  APP         VIA   AGE  UP     DOWN     PROCESS\n7   a.corp:443  corp  5s   100 B  2.0 KiB  -\n',
     );
+    const withProcess = formatConnections(
+      [
+        {
+          id: 8,
+          fqdn: 'a.corp',
+          port: 7,
+          openedAt: NOW,
+          bytesUp: 0,
+          bytesDown: 0,
+          via: 'corp',
+          process: { pid: 4051, name: 'curl' },
+        },
+      ],
+      NOW,
+    );
+    expect(withProcess.split('\n')[1]).to.match(/ curl \(4051\)$/);
+    expect(processText({ pid: 9, name: 'evil\u001b[2J' })).to.equal('evil?[2J (9)');
+    expect(processText({ pid: 9 })).to.equal('pid 9');
   });
 
   it('prints apps with their addresses', () => {

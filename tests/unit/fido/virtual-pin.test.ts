@@ -55,10 +55,17 @@ describe('fido: PIN through the virtual authenticator', function () {
         expect(prompter.pinAsks).to.have.length(1);
         expect(prompter.touchNeededCount).to.equal(0);
         expect(va.pinRetries).to.equal(7);
-        // The right PIN afterwards resets the counter.
+        // The right PIN afterwards resets the counter; its dialog said the last one was wrong.
         prompter.pin = '1234';
         await key.makeCredential(mcRequest({ userVerification: true }), ctx);
         expect(va.pinRetries).to.equal(8);
+        expect(prompter.pinRequests.map((r) => [r.retriesLeft, r.afterWrongPin])).to.deep.equal([
+          [8, undefined],
+          [7, true],
+        ]);
+        // ... and once a PIN was right, the next dialog says nothing of it.
+        await key.makeCredential(mcRequest({ userVerification: true }), ctx);
+        expect(prompter.pinRequests[2].afterWrongPin).to.equal(undefined);
       });
     });
   }

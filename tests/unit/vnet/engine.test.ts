@@ -314,6 +314,16 @@ describe('vnet engine: TCP system stack and ICMP', () => {
     client.write('hello vnet');
     const [data] = await once(client, 'data');
     expect(String(data)).to.equal('hello vnet');
+    // While open, the counts so far and both ends as the client sees them (the status's live view).
+    expect(engine.openConnections()).to.deep.equal([
+      {
+        id: 1,
+        bytesFromClient: 10,
+        bytesToClient: 10,
+        client: { address: plan.tun4, port: 42000 },
+        app: { address: vip, port: 80 },
+      },
+    ]);
     client.end();
     await once(client, 'close');
     const [ev] = await closed;
@@ -324,6 +334,7 @@ describe('vnet engine: TCP system stack and ICMP', () => {
       bytesToClient: 10,
       id: 1,
     });
+    expect(engine.openConnections()).to.deep.equal([]);
     // FIN each way through the NAT, then the sweep frees the entry after TIME_WAIT only.
     k.send(
       buildTcp({
