@@ -122,6 +122,8 @@ export interface PromptBase {
 export interface PinPrompt extends PromptBase {
   /** Attempts left before the key blocks its PIN, when the key tells. */
   retriesLeft: number | null;
+  /** Setting or changing the PIN (keyvnet key pin): which PIN is asked (default: the current one). */
+  entry?: 'current' | 'new' | 'repeat';
 }
 
 export interface TouchPrompt extends PromptBase {

@@ -100,8 +100,14 @@ export function pinPromptText(req: PinRequest): PinPromptText {
     // CTAP2 §6.5.5.7: at zero retries the key blocks its PIN and must be reset.
     if (n === 1) warning += ' Another wrong PIN blocks the key.';
   }
+  const label = cleanField(req.keyLabel);
   return {
-    title: `Enter the PIN of ${cleanField(req.keyLabel)}`,
+    title:
+      req.entry === 'new'
+        ? `Choose a new PIN for ${label} (4 to 63 characters)`
+        : req.entry === 'repeat'
+          ? `Enter the new PIN of ${label} again`
+          : `Enter the PIN of ${label}`,
     detail: `To ${purposeAction(req.purpose)}.\n${detailLines(req.purpose, null)}`,
     warning,
   };
