@@ -61,6 +61,13 @@ describe('app/ui prompt texts', () => {
     expect(pinPromptText({ ...base, retriesLeft: 1 }).warning).to.equal(
       '1 attempt left. Another wrong PIN blocks the key.',
     );
+    // Setting or changing a PIN (keyvnet key pin): which PIN is asked.
+    expect(pinPromptText({ ...base, retriesLeft: null, entry: 'new' }).title).to.equal(
+      'Choose a new PIN for YubiKey 5 NFC (4 to 63 characters)',
+    );
+    expect(pinPromptText({ ...base, retriesLeft: null, entry: 'repeat' }).title).to.equal(
+      'Enter the new PIN of YubiKey 5 NFC again',
+    );
   });
 
   it('passphrase and confirm prompts', () => {
