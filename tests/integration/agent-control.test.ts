@@ -101,6 +101,10 @@ describe('keyvnet key … through the running agent (control socket)', function 
     expect(keys[0].path).to.equal(`virtual:${join(dir, 'vk.json')}`); // the agent's, not KEYVNET_VIRTUAL_KEY's
     expect(keys[0].info).to.include({ kind: 'ctap2', pinSet: false });
     await agentLines.nextErr(/control: key\/list for keyvnet pid \d+/);
+    // A key the agent does not have: exit 6, in the agent's words.
+    const none = await kv('key', 'pin', 'set', '--device', '/dev/hidraw99');
+    expect(none.code).to.equal(Exit.NoSecurityKey);
+    expect(none.stderr).to.contain('keyvnet: no security key at /dev/hidraw99 (see keyvnet key list)');
   });
 
   it('key pin set: the agent asks for the new PIN twice, on its own terminal', async () => {
