@@ -63,10 +63,16 @@ export function purposeAction(p: Purpose): string {
   }
 }
 
-/** "Asked by the KeyVNet daemon", "Asked by ssh (pid 4242)", "Asked by you in KeyVNet". */
+/**
+ * "Asked by the KeyVNet daemon", "Asked by ssh (pid 4242)", "Asked by you in KeyVNet", "Asked by the
+ * keyvnet command (pid 5150)" (through the agent's control socket).
+ */
 export function requesterText(p: Purpose): string {
   if (p.requester === 'daemon') return 'Asked by KeyVNet for the virtual network';
-  if (p.requester === 'app') return 'Asked by you in KeyVNet';
+  if (p.requester === 'app')
+    return p.process
+      ? `Asked by the ${cleanField(p.process.name ?? 'keyvnet')} command (pid ${p.process.pid})`
+      : 'Asked by you in KeyVNet';
   const proc = p.process;
   if (!proc) return 'Asked by a program using the KeyVNet ssh-agent';
   const name = proc.name !== undefined ? cleanField(proc.name) : 'a program';
