@@ -8,7 +8,8 @@
 // - JSON-RPC as on the daemon socket (ipc/rpc.ts: frame bound, requests in flight, validation); the
 //   messages are ipc/control-messages.ts. `hello` (role 'cli') first, within HELLO_TIMEOUT_MS.
 // - No PIN crosses the socket: the agent asks for it. One operation at a time; a second waits (and
-//   is told so). Each has a deadline, and ends when its command cancels it or disconnects.
+//   is told so). Each has a deadline, and ends when its command cancels it or disconnects. A command
+//   that asks nothing for IDLE_TIMEOUT_MS is closed.
 import { chmodSync, unlinkSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { dirname } from 'node:path';
@@ -36,6 +37,8 @@ export const HELLO_TIMEOUT_MS = 5000;
 /** A whole operation: queueing, two PIN entries and a touch (the key's own timeout is 120 s). */
 export const OP_DEADLINE_MS = 5 * 60_000;
 const MAX_CONNECTIONS = 8;
+/** A command that said hello and asks nothing for this long is closed (it holds one of the 8). */
+export const IDLE_TIMEOUT_MS = 60_000;
 /** Control requests are small; a key list or resident keys are the largest answers (we send those). */
 const MAX_FRAME_BYTES = 64 * 1024;
 
@@ -48,6 +51,7 @@ export interface ControlServerOptions {
   peerOf?: (socket: Socket) => Peer;
   allowUid?: number;
   opDeadlineMs?: number;
+  idleTimeoutMs?: number;
 }
 
 interface Client {
@@ -56,6 +60,9 @@ interface Client {
   hello: boolean;
   /** Aborts when the command disconnects: its operation ends and its prompts close. */
   gone: AbortController;
+  /** Operations of this client in progress (queued or running), and the idle timer while none. */
+  busy: number;
+  idle: NodeJS.Timeout | null;
 }
 
 export class ControlServer {
@@ -126,13 +133,14 @@ export class ControlServer {
       maxInFlight: 4,
       log: this.opts.log,
     });
-    const client: Client = { rpc, peer, hello: false, gone: new AbortController() };
+    const client: Client = { rpc, peer, hello: false, gone: new AbortController(), busy: 0, idle: null };
     this.clients.add(client);
     const helloTimer = setTimeout(() => {
       if (!client.hello) rpc.close(`no hello within ${HELLO_TIMEOUT_MS} ms`);
     }, HELLO_TIMEOUT_MS);
     rpc.on('close', (reason) => {
       clearTimeout(helloTimer);
+      if (client.idle) clearTimeout(client.idle);
       this.clients.delete(client);
       client.gone.abort(new RpcError('the command went away', ErrorCodes.Cancelled, 'cancelled'));
       if (!client.hello)
@@ -157,6 +165,7 @@ export class ControlServer {
       if (p.role !== 'cli')
         throw new RpcError('the control socket serves keyvnet commands only', ErrorCodes.NotAllowed, 'role');
       client.hello = true;
+      this.armIdle(client);
       return { protocol: PROTOCOL_VERSION, version: this.opts.version, pid: process.pid };
     });
     const keys = this.opts.keys;
@@ -205,6 +214,8 @@ export class ControlServer {
     const note = (message: string): void => rpc.notify('progress', { message: message.slice(0, 2048) });
     if (this.running > 0) note('The KeyVNet agent is busy with another request; waiting for it…');
     this.running++;
+    client.busy++;
+    this.armIdle(client);
     try {
       return await this.serial.run(async () => {
         if (signal.aborted)
@@ -242,7 +253,18 @@ export class ControlServer {
       });
     } finally {
       this.running--;
+      client.busy--;
+      this.armIdle(client);
     }
+  }
+
+  /** Starts the idle timer of a client with nothing in progress (stops it otherwise). */
+  private armIdle(client: Client): void {
+    if (client.idle) clearTimeout(client.idle);
+    client.idle = null;
+    if (client.busy > 0 || client.rpc.closed) return;
+    const ms = this.opts.idleTimeoutMs ?? IDLE_TIMEOUT_MS;
+    client.idle = setTimeout(() => client.rpc.close(`idle for ${ms} ms`), ms);
   }
 
   /** What the command is told: a reason it turns into an exit code. */

@@ -25,7 +25,11 @@ describe('agent control socket (ControlServer)', () => {
   const nextAsk = () =>
     asked.length > 0 ? Promise.resolve() : new Promise<void>((resolve) => (waitAsk = resolve));
 
-  beforeEach(async () => {
+  beforeEach(async function () {
+    // Only the idle test waits for the idle timeout; the others must never meet it.
+    const idleTimeoutMs = this.currentTest?.title.startsWith('closes a command that says hello')
+      ? 50
+      : 60_000;
     dir = mkdtempSync(join(tmpdir(), 'kvn-ctl-'));
     logs.length = 0;
     asked.length = 0;
@@ -52,6 +56,7 @@ describe('agent control socket (ControlServer)', () => {
       version: 'test',
       log: (l, m) => logs.push(`${l} ${m}`),
       peerOf: () => ({ uid, pid: 4242 }),
+      idleTimeoutMs,
     });
     await server.listen(join(dir, 'run', 'control.sock'));
   });
@@ -80,6 +85,12 @@ describe('agent control socket (ControlServer)', () => {
       .catch((e: RpcError) => e);
     expect((role as RpcError).reason).to.equal('role');
     p.close('done');
+  });
+
+  it('closes a command that says hello and then asks nothing', async () => {
+    const p = await open();
+    const reason = await new Promise<string>((resolve) => p.once('close', resolve));
+    expect(reason).to.equal('connection closed');
   });
 
   it('closes a peer of another uid at once, and says so', async () => {
