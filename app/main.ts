@@ -7,14 +7,16 @@ import packageJson from '../package.json';
 import { daemonSocketPath } from '../ipc/socket-path';
 import type { VirtualKeySwitch } from './agent/key-source';
 import { defaultConfigPath } from './config/paths';
-import { defaultAgentSocketPath } from './ssh/socket-path';
+import { defaultAgentSocketPath, defaultControlSocketPath } from './ssh/socket-path';
 
 export const USAGE = `Usage: keyvnet [--headless] [--config FILE] [--daemon-socket PATH] [--ssh-agent-socket PATH|none]
-               [--no-up] [--demo-prompts] [--ui-probe=SECONDS] [--version] [--help]
+               [--agent-socket PATH|none] [--no-up] [--demo-prompts] [--ui-probe=SECONDS] [--version] [--help]
   --headless        run without any GUI (status and prompts on the terminal)
   --config FILE     the config file (default: ${defaultConfigPath()})
   --daemon-socket PATH  the daemon's socket (default: ${daemonSocketPath()})
   --ssh-agent-socket PATH|none  where to serve the ssh-agent (default: ${defaultAgentSocketPath()})
+  --agent-socket PATH|none  the control socket for keyvnet key commands, whose prompts then appear
+                    here (default: ${defaultControlSocketPath()})
   --no-up           connect to the daemon but leave VNet off
   --virtual-key FILE    (tests, demo) use the virtual security key kept in FILE instead of a USB key
   --virtual-key-pin PIN (tests, demo) the PIN of a new virtual key
@@ -31,6 +33,7 @@ export interface MainOptions {
   configPath: string;
   daemonSocket: string;
   sshAgentSocket: string | null;
+  controlSocket: string | null;
   up: boolean;
   virtualKey: VirtualKeySwitch | null;
   demoPrompts: boolean;
@@ -54,6 +57,7 @@ export function parseMainArgs(argv: string[]): MainOptions {
         config: { type: 'string' },
         'daemon-socket': { type: 'string' },
         'ssh-agent-socket': { type: 'string' },
+        'agent-socket': { type: 'string' },
         'no-up': { type: 'boolean', default: false },
         'virtual-key': { type: 'string' },
         'virtual-key-pin': { type: 'string' },
@@ -88,11 +92,13 @@ export function parseMainArgs(argv: string[]): MainOptions {
       '--virtual-key-pin, --virtual-touch, --virtual-key-control and --virtual-key-unplugged go with --virtual-key',
     );
   const sshSock = v['ssh-agent-socket'];
+  const controlSock = v['agent-socket'];
   return {
     headless: v.headless ?? false,
     configPath: v.config ?? defaultConfigPath(),
     daemonSocket: v['daemon-socket'] ?? daemonSocketPath(),
     sshAgentSocket: sshSock === 'none' ? null : (sshSock ?? defaultAgentSocketPath()),
+    controlSocket: controlSock === 'none' ? null : (controlSock ?? defaultControlSocketPath()),
     up: !(v['no-up'] ?? false),
     virtualKey:
       v['virtual-key'] === undefined
@@ -141,6 +147,7 @@ export async function main(argv: string[]): Promise<number> {
       configPath: opts.configPath,
       daemonSocketPath: opts.daemonSocket,
       sshAgentSocket: opts.sshAgentSocket,
+      controlSocket: opts.controlSocket,
       virtualKey: opts.virtualKey,
       wantUp: opts.up,
     });
@@ -161,6 +168,7 @@ export async function main(argv: string[]): Promise<number> {
             configPath: opts.configPath,
             daemonSocketPath: opts.daemonSocket,
             sshAgentSocket: opts.sshAgentSocket,
+            controlSocket: opts.controlSocket,
             virtualKey: opts.virtualKey,
             wantUp: opts.up,
           }),

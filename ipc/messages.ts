@@ -7,8 +7,10 @@
 //                               vnet/connections, bastion/disconnect
 //   daemon → agent requests:   ping, app/resolve, bastion/get, key/sign
 //   daemon → agent notification: event
+//   the agent's control socket (keyvnet → agent): see control-messages.ts, served by the same RpcPeer
 //   either way: $/cancelRequest (JSON-RPC cancellation, vscode-jsonrpc's), mapped to AbortSignals.
 import { z } from 'zod';
+import { ControlNotifications, ControlRequests } from './control-messages';
 
 /** Bumped on any incompatible change; `hello` refuses a peer with another one. */
 export const PROTOCOL_VERSION = 1;
@@ -202,12 +204,13 @@ export const Requests = {
   'app/resolve': { params: ResolveParams, result: ResolveResult },
   'bastion/get': { params: BastionParams, result: BastionResult },
   'key/sign': { params: SignParams, result: SignResult },
+  ...ControlRequests,
 } as const;
 export type RequestMethod = keyof typeof Requests;
 export type ParamsOf<M extends RequestMethod> = z.infer<(typeof Requests)[M]['params']>;
 export type ResultOf<M extends RequestMethod> = z.infer<(typeof Requests)[M]['result']>;
 
-export const Notifications = { event: VNetEvent } as const;
+export const Notifications = { event: VNetEvent, ...ControlNotifications } as const;
 export type NotificationMethod = keyof typeof Notifications;
 
 /**

@@ -223,7 +223,7 @@ export class RpcPeer extends EventEmitter<{ close: [reason: string] }> {
     handler: (params: z.infer<(typeof Notifications)[N]>) => void,
   ): void {
     this.conn.onNotification(method, (raw: unknown) => {
-      const parsed = Notifications[method].safeParse(raw);
+      const parsed = (Notifications[method] as z.ZodType).safeParse(raw);
       if (!parsed.success) {
         this.opts.log(
           'warn',
@@ -231,7 +231,7 @@ export class RpcPeer extends EventEmitter<{ close: [reason: string] }> {
         );
         return;
       }
-      handler(parsed.data);
+      handler(parsed.data as z.infer<(typeof Notifications)[N]>);
     });
   }
 

@@ -17,10 +17,13 @@ import type { UserConfig } from '../config/types';
 import { watchConfig } from '../config/watch';
 import type { KeySource, UserPrompter } from '../fido/api';
 import { SshAgent } from '../ssh/agent';
+import { ControlServer } from './control-server';
 import { DaemonLink, type LinkState } from './daemon-link';
 import { AppDirectory } from './directory';
 import { SignService } from './sign-service';
 import type { AgentState, ConfiguredApp } from './state';
+import type { KeyAccess } from './key-operations';
+import type { WatchedPrompter } from './prompt-watch';
 
 export type AgentLogLevel = 'info' | 'warn' | 'error';
 
@@ -33,6 +36,11 @@ export interface AgentOptions {
   securityKey: KeySource;
   /** Serve the ssh-agent protocol here (SSH_AUTH_SOCK for the user's own ssh), or null for none. */
   sshAgentSocket: string | null;
+  /**
+   * The control socket for `keyvnet key …` (control-server.ts): where, the keys as the agent opens
+   * them, and the prompter it watches to tell the command what it asks. Absent: none.
+   */
+  control?: { socketPath: string; keys: KeyAccess; prompts: WatchedPrompter } | null;
   /** Bring VNet up as soon as the daemon is there (default true). */
   wantUp?: boolean;
   /** Daemon link tuning, for tests. */
@@ -55,6 +63,7 @@ export class AgentCore extends EventEmitter<{
   private directory: AppDirectory | null = null;
   private stopWatch: (() => void) | null = null;
   private sshAgent: SshAgent | null = null;
+  private control: ControlServer | null = null;
   private readonly link: DaemonLink;
   private readonly state: AgentState;
 
@@ -115,6 +124,7 @@ export class AgentCore extends EventEmitter<{
       this.log('error', `not watching ${this.opts.configPath} for changes: ${(err as Error).message}`);
     }
     if (this.opts.sshAgentSocket) await this.startSshAgent(this.opts.sshAgentSocket);
+    if (this.opts.control) await this.startControl(this.opts.control);
     this.link.start();
     this.publish();
   }
@@ -224,6 +234,31 @@ export class AgentCore extends EventEmitter<{
     this.stopWatch?.();
     await this.link.stop();
     await this.sshAgent?.close().catch(() => undefined);
+    await this.control?.close().catch(() => undefined);
+  }
+
+  /** The control socket served (keyvnet key … through the agent), or null. */
+  get controlSocket(): string | null {
+    return this.control ? (this.opts.control?.socketPath ?? null) : null;
+  }
+
+  /** Not fatal: without it `keyvnet key …` prompts on its own terminal. */
+  private async startControl(c: NonNullable<AgentOptions['control']>): Promise<void> {
+    const server = new ControlServer({
+      keys: c.keys,
+      prompts: c.prompts,
+      version: this.opts.version,
+      log: (level, msg) => this.log(level, msg),
+    });
+    try {
+      await server.listen(c.socketPath);
+      this.control = server;
+    } catch (err) {
+      this.log(
+        'error',
+        `no control socket for keyvnet commands at ${c.socketPath}: ${(err as Error).message}`,
+      );
+    }
   }
 
   private useConfig(cfg: UserConfig): void {

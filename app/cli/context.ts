@@ -18,6 +18,9 @@ export interface CliContext {
 export interface GlobalOptions {
   socket?: string;
   config?: string;
+  /** The agent's control socket (`--agent-socket`); `--no-agent` sets agent false. */
+  agentSocket?: string;
+  agent?: boolean;
 }
 
 export function realContext(): CliContext {

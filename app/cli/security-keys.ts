@@ -1,22 +1,19 @@
-// Opening the security key for `keyvnet key …` (the agent has no control socket for the command yet,
-// so the command talks to the key itself, with prompts on the terminal). KEYVNET_VIRTUAL_KEY=<state
-// file> uses the project's virtual authenticator instead: tests and the Linux demo only.
+// The security key for `keyvnet key …` when no agent runs (or with --no-agent): the command opens the
+// key itself, with prompts on this terminal. With a running agent the operations go to it instead
+// (agent-link.ts). KEYVNET_VIRTUAL_KEY=<state file> uses the project's virtual authenticator instead
+// of node-hid: tests and the Linux demo only.
 import { listSecurityKeys, openSecurityKey } from '../fido';
 import type { UserPrompter } from '../fido/api';
-import type { HidDeviceInfo } from '../fido/hid/report-device';
 import type { AnySecurityKey } from '../fido/open';
 import { Ctap2SecurityKey } from '../fido/security-key';
+import type { KeyAccess } from '../agent/key-operations';
 import type { CliContext } from './context';
-import { CliError, Exit } from './exit-codes';
 
-export interface PluggedKey {
-  info: HidDeviceInfo;
-  open(prompter: UserPrompter): Promise<AnySecurityKey>;
-}
-
-/** Every key that can be used now (the virtual one alone when KEYVNET_VIRTUAL_KEY is set). */
-export async function pluggedKeys(ctx: CliContext): Promise<PluggedKey[]> {
+/** Every key that can be used now (the virtual one alone when KEYVNET_VIRTUAL_KEY is set), opened with `prompter`. */
+export function localKeys(ctx: CliContext, prompter: UserPrompter): KeyAccess {
   const statePath = ctx.env.KEYVNET_VIRTUAL_KEY;
+  let open: (path: string) => Promise<AnySecurityKey>;
+  let list: KeyAccess['list'];
   if (statePath) {
     // Tests and the demo only: loaded lazily through the one door to the virtual key.
     // With require, not import(): bin/keyvnet hooks require only.
@@ -25,33 +22,21 @@ export async function pluggedKeys(ctx: CliContext): Promise<PluggedKey[]> {
       require('../headless/virtual-key') as typeof import('../headless/virtual-key');
     /* eslint-enable @typescript-eslint/no-require-imports */
     const va = new VirtualAuthenticator({ statePath });
-    const info: HidDeviceInfo = {
-      path: `virtual:${statePath}`,
-      vendorId: 0,
-      productId: 0,
-      product: va.label,
-      manufacturer: 'KeyVNet',
-    };
-    return [{ info, open: (p) => Ctap2SecurityKey.open(va.connect(), p, { label: va.label }) }];
+    list = async () => [{ path: `virtual:${statePath}`, product: va.label }];
+    open = () => Ctap2SecurityKey.open(va.connect(), prompter, { label: va.label });
+  } else {
+    list = async () => (await listSecurityKeys()).map((d) => ({ path: d.path, product: d.product }));
+    open = (path) => openSecurityKey(path, prompter);
   }
-  const devices = await listSecurityKeys();
-  return devices.map((info) => ({ info, open: (p) => openSecurityKey(info.path, p) }));
-}
-
-/** The key to use: `--device PATH`, else the only (or first) plugged-in key; exit 6 when none. */
-export async function chooseKey(ctx: CliContext, device: string | undefined): Promise<PluggedKey> {
-  const keys = await pluggedKeys(ctx);
-  if (keys.length === 0) {
-    throw new CliError('no security key is plugged in', Exit.NoSecurityKey, [
-      'Plug in your FIDO2 key and try again.',
-    ]);
-  }
-  if (device !== undefined) {
-    const k = keys.find((x) => x.info.path === device);
-    if (!k) throw new CliError(`no security key at ${device} (see keyvnet key list)`, Exit.NoSecurityKey);
-    return k;
-  }
-  if (keys.length > 1)
-    ctx.err(`note: ${keys.length} keys plugged in; using ${keys[0].info.product} (--device to choose)\n`);
-  return keys[0];
+  return {
+    list,
+    use: async (key, fn) => {
+      const k = await open(key.path);
+      try {
+        return await fn(k);
+      } finally {
+        await k.close().catch(() => undefined);
+      }
+    },
+  };
 }

@@ -1,95 +1,32 @@
 // `keyvnet diag --auth`: sign in to each bastion for real (a touch each, and the PIN for
-// verify-required keys), with the same SSH session code the daemon uses, then hang up. Only when
-// asked: it costs the user a touch.
-import { readFileSync } from 'node:fs';
-import { connect, type Socket } from 'node:net';
-import { BastionSession } from '../../systemext/ssh/session';
-import type { BastionSpec } from '../../systemext/ssh/types';
+// verify-required keys), with the same SSH session code the daemon uses; a bastion behind a `jump` is
+// signed in to through its jump's session (bastion-paths.ts). Only when asked: it costs the user a
+// touch. The sessions stay open until the report is done (a jump serves the bastions behind it).
 import type { BastionConfig } from '../config/types';
-import type { SecurityKey } from '../fido/api';
-import { readPrivateKeyFile } from '../ssh/keyfile';
-import { fingerprint, publicKeyLine, type SkKey } from '../ssh/keys';
-import { signWithSkKey } from '../ssh/signer';
+import { fingerprint } from '../ssh/keys';
+import { JumpError, KeyFileError, type BastionPaths } from './bastion-paths';
 import { check, type CheckResult } from './types';
 
-const DEADLINE_MS = 90_000;
-
-function tcp(host: string, port: number, signal: AbortSignal): Promise<Socket> {
-  return new Promise((resolve, reject) => {
-    const s = connect({ host, port });
-    const onAbort = (): void => {
-      s.destroy();
-      reject(new Error('timed out'));
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-    s.once('connect', () => {
-      signal.removeEventListener('abort', onAbort);
-      resolve(s);
-    });
-    s.once('error', (err) => {
-      signal.removeEventListener('abort', onAbort);
-      reject(err);
-    });
-  });
-}
-
-/** Logs in to `b` with its sk key through `securityKey` (opened on first use), then disconnects. */
-export async function authCheck(
-  b: BastionConfig,
-  hostKeys: string[],
-  securityKey: () => Promise<SecurityKey>,
-): Promise<CheckResult> {
+export async function authCheck(b: BastionConfig, paths: BastionPaths): Promise<CheckResult> {
   const id = `bastion.${b.name}.auth`;
   const title = `Bastion ${b.name}: sign-in as ${b.user} with the security key`;
-  if (b.jump !== null)
-    return check(id, title, 'skip', [`reached through bastion ${b.jump}: not checked from here`]);
-  let key: SkKey;
+  const via = b.jump !== null ? ` through ${b.jump}` : '';
   try {
-    key = readPrivateKeyFile(readFileSync(b.keyPath, 'utf8'));
-  } catch (err) {
-    return check(
-      id,
-      title,
-      'skip',
-      [`${b.keyPath}: ${(err as Error).message}`],
-      'Sign-in needs the private sk key file (not only the .pub).',
-    );
-  }
-  const spec: BastionSpec = {
-    name: b.name,
-    host: b.host,
-    port: b.port,
-    user: b.user,
-    hostKeys,
-    publicKey: publicKeyLine(key, key.comment),
-    policy: 'connection',
-    keepaliveSec: 0,
-    maxSessionAgeSec: 0,
-    jump: null,
-  };
-  const signal = AbortSignal.timeout(DEADLINE_MS);
-  let touches = 0;
-  try {
-    const sock = await tcp(b.host, b.port, signal);
-    const session = await BastionSession.open({
-      spec,
-      signal,
-      sock,
-      onSign: () => touches++,
-      bridge: {
-        bastion: async () => spec,
-        sign: async (req, s) =>
-          signWithSkKey(await securityKey(), key, req.data, {
-            purpose: { what: 'ssh-login', bastion: b.name, host: b.host, user: b.user, requester: 'app' },
-            signal: s,
-          }),
-      },
-    });
-    session.close();
+    const { key, signatures } = await paths.signIn(b.name);
     return check(id, title, 'ok', [
-      `accepted ${fingerprint(key)} for ${b.user}@${b.host}:${b.port} (${touches} signature)`,
+      `accepted ${fingerprint(key)} for ${b.user}@${b.host}:${b.port}${via} (${signatures} signature)`,
     ]);
   } catch (err) {
+    if (err instanceof KeyFileError)
+      return check(
+        id,
+        title,
+        'skip',
+        [err.message],
+        'Sign-in needs the private sk key file (not only the .pub).',
+      );
+    if (err instanceof JumpError)
+      return check(id, title, 'skip', [err.message], `See the checks of bastion ${err.jump}.`);
     return check(
       id,
       title,

@@ -1,10 +1,13 @@
 // Bastion checks: TCP reachable (and an SSH banner), and the host key it presents matches the one the
 // config pins (host_keys, or known_hosts). The key exchange stops at the host key: nothing is
-// authenticated and the security key is not used.
+// authenticated and the security key is not used. A bastion behind a `jump` is checked the same way
+// over a channel of its jump's session, which needs a sign-in (bastion-paths.ts): only with --auth.
 import { createHash } from 'node:crypto';
 import { connect } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { Client, type ServerHostKeyAlgorithm } from 'ssh2';
 import type { BastionStateInfo } from '../../ipc/messages';
+import { JumpError, type BastionPaths } from './bastion-paths';
 import { check, type CheckResult } from './types';
 
 const DEADLINE_MS = 8000;
@@ -20,8 +23,12 @@ export interface BastionTarget {
 
 /** Connects, reads the SSH identification line, and hangs up. */
 export function probeTcp(host: string, port: number): Promise<{ banner: string } | { error: string }> {
+  return readBanner(connect({ host, port }));
+}
+
+/** Reads the SSH identification line from a stream (TCP, or a channel through a jump), then closes it. */
+export function readBanner(s: Duplex): Promise<{ banner: string } | { error: string }> {
   return new Promise((resolve) => {
-    const s = connect({ host, port });
     let buf = '';
     const done = (r: { banner: string } | { error: string }): void => {
       clearTimeout(timer);
@@ -51,8 +58,8 @@ export function hostKeyAlgorithms(expected: string[]): ServerHostKeyAlgorithm[] 
   return out;
 }
 
-/** The host key blob the server presents (key exchange only, then disconnect). */
-export function fetchHostKey(host: string, port: number, expected: string[]): Promise<Buffer> {
+/** The host key blob the server presents (key exchange only, then disconnect); `sock`: through a jump. */
+export function fetchHostKey(host: string, port: number, expected: string[], sock?: Duplex): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const c = new Client();
     let key: Buffer | null = null;
@@ -72,8 +79,7 @@ export function fetchHostKey(host: string, port: number, expected: string[]): Pr
     c.on('close', () => finish(null));
     const algs = hostKeyAlgorithms(expected);
     c.connect({
-      host,
-      port,
+      ...(sock ? { sock } : { host, port }),
       username: 'keyvnet-diag',
       readyTimeout: DEADLINE_MS,
       ...(algs.length > 0 ? { algorithms: { serverHostKey: algs } } : {}),
@@ -123,7 +129,7 @@ export function hostKeyCheck(b: BastionTarget, presented: Buffer | { error: stri
 
 export function tcpCheck(b: BastionTarget, r: { banner: string } | { error: string }): CheckResult {
   const id = `bastion.${b.name}.reachable`;
-  const title = `Bastion ${b.name}: ${b.host}:${b.port} reachable`;
+  const title = `Bastion ${b.name}: ${b.host}:${b.port} reachable${b.jump !== null ? ` through ${b.jump}` : ''}`;
   if ('banner' in r) {
     if (r.banner.startsWith('SSH-')) return check(id, title, 'ok', [`banner: ${r.banner}`]);
     return check(
@@ -139,7 +145,9 @@ export function tcpCheck(b: BastionTarget, r: { banner: string } | { error: stri
     title,
     'fail',
     [`${b.host}:${b.port}: ${r.error}`],
-    'Check the network (VPN, Wi-Fi captive portal), the host name and port, and that the bastion is up.',
+    b.jump !== null
+      ? `Bastion ${b.jump} could not connect onwards: check the host name and port (as ${b.jump} resolves them), and that the bastion is up.`
+      : 'Check the network (VPN, Wi-Fi captive portal), the host name and port, and that the bastion is up.',
   );
 }
 
@@ -163,24 +171,48 @@ export function sessionCheck(name: string, s: BastionStateInfo | undefined): Che
 export async function checkBastion(
   b: BastionTarget,
   session: BastionStateInfo | undefined,
+  paths: BastionPaths | null = null,
 ): Promise<CheckResult[]> {
-  if (b.jump !== null) {
+  const reachableId = `bastion.${b.name}.reachable`;
+  const hostKeyId = `bastion.${b.name}.hostkey`;
+  if (b.jump !== null && !paths?.canSignIn) {
+    // Forwarding through the jump needs a session signed in there: a touch, so only under --auth.
+    const why = [
+      `reached through bastion ${b.jump}: checking it needs a sign-in to ${b.jump} (a touch), which keyvnet diag makes only with --auth`,
+    ];
+    const fix = `Run keyvnet diag --auth to check it through ${b.jump}.`;
     return [
-      check(`bastion.${b.name}.reachable`, `Bastion ${b.name}: reachable`, 'skip', [
-        `reached through bastion ${b.jump}: not checked from here`,
-      ]),
+      check(reachableId, `Bastion ${b.name}: reachable through ${b.jump}`, 'skip', why, fix),
+      check(hostKeyId, `Bastion ${b.name}: host key`, 'skip', why, fix),
       sessionCheck(b.name, session),
     ];
   }
-  const tcp = await probeTcp(b.host, b.port);
+  // Straight over TCP, or over a channel through the jump (a fresh one for each look).
+  const viaJump = b.jump !== null && paths ? (): Promise<Duplex> => paths.open(b) : null;
+  let tcp: { banner: string } | { error: string };
+  try {
+    tcp = viaJump ? await readBanner(await viaJump()) : await probeTcp(b.host, b.port);
+  } catch (err) {
+    if (err instanceof JumpError) {
+      const fix = `See the checks of bastion ${err.jump}.`;
+      return [
+        check(reachableId, `Bastion ${b.name}: reachable through ${err.jump}`, 'skip', [err.message], fix),
+        check(hostKeyId, `Bastion ${b.name}: host key`, 'skip', [err.message], fix),
+        sessionCheck(b.name, session),
+      ];
+    }
+    tcp = { error: (err as Error).message };
+  }
   const out = [tcpCheck(b, tcp)];
   if ('banner' in tcp && tcp.banner.startsWith('SSH-')) {
-    const key = await fetchHostKey(b.host, b.port, b.expectedKeys).catch((err: Error) => ({
-      error: err.message,
-    }));
+    const key = await (
+      viaJump
+        ? viaJump().then((sock) => fetchHostKey(b.host, b.port, b.expectedKeys, sock))
+        : fetchHostKey(b.host, b.port, b.expectedKeys)
+    ).catch((err: Error) => ({ error: err.message }));
     out.push(hostKeyCheck(b, key));
   } else {
-    out.push(check(`bastion.${b.name}.hostkey`, `Bastion ${b.name}: host key`, 'skip', ['not reachable']));
+    out.push(check(hostKeyId, `Bastion ${b.name}: host key`, 'skip', ['not reachable']));
   }
   out.push(sessionCheck(b.name, session));
   return out;

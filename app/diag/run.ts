@@ -6,13 +6,14 @@ import type { VNetStatus } from '../../ipc/messages';
 import { ConfigError, formatProblem } from '../config/error';
 import { hostKeysFor } from '../config/known-hosts';
 import { loadConfig } from '../config/load';
-import type { UserConfig } from '../config/types';
+import type { BastionConfig, UserConfig } from '../config/types';
 import { AgentClient } from '../ssh/agent-client';
 import { readPrivateKeyFile } from '../ssh/keyfile';
 import { SSH_SK_USER_VERIFICATION_REQD } from '../ssh/keys';
 import type { SecurityKey } from '../fido/api';
 import { authCheck } from './auth';
 import { checkBastion } from './bastion';
+import { BastionPaths, type DiagBastion } from './bastion-paths';
 import { realExec, type Exec } from './exec';
 import type { KeyInfo } from './key-info';
 import { lookupCheck, type Lookup } from './resolver';
@@ -163,25 +164,27 @@ export async function runDiagnostics(opts: DiagOptions): Promise<DiagReport> {
   if (!sys) checks.push(check('firewall', 'Firewall', 'skip', [`not supported on ${platform}`]));
   else checks.push(await sys.firewall(tun ?? (platform === 'darwin' ? 'utun' : 'kvn0')));
 
-  for (const b of config?.bastions ?? []) {
-    progress(`bastion ${b.name}`);
-    let expectedKeys = b.hostKeys ?? [];
-    if (b.hostKeys === null) {
-      try {
-        expectedKeys = hostKeysFor(readFileSync(b.knownHostsPath, 'utf8'), b.host, b.port);
-      } catch {
-        expectedKeys = [];
-      }
+  // Bastions: each reached straight or through its jump (then only with --auth: see bastion-paths.ts).
+  const targets = new Map<string, DiagBastion>();
+  for (const b of config?.bastions ?? [])
+    targets.set(b.name, { config: b, expectedKeys: expectedHostKeys(b) });
+  const paths = new BastionPaths(targets, opts.authKey ?? null);
+  try {
+    for (const { config: b, expectedKeys } of targets.values()) {
+      progress(`bastion ${b.name}`);
+      const session = status?.bastions.find((s) => s.name === b.name);
+      const results = await checkBastion(
+        { name: b.name, host: b.host, port: b.port, expectedKeys, jump: b.jump },
+        session,
+        paths,
+      );
+      checks.push(...results);
+      // Sign in only when asked, and only where the host key is the expected one.
+      if (opts.authKey && results.find((c) => c.id === `bastion.${b.name}.hostkey`)?.status === 'ok')
+        checks.push(await authCheck(b, paths));
     }
-    const session = status?.bastions.find((s) => s.name === b.name);
-    const results = await checkBastion(
-      { name: b.name, host: b.host, port: b.port, expectedKeys, jump: b.jump },
-      session,
-    );
-    checks.push(...results);
-    // Sign in only when asked, and only where the host key is the expected one.
-    if (opts.authKey && results.find((c) => c.id === `bastion.${b.name}.hostkey`)?.status === 'ok')
-      checks.push(await authCheck(b, expectedKeys, opts.authKey));
+  } finally {
+    paths.close();
   }
 
   progress('security key');
@@ -190,6 +193,16 @@ export async function runDiagnostics(opts: DiagOptions): Promise<DiagReport> {
   const summary: Record<CheckStatus, number> = { ok: 0, warn: 0, fail: 0, skip: 0 };
   for (const c of checks) summary[c.status]++;
   return { at: Date.now(), platform, checks, summary };
+}
+
+/** The host keys a bastion must present: host_keys, else its known_hosts entries (none: unknown). */
+function expectedHostKeys(b: BastionConfig): string[] {
+  if (b.hostKeys !== null) return b.hostKeys;
+  try {
+    return hostKeysFor(readFileSync(b.knownHostsPath, 'utf8'), b.host, b.port);
+  } catch {
+    return [];
+  }
 }
 
 /** The bastions' key files that demand the PIN on every signature (a .pub alone does not say). */

@@ -124,6 +124,8 @@ export interface PinPrompt extends PromptBase {
   retriesLeft: number | null;
   /** The last PIN tried on this key (since it was plugged in) was wrong: the dialog says so. */
   afterWrongPin?: boolean;
+  /** Setting or changing the PIN (keyvnet key pin): which PIN is asked (default: the current one). */
+  entry?: 'current' | 'new' | 'repeat';
 }
 
 export interface TouchPrompt extends PromptBase {

@@ -6,10 +6,13 @@
 //   app: hello.corp.test 100.64.12.34 fd12:...::64.12.34
 //   event: connection hello.corp.test:80 via direct | event: refused ... | event: dns-miss ...
 //   prompt: touch Touch your security key to connect to corp (bastion.corp.example.com) | prompt: done
+//   control: /run/user/1000/keyvnet/control.sock   (keyvnet key … runs here; its prompts are these)
 // Prompts go to the terminal (stderr; the PIN is read from stdin). Stops cleanly on SIGINT/SIGTERM:
 // VNet goes down with it.
 import { AgentCore, stderrAgentLog, type AgentOptions } from '../agent/agent';
+import { agentKeyAccess } from '../agent/agent-keys';
 import { securityKeySource, type VirtualKeySwitch } from '../agent/key-source';
+import { WatchedPrompter } from '../agent/prompt-watch';
 import type { AgentState, VNetEvent } from '../agent/state';
 import type { Purpose } from '../fido/api';
 import { TerminalPrompter } from './prompts';
@@ -30,6 +33,8 @@ export interface HeadlessOptions {
   configPath: string;
   daemonSocketPath: string;
   sshAgentSocket: string | null;
+  /** The control socket for `keyvnet key …` (prompts then appear here), or null for none. */
+  controlSocket: string | null;
   /** Test/demo only: the virtual authenticator's state file and touch policy. */
   virtualKey: VirtualKeySwitch | null;
   wantUp: boolean;
@@ -38,7 +43,7 @@ export interface HeadlessOptions {
 export async function runHeadless(opts: HeadlessOptions): Promise<number> {
   const terminal = new TerminalPrompter();
   if (opts.demoPrompts) return demoPrompts(opts, terminal);
-  const prompter = new ReportingPrompter(terminal);
+  const prompter = new WatchedPrompter(new ReportingPrompter(terminal));
 
   const securityKey = securityKeySource(opts.virtualKey, prompter);
   const agentOpts: AgentOptions = {
@@ -49,6 +54,13 @@ export async function runHeadless(opts: HeadlessOptions): Promise<number> {
     securityKey,
     sshAgentSocket: opts.sshAgentSocket,
     wantUp: opts.wantUp,
+    control: opts.controlSocket
+      ? {
+          socketPath: opts.controlSocket,
+          keys: agentKeyAccess(opts.virtualKey, securityKey, prompter),
+          prompts: prompter,
+        }
+      : null,
   };
   const agent = new AgentCore(agentOpts);
   const printer = new StatusPrinter();
@@ -70,6 +82,7 @@ export async function runHeadless(opts: HeadlessOptions): Promise<number> {
   console.log(`KeyVNet ${opts.version} agent (headless)`);
   await agent.start();
   if (opts.sshAgentSocket) console.log(`ssh-agent: SSH_AUTH_SOCK=${opts.sshAgentSocket}`);
+  if (agent.controlSocket) console.log(`control: ${agent.controlSocket}`);
   await stopped;
   console.log('KeyVNet agent stopped');
   return 0;

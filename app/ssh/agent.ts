@@ -537,7 +537,8 @@ export function signPurpose(data: Buffer, key: { comment: string }): Purpose {
   return { ...base, what: 'ssh-sign' };
 }
 
-function ensurePrivateDirectory(dir: string): void {
+/** Creates `dir` 0700 if missing; refuses one that is not ours alone (also used by the control socket). */
+export function ensurePrivateDirectory(dir: string): void {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const st = lstatSync(dir);
   const uid = process.getuid?.();
@@ -550,7 +551,7 @@ function ensurePrivateDirectory(dir: string): void {
 }
 
 /** Removes a socket left by a dead agent; refuses to touch a live one or a non-socket file. */
-async function removeStaleSocket(path: string): Promise<void> {
+export async function removeStaleSocket(path: string): Promise<void> {
   let st;
   try {
     st = lstatSync(path);

@@ -12,9 +12,25 @@ export function defaultAgentSocketPath(
   env: NodeJS.ProcessEnv = process.env,
   uid: number = process.getuid?.() ?? 0,
 ): string {
-  if (platform === 'darwin' && env.TMPDIR) return join(env.TMPDIR, 'keyvnet', 'agent.sock');
-  if (platform !== 'darwin' && env.XDG_RUNTIME_DIR) return join(env.XDG_RUNTIME_DIR, 'keyvnet', 'agent.sock');
-  return join('/tmp', `keyvnet-${uid}`, 'agent.sock');
+  return join(agentRuntimeDir(platform, env, uid), 'agent.sock');
+}
+
+/**
+ * The agent's control socket, for `keyvnet key …` (app/agent/control-server.ts), beside the ssh-agent
+ * socket in the same private directory: `control.sock`.
+ */
+export function defaultControlSocketPath(
+  platform: NodeJS.Platform = process.platform,
+  env: NodeJS.ProcessEnv = process.env,
+  uid: number = process.getuid?.() ?? 0,
+): string {
+  return join(agentRuntimeDir(platform, env, uid), 'control.sock');
+}
+
+function agentRuntimeDir(platform: NodeJS.Platform, env: NodeJS.ProcessEnv, uid: number): string {
+  if (platform === 'darwin' && env.TMPDIR) return join(env.TMPDIR, 'keyvnet');
+  if (platform !== 'darwin' && env.XDG_RUNTIME_DIR) return join(env.XDG_RUNTIME_DIR, 'keyvnet');
+  return join('/tmp', `keyvnet-${uid}`);
 }
 
 /** The line to give users for their shell profile. */

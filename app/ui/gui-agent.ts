@@ -3,7 +3,9 @@
 //   runGui(guiOpts, agentCoreConnector({ version, configPath, daemonSocketPath, sshAgentSocket,
 //                                        virtualKey, wantUp }))
 import { AgentCore, stderrAgentLog } from '../agent/agent';
+import { agentKeyAccess } from '../agent/agent-keys';
 import { securityKeySource, type VirtualKeySwitch } from '../agent/key-source';
+import { WatchedPrompter } from '../agent/prompt-watch';
 import type { AgentControl } from './agent-control';
 import type { ConnectAgent } from './gui-app';
 
@@ -12,13 +14,16 @@ export interface GuiAgentOptions {
   configPath: string;
   daemonSocketPath: string;
   sshAgentSocket: string | null;
+  /** The control socket for `keyvnet key …` (its prompts then appear in this UI), or null/absent for none. */
+  controlSocket?: string | null;
   /** Test/demo only: the virtual authenticator's state file and touch policy. */
   virtualKey: VirtualKeySwitch | null;
   wantUp: boolean;
 }
 
 export function agentCoreConnector(opts: GuiAgentOptions): ConnectAgent {
-  return ({ prompter }) => {
+  return ({ prompter: uiPrompter }) => {
+    const prompter = new WatchedPrompter(uiPrompter);
     const securityKey = securityKeySource(opts.virtualKey, prompter);
     const agent = new AgentCore({
       configPath: opts.configPath,
@@ -28,6 +33,13 @@ export function agentCoreConnector(opts: GuiAgentOptions): ConnectAgent {
       securityKey,
       sshAgentSocket: opts.sshAgentSocket,
       wantUp: opts.wantUp,
+      control: opts.controlSocket
+        ? {
+            socketPath: opts.controlSocket,
+            keys: agentKeyAccess(opts.virtualKey, securityKey, prompter),
+            prompts: prompter,
+          }
+        : null,
     });
     agent.on('log', stderrAgentLog);
     // After the UI subscribed (runGui does so right after this returns): the first state reaches it.

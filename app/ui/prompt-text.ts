@@ -70,10 +70,16 @@ export function purposeAction(p: Purpose): string {
   }
 }
 
-/** "Asked by the KeyVNet daemon", "Asked by ssh (pid 4242)", "Asked by you in KeyVNet". */
+/**
+ * "Asked by the KeyVNet daemon", "Asked by ssh (pid 4242)", "Asked by you in KeyVNet", "Asked by the
+ * keyvnet command (pid 5150)" (through the agent's control socket).
+ */
 export function requesterText(p: Purpose): string {
   if (p.requester === 'daemon') return 'Asked by KeyVNet for the virtual network';
-  if (p.requester === 'app') return 'Asked by you in KeyVNet';
+  if (p.requester === 'app')
+    return p.process
+      ? `Asked by the ${cleanField(p.process.name ?? 'keyvnet')} command (pid ${p.process.pid})`
+      : 'Asked by you in KeyVNet';
   const proc = p.process;
   if (!proc) return 'Asked by a program using the KeyVNet ssh-agent';
   const name = proc.name !== undefined ? cleanField(proc.name) : 'a program';
@@ -123,8 +129,14 @@ export function pinPromptText(req: PinRequest): PinPromptText {
     // CTAP2 §6.5.5.7: at zero retries the key blocks its PIN and must be reset.
     if (n === 1) warning += ' Another wrong PIN blocks the key.';
   } else if (req.afterWrongPin) warning = 'Wrong PIN.';
+  const label = cleanField(req.keyLabel);
   return {
-    title: `Enter the PIN of ${cleanField(req.keyLabel)}`,
+    title:
+      req.entry === 'new'
+        ? `Choose a new PIN for ${label} (4 to 63 characters)`
+        : req.entry === 'repeat'
+          ? `Enter the new PIN of ${label} again`
+          : `Enter the PIN of ${label}`,
     detail: `To ${purposeAction(req.purpose)}.\n${detailLines(req.purpose, null)}`,
     warning,
   };

@@ -148,6 +148,9 @@ export class VNetStack {
       this.socketPath,
       '--ssh-agent-socket',
       'none',
+      // No control socket unless a test asks for one (the last --agent-socket wins).
+      '--agent-socket',
+      'none',
       ...(this.opts.agentArgs ?? []),
       ...extra,
     ];

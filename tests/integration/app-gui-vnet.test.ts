@@ -18,6 +18,7 @@ import { authorizedKeysLine, type SkKey } from '../../app/ssh/keys';
 import { requireNetns, requireOrSkip } from '../helpers/privileges';
 import { ADDR, ECHO_PORT, HTTP_PORT, PAGE, Topology } from '../helpers/topology';
 import { VNetStack } from '../helpers/vnet-stack';
+import { keyvnetIn } from './cli-run';
 import {
   AppRun,
   ROOT,
@@ -104,6 +105,8 @@ describe('menu-bar app with the real daemon, sshd and virtual key (root, Xvfb + 
   let stack: VNetStack | null = null;
   let app: AppRun | null = null;
   let control = '';
+  /** The app's control socket: `keyvnet key …` prompts in its windows. */
+  let agentControl = '';
   let clicks = 0;
 
   before(async function () {
@@ -129,7 +132,10 @@ describe('menu-bar app with the real daemon, sshd and virtual key (root, Xvfb + 
       agentArgs: ['--virtual-key', statePath, '--virtual-touch', 'manual', '--virtual-key-control', control],
     });
     await stack.startDaemon();
-    app = AppRun.attach(stack.startGuiAgent(AppRun.env(display), ['--ui-probe=1200']));
+    agentControl = join(topo.dir, 'ctl', 'control.sock');
+    app = AppRun.attach(
+      stack.startGuiAgent(AppRun.env(display), ['--ui-probe=1200', '--agent-socket', agentControl]),
+    );
     await app.waitFor('tray-visible');
   });
 
@@ -373,10 +379,12 @@ describe('menu-bar app with the real daemon, sshd and virtual key (root, Xvfb + 
     // Through corp's session (touched already; a new session would ask again: touch it then).
     const from = app!.events.length;
     const fetched = curl('http://hello.corp.test/');
-    promptWindows(from, (e) => e.touch === true)
+    // Only while this curl waits: a touch window of a later test is not this one's to touch.
+    let waiting = true;
+    promptWindows(from, (e) => waiting && e.touch === true)
       .then(() => touch())
       .catch(() => undefined); // no new session: nothing to touch
-    const r = await fetched;
+    const r = await fetched.finally(() => (waiting = false));
     expect(r.out).to.equal(PAGE);
 
     await openMenu();
@@ -452,6 +460,54 @@ describe('menu-bar app with the real daemon, sshd and virtual key (root, Xvfb + 
     await app!.waitUntil('diagnostics', (e) => e.done === true);
     await new Promise((r) => setTimeout(r, 300));
     await display!.screenshot('vnet-08-diagnostics');
+  });
+
+  it('keyvnet key enroll and pin change prompt in the app’s touch window and PIN dialog', async () => {
+    // The Diagnostics window of the test before is still open: its OK (Return, the pointer on it).
+    const diag = await display!.findWindow('^KeyVNet$'); // the only window titled so now
+    const geo = Object.fromEntries(
+      (await display!.xdotool('getwindowgeometry', '--shell', diag))
+        .trim()
+        .split('\n')
+        .map((l) => l.split('=') as [string, string]),
+    );
+    await display!.xdotool(
+      'mousemove',
+      String(Number(geo.X) + Math.floor(Number(geo.WIDTH) / 2)),
+      String(Number(geo.Y) + Math.floor(Number(geo.HEIGHT) / 2)),
+    );
+    await display!.xdotool('key', 'Return');
+    // No KEYVNET_VIRTUAL_KEY for the command: without the app it would find no key (exit 6).
+    const file = join(topo!.dir, 'user', '.ssh', 'id_from_cli');
+    let from = app!.events.length;
+    const enroll = keyvnetIn(topo!.laptop, ['--agent-socket', agentControl, 'key', 'enroll', '-f', file]);
+    const shown = await promptWindows(from, (e) => e.touch === true);
+    expect(shown.touchTitle).to.equal('Touch your security key to create an SSH key');
+    await new Promise((r) => setTimeout(r, 300)); // let it paint (the screenshot only)
+    await display!.screenshot('vnet-08-cli-enroll-touch');
+    await touch();
+    const e = await enroll;
+    expect(e.code, e.stderr).to.equal(0);
+    expect(e.stdout).to.contain(`Saved ${file} and ${file}.pub`);
+    expect(e.stderr).to.contain('The KeyVNet agent asks: Touch your security key to create an SSH key');
+
+    // The new PIN is asked twice by the app; the command never sees it.
+    from = app!.events.length;
+    const change = keyvnetIn(topo!.laptop, ['--agent-socket', agentControl, 'key', 'pin', 'change']);
+    const titled = (t: RegExp) => (ev: ProbeEvent) =>
+      t.test((ev.dialog as { title?: string } | null)?.title ?? '');
+    await promptWindows(from, titled(/^Enter the PIN of KeyVNet virtual key$/));
+    await typePin(PIN);
+    await promptWindows(from, titled(/^Choose a new PIN for KeyVNet virtual key/));
+    await new Promise((r) => setTimeout(r, 300));
+    await display!.screenshot('vnet-09-cli-new-pin');
+    await typePin('24682468');
+    await promptWindows(from, titled(/^Enter the new PIN of KeyVNet virtual key again$/));
+    await typePin('24682468');
+    const c = await change;
+    expect(c.code, c.stderr).to.equal(0);
+    expect(c.stdout).to.equal('PIN changed on KeyVNet virtual key.\n');
+    expect(c.stdout + c.stderr).to.not.contain('24682468');
   });
 });
 

@@ -482,7 +482,18 @@ describe('app without Qt', function () {
     ];
     const child = spawn(
       process.execPath,
-      ['--import', 'tsx', '--import', FORBID_QT, MAIN, ...args, '--ssh-agent-socket', 'none'],
+      [
+        '--import',
+        'tsx',
+        '--import',
+        FORBID_QT,
+        MAIN,
+        ...args,
+        '--ssh-agent-socket',
+        'none',
+        '--agent-socket',
+        'none',
+      ],
       { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
     );
     try {

@@ -1,7 +1,9 @@
 // `keyvnet diag` on a healthy VNet and on broken ones, made for real in a namespace this test owns:
 // a conflicting route (a dummy interface), a firewall rule dropping the tun's traffic, the resolver
 // configuration removed, a bastion (real sshd) with a changed host key or nobody listening, and a
-// key without a PIN. Needs root (skips on a laptop, must run under CI=true).
+// key without a PIN; and, in the three-namespace topology, an inner bastion reached only through
+// the outer one (`jump`), healthy and with a changed host key. Needs root (skips on a laptop, must
+// run under CI=true).
 import { expect } from 'chai';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -17,6 +19,8 @@ import { authorizedKeysLine, publicKeyLine, SK_ECDSA_TYPE } from '../../app/ssh/
 import { Lines } from '../helpers/lines';
 import { NetNs } from '../helpers/netns';
 import { requireNetns } from '../helpers/privileges';
+import { ADDR, INNER_SSH_PORT, SSH_PORT, Topology } from '../helpers/topology';
+import { enrollKeyFiles } from '../helpers/virtual-user';
 import { DEFAULT_RESOLV, directHelloConfig, VNetStack } from '../helpers/vnet-stack';
 import { keyvnetIn } from './cli-run';
 import { TestSshd } from './fixtures/ssh/sshd';
@@ -265,5 +269,120 @@ describe('keyvnet diag on healthy and broken set-ups (root, netns)', function ()
     } finally {
       writeFileSync(file, ours);
     }
+  });
+});
+
+describe('keyvnet diag of a bastion behind a jump (root, three namespaces)', function () {
+  this.timeout(300_000);
+  let topo: Topology;
+  let statePath: string;
+  let keyFile: string;
+
+  /** corp (the bastion) and inner (the intranet's sshd, reachable only through corp). */
+  const jumpConfig = (innerHostKey: string): string => `
+[[bastion]]
+name = "inner"
+host = "${ADDR.intranet}"
+port = ${INNER_SSH_PORT}
+user = "root"
+key = "${keyFile}"
+host_keys = ["${innerHostKey}"]
+jump = "corp"
+
+[[bastion]]
+name = "corp"
+host = "${ADDR.bastionOuter}"
+port = ${SSH_PORT}
+user = "root"
+key = "${keyFile}"
+host_keys = ["${topo.sshd.hostKeyLine}"]
+`;
+
+  /** diag --json in the laptop namespace (no daemon there: only the bastion checks matter here). */
+  const diagIn = async (configText: string, auth: boolean) => {
+    const path = join(topo.dir, `config-${Math.random().toString(36).slice(2)}.toml`);
+    writeFileSync(path, configText);
+    const args = ['--socket', join(topo.dir, 'no-daemon.sock'), '--config', path, 'diag', '--json'];
+    const r = await keyvnetIn(topo.laptop, auth ? [...args, '--auth'] : args, {
+      KEYVNET_VIRTUAL_KEY: statePath,
+      KEYVNET_SSH_AUTH_SOCK: join(topo.dir, 'no-agent.sock'),
+    });
+    const report = JSON.parse(r.stdout) as DiagReport;
+    const by = (id: string): CheckResult | undefined => report.checks.find((c) => c.id === id);
+    return { by, stderr: r.stderr };
+  };
+
+  before(async function () {
+    requireNetns(this, 'keyvnet diag through a jump');
+    topo = await Topology.create({ innerSshd: true });
+    statePath = join(topo.dir, 'vk.json');
+    keyFile = join(topo.dir, 'keys', 'id_ecdsa_sk');
+    const [key] = await enrollKeyFiles(statePath, [{ file: keyFile, comment: 'jump@test' }]);
+    topo.sshd.setAuthorizedKeys([authorizedKeysLine(key)]);
+    topo.innerSshd!.setAuthorizedKeys([authorizedKeysLine(key)]);
+  });
+
+  after(async () => {
+    await topo?.teardown();
+  });
+
+  it('without --auth: the inner bastion is not checked, and the report says why', async () => {
+    const { by } = await diagIn(jumpConfig(topo.innerSshd!.hostKeyLine), false);
+    expect(by('bastion.corp.reachable')?.status).to.equal('ok');
+    expect(by('bastion.corp.hostkey')?.status).to.equal('ok');
+    for (const id of ['bastion.inner.reachable', 'bastion.inner.hostkey']) {
+      const c = by(id)!;
+      expect(c.status, id).to.equal('skip');
+      expect(c.evidence[0]).to.equal(
+        'reached through bastion corp: checking it needs a sign-in to corp (a touch), which keyvnet diag makes only with --auth',
+      );
+      expect(c.fix).to.equal('Run keyvnet diag --auth to check it through corp.');
+    }
+    expect(by('bastion.inner.auth')).to.equal(undefined);
+  });
+
+  it('--auth, healthy: reachable, host key and sign-in of the inner bastion, through the outer one', async () => {
+    const innerMark = topo.innerSshd!.logText.length;
+    const { by } = await diagIn(jumpConfig(topo.innerSshd!.hostKeyLine), true);
+    for (const id of [
+      'bastion.corp.reachable',
+      'bastion.corp.hostkey',
+      'bastion.corp.auth',
+      'bastion.inner.reachable',
+      'bastion.inner.hostkey',
+      'bastion.inner.auth',
+    ])
+      expect(by(id)?.status, `${id}: ${JSON.stringify(by(id))}`).to.equal('ok');
+    expect(by('bastion.inner.reachable')!.title).to.equal(
+      `Bastion inner: ${ADDR.intranet}:${INNER_SSH_PORT} reachable through corp`,
+    );
+    expect(by('bastion.inner.reachable')!.evidence[0]).to.match(/^banner: SSH-2\.0-OpenSSH/);
+    expect(by('bastion.inner.auth')!.evidence[0]).to.match(
+      new RegExp(
+        `^accepted SHA256:\\S+ for root@${ADDR.intranet.replace(/\./g, '\\.')}:${INNER_SSH_PORT} through corp \\(1 signature\\)$`,
+      ),
+    );
+    // The outer session was signed in once and served both: its own check and the jump.
+    expect(by('bastion.corp.auth')!.evidence[0]).to.contain('(1 signature)');
+    // The inner sshd saw the connection come from the bastion, never from the laptop.
+    expect(topo.innerSshd!.logText.slice(innerMark)).to.match(
+      new RegExp(`Accepted publickey for root from ${ADDR.bastionInner.replace(/\./g, '\\.')} `),
+    );
+  });
+
+  it('--auth, a changed inner host key: fails with both fingerprints, and no sign-in is attempted there', async () => {
+    const innerMark = topo.innerSshd!.logText.length;
+    const { by } = await diagIn(jumpConfig(topo.sshd.hostKeyLine), true); // the outer key, not the inner's
+    expect(by('bastion.inner.reachable')?.status).to.equal('ok');
+    const hk = by('bastion.inner.hostkey')!;
+    expect(hk.status).to.equal('fail');
+    expect(hk.evidence[0]).to.match(
+      new RegExp(`^${ADDR.intranet.replace(/\./g, '\\.')}:${INNER_SSH_PORT} presents ssh-ed25519 SHA256:`),
+    );
+    expect(hk.evidence[1]).to.match(/^expected ssh-ed25519 SHA256:/);
+    expect(hk.fix).to.contain('different host key');
+    expect(by('bastion.inner.auth')).to.equal(undefined);
+    expect(by('bastion.corp.auth')?.status).to.equal('ok');
+    expect(topo.innerSshd!.logText.slice(innerMark)).not.to.contain('Accepted publickey');
   });
 });

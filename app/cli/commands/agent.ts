@@ -17,12 +17,14 @@ export function registerAgentCommands(program: Command, runner: Runner): void {
     .option('--headless', 'no GUI: status and prompts on the terminal')
     .allowExcessArguments(false)
     .action(async (opts: { headless?: boolean }, cmd: Command) => {
-      // The global --config and --socket reach the agent as its own flags.
+      // The global --config, --socket and --agent-socket reach the agent as its own flags.
       const g = runner.globals(cmd);
       const args = opts.headless ? ['--headless'] : [];
       if (g.config ?? ctx.env.KEYVNET_CONFIG) args.push('--config', (g.config ?? ctx.env.KEYVNET_CONFIG)!);
       if (g.socket ?? ctx.env.KEYVNET_SOCKET)
         args.push('--daemon-socket', (g.socket ?? ctx.env.KEYVNET_SOCKET)!);
+      if (g.agentSocket ?? ctx.env.KEYVNET_AGENT_SOCKET)
+        args.push('--agent-socket', (g.agentSocket ?? ctx.env.KEYVNET_AGENT_SOCKET)!);
       const code = await runEntryPoint(entryPoint(ctx.root, 'agent'), args);
       runner.exitCode = code as ExitCode;
     });

@@ -1,6 +1,5 @@
 // diag: find what breaks a VNet (routes, resolver, firewall, daemon, agent, bastions, key).
 import type { Command } from 'commander';
-import { describeKey } from '../../diag/key-info';
 import { formatReport, runDiagnostics, type PluggedKeyInfo } from '../../diag';
 import { defaultAgentSocketPath } from '../../ssh/socket-path';
 import { configPathOf } from '../config-file';
@@ -8,7 +7,8 @@ import { socketPathOf } from '../context';
 import { Exit } from '../exit-codes';
 import { printJson } from '../json';
 import type { Runner } from '../program';
-import { chooseKey, pluggedKeys } from '../security-keys';
+import { localKeys } from '../security-keys';
+import { asKeyOpError, chooseKey, listKeyRows } from '../../agent/key-operations';
 import type { AnySecurityKey } from '../../fido/open';
 import { TerminalPrompter } from '../../headless/prompts';
 
@@ -26,26 +26,26 @@ export function registerDiagCommand(program: Command, runner: Runner): void {
     .option('--auth', 'also sign in to each bastion with your security key (a touch each)')
     .action(async (opts: { json?: boolean; auth?: boolean }, cmd: Command) => {
       const g = runner.globals(cmd);
-      const securityKeys = async (): Promise<PluggedKeyInfo[]> => {
-        const out: PluggedKeyInfo[] = [];
-        for (const k of await pluggedKeys(ctx)) {
-          try {
-            const sk = await k.open(new TerminalPrompter());
-            try {
-              out.push({ path: k.info.path, info: await describeKey(sk), error: null });
-            } finally {
-              await sk.close().catch(() => undefined);
-            }
-          } catch (err) {
-            out.push({ path: k.info.path, info: null, error: (err as Error).message });
-          }
-        }
-        return out;
+      const keys = localKeys(ctx, new TerminalPrompter());
+      const securityKeys = async (): Promise<PluggedKeyInfo[]> =>
+        (await listKeyRows(keys)).map((r) => ({ path: r.path, info: r.info, error: r.error }));
+      // One key for every sign-in, opened at the first one (prompts on the terminal) and held open
+      // until the report is done.
+      let release = (): void => {};
+      const done = new Promise<void>((resolve) => (release = resolve));
+      let opened: Promise<AnySecurityKey> | null = null;
+      const openKey = async (): Promise<AnySecurityKey> => {
+        const chosen = await chooseKey(keys, undefined, (m) => ctx.err(`${m}\n`));
+        return new Promise<AnySecurityKey>((resolve, reject) => {
+          keys
+            .use(chosen, async (sk) => {
+              resolve(sk);
+              await done;
+            })
+            .catch((err: unknown) => reject(asKeyOpError(err)));
+        });
       };
-      // One key for every sign-in, opened at the first one (prompts on the terminal) and closed after.
-      const opened: { key: Promise<AnySecurityKey> | null } = { key: null };
-      const authKey = (): Promise<AnySecurityKey> =>
-        (opened.key ??= chooseKey(ctx, undefined).then((k) => k.open(new TerminalPrompter())));
+      const authKey = (): Promise<AnySecurityKey> => (opened ??= openKey());
       const report = await runDiagnostics({
         configPath: configPathOf(ctx, g),
         daemonSocketPath: socketPathOf(ctx, g),
@@ -56,8 +56,7 @@ export function registerDiagCommand(program: Command, runner: Runner): void {
         securityKeys,
         authKey: opts.auth ? authKey : undefined,
         onProgress: opts.json ? undefined : (what) => ctx.err(`checking ${what}…\n`),
-      });
-      if (opened.key) await (await opened.key.catch(() => null))?.close().catch(() => undefined);
+      }).finally(release);
       if (opts.json) printJson(ctx.out, report);
       else ctx.out(formatReport(report));
       if (report.summary.fail > 0) runner.exitCode = Exit.DiagFailed;

@@ -1,47 +1,64 @@
 // key (list | enroll | import | pin set | pin change | resident list | resident import): the security
-// key and the sk key files. Touch and PIN prompts go to the terminal (the agent has no control
-// socket for the command yet: "through the running agent" comes later).
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+// key and the sk key files. When an agent runs, the operations that use the key go to it over its
+// control socket (agent-link.ts): the agent owns the key and prompts on its own screen, and this
+// command prints the progress it sends. Without one (or with --no-agent) the command opens the key
+// itself, with prompts on this terminal. The operations themselves are app/agent/key-operations.ts.
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import type { Command } from 'commander';
-import { describeKey, type KeyInfo } from '../../diag/key-info';
-import { FidoError, type PinPrompt } from '../../fido/api';
-import type { AnySecurityKey } from '../../fido/open';
+import type { RpcPeer } from '../../../ipc/rpc';
+import {
+  asKeyOpError,
+  changePin,
+  enrollKey,
+  KeyOpError,
+  listKeyRows,
+  residentKeys,
+  setPin,
+  type EnrollSpec,
+  type KeyAccess,
+  type KeyOpContext,
+  type KeyRow,
+} from '../../agent/key-operations';
 import { TerminalPrompter } from '../../headless/prompts';
-import { enrollSkKey } from '../../ssh/enroll';
-import { listResidentSshKeys, type ResidentSshKey } from '../../ssh/resident';
 import { readPrivateKeyFile, writePrivateKeyFile } from '../../ssh/keyfile';
-import { authorizedKeysLine, describeFlags, fingerprint, publicKeyLine, SK_ECDSA_TYPE } from '../../ssh/keys';
+import {
+  authorizedKeysLine,
+  describeFlags,
+  fingerprint,
+  publicKeyLine,
+  SK_ECDSA_TYPE,
+  type SkKey,
+} from '../../ssh/keys';
+import type { ResidentSshKey } from '../../ssh/resident';
+import { atAgent, connectAgent } from '../agent-link';
 import type { CliContext } from '../context';
 import { CliError, Exit } from '../exit-codes';
 import { table } from '../format';
 import { printJson } from '../json';
 import type { Runner } from '../program';
-import { chooseKey, pluggedKeys } from '../security-keys';
+import { localKeys } from '../security-keys';
 
-/** A FidoError as an exit: cancelled → 8, key gone → 6, anything else → 1; the key's sentence is kept. */
-export function fidoExit(err: unknown): Error {
-  if (!(err instanceof FidoError)) return err as Error;
-  if (err.code === 'cancelled' || err.code === 'pin-required')
-    return new CliError(err.message, Exit.Cancelled);
-  if (err.code === 'device-removed') return new CliError(err.message, Exit.NoSecurityKey);
-  return new CliError(err.message, Exit.Failure);
+/** A key operation's failure as an exit: no key → 6, cancelled → 8, anything else → 1. */
+export function keyExit(err: unknown): Error {
+  const e = asKeyOpError(err);
+  if (!(e instanceof KeyOpError)) return e;
+  const code =
+    e.reason === 'no-key' ? Exit.NoSecurityKey : e.reason === 'cancelled' ? Exit.Cancelled : Exit.Failure;
+  return new CliError(e.message, code, e.details);
 }
 
-async function withKey<T>(key: AnySecurityKey, fn: (k: AnySecurityKey) => Promise<T>): Promise<T> {
-  try {
-    return await fn(key);
-  } catch (err) {
-    throw fidoExit(err);
-  } finally {
-    await key.close().catch(() => undefined);
-  }
+/** The terminal side of an operation run here: progress on stderr, the PIN from this terminal. */
+function terminalOp(ctx: CliContext, terminal: TerminalPrompter): KeyOpContext {
+  return {
+    note: (m) => ctx.err(`${m}\n`),
+    askPin: (req) => terminal.askPin(req),
+    purpose: (what, extra) => ({ ...extra, what, requester: 'app' }),
+  };
 }
 
-export function formatKeyList(
-  rows: Array<{ path: string; info: KeyInfo | null; error: string | null }>,
-): string {
+export function formatKeyList(rows: KeyRow[]): string {
   if (rows.length === 0) return 'No security key plugged in.\n';
   const yesNo = (b: boolean) => (b ? 'yes' : 'no');
   return (
@@ -66,8 +83,23 @@ export function formatKeyList(
 
 export function registerKeyCommands(program: Command, runner: Runner): void {
   const { ctx } = runner;
-  const prompter = () => new TerminalPrompter();
   const key = program.command('key').description('your security key and its SSH keys');
+
+  /** At the running agent when one answers, else here with the terminal's prompts. */
+  const run = async <T>(
+    cmd: Command,
+    atTheAgent: (peer: RpcPeer) => Promise<T>,
+    here: (keys: KeyAccess, op: KeyOpContext) => Promise<T>,
+  ): Promise<T> => {
+    const peer = await connectAgent(ctx, runner.globals(cmd));
+    if (peer) return atTheAgent(peer);
+    const terminal = new TerminalPrompter();
+    try {
+      return await here(localKeys(ctx, terminal), terminalOp(ctx, terminal));
+    } catch (err) {
+      throw keyExit(err);
+    }
+  };
 
   key
     .command('list')
@@ -76,26 +108,12 @@ export function registerKeyCommands(program: Command, runner: Runner): void {
       '--json',
       'print JSON: {"keys": [{path, product, info: {label, kind, pinSet, pinRetries, credProtect, residentKeys, ...}, error}]}',
     )
-    .action(async (opts: { json?: boolean }) => {
-      const rows = [];
-      for (const k of await pluggedKeys(ctx)) {
-        try {
-          const sk = await k.open(prompter());
-          rows.push({
-            path: k.info.path,
-            product: k.info.product,
-            info: await withKey(sk, describeKey),
-            error: null,
-          });
-        } catch (err) {
-          rows.push({
-            path: k.info.path,
-            product: k.info.product,
-            info: null,
-            error: (err as Error).message,
-          });
-        }
-      }
+    .action(async (opts: { json?: boolean }, cmd: Command) => {
+      const rows = await run(
+        cmd,
+        async (peer) => (await atAgent(peer, 'key/list', {})).keys,
+        (keys) => listKeyRows(keys),
+      );
       if (opts.json) printJson(ctx.out, { keys: rows });
       else ctx.out(formatKeyList(rows));
     });
@@ -116,37 +134,40 @@ export function registerKeyCommands(program: Command, runner: Runner): void {
     .option('--device <path>', 'which key (from key list)')
     .option('--json', 'print JSON: {"file", "publicKey", "fingerprint", "authorizedKeys", "flags"}')
     .action(
-      async (opts: {
-        type: string;
-        file?: string;
-        resident?: boolean;
-        verifyRequired?: boolean;
-        touchRequired: boolean;
-        application: string;
-        comment?: string;
-        device?: string;
-        json?: boolean;
-      }) => {
+      async (
+        opts: {
+          type: string;
+          file?: string;
+          resident?: boolean;
+          verifyRequired?: boolean;
+          touchRequired: boolean;
+          application: string;
+          comment?: string;
+          device?: string;
+          json?: boolean;
+        },
+        cmd: Command,
+      ) => {
         if (opts.type !== 'ecdsa' && opts.type !== 'ed25519')
           throw new CliError(`--type wants ecdsa or ed25519, got "${opts.type}"`, Exit.Usage);
         const file =
           opts.file ?? join(homedir(), '.ssh', opts.type === 'ecdsa' ? 'id_ecdsa_sk' : 'id_ed25519_sk');
-        const chosen = await chooseKey(ctx, opts.device);
-        ctx.err(`Creating an ${opts.type}-sk key on ${chosen.info.product}…\n`);
-        const sk = await chosen.open(prompter()).catch((err) => Promise.reject(fidoExit(err)));
-        const { key: made } = await withKey(sk, (k) =>
-          enrollSkKey(
-            k,
-            {
-              algorithm: opts.type as 'ecdsa' | 'ed25519',
-              application: opts.application,
-              resident: !!opts.resident,
-              verifyRequired: !!opts.verifyRequired,
-              noTouchRequired: !opts.touchRequired,
-              comment: opts.comment ?? '',
-            },
-            { purpose: { what: 'enroll', requester: 'app', keyComment: opts.comment } },
-          ),
+        // Said before the touch, not after it (the write below still never overwrites).
+        if (existsSync(file))
+          throw new CliError(`${file} exists; not overwritten (choose another with -f)`, Exit.Failure);
+        const spec: EnrollSpec = {
+          ...(opts.device !== undefined ? { device: opts.device } : {}),
+          type: opts.type,
+          application: opts.application,
+          resident: !!opts.resident,
+          verifyRequired: !!opts.verifyRequired,
+          noTouchRequired: !opts.touchRequired,
+          comment: opts.comment ?? '',
+        };
+        const made = await run(
+          cmd,
+          async (peer) => keyFromAgent((await atAgent(peer, 'key/enroll', spec)).privateKeyFile),
+          (keys, op) => enrollKey(keys, spec, op),
         );
         mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
         try {
@@ -210,57 +231,44 @@ export function registerKeyCommands(program: Command, runner: Runner): void {
   const pin = key.command('pin').description("set or change the security key's PIN");
   pin
     .command('set')
-    .description('set the first PIN of a key that has none')
+    .description('set the first PIN of a key that has none (typed twice)')
     .option('--device <path>', 'which key (from key list)')
-    .action(async (opts: { device?: string }) => {
-      const chosen = await chooseKey(ctx, opts.device);
-      const p = prompter();
-      const sk = await chosen.open(p).catch((err) => Promise.reject(fidoExit(err)));
-      await withKey(sk, async (k) => {
-        if (k.kind !== 'ctap2') throw new CliError('this key only speaks U2F: it has no PIN', Exit.Failure);
-        if (k.pinSet === true)
-          throw new CliError('the key already has a PIN: use keyvnet key pin change', Exit.Failure);
-        if (k.pinSet === undefined) throw new CliError('this key does not support a PIN', Exit.Failure);
-        const newPin = await askNewPin(ctx, p, k.label, 'set-pin');
-        await k.setPin(newPin);
-        ctx.out(`PIN set on ${k.label}.\n`);
-      });
+    .action(async (opts: { device?: string }, cmd: Command) => {
+      const label = await run(
+        cmd,
+        async (peer) => (await atAgent(peer, 'key/set-pin', deviceParam(opts.device))).keyLabel,
+        (keys, op) => setPin(keys, opts.device, op),
+      );
+      ctx.out(`PIN set on ${label}.\n`);
     });
   pin
     .command('change')
-    .description('change the PIN (asks for the current one)')
+    .description('change the PIN (asks for the current one, then the new one twice)')
     .option('--device <path>', 'which key (from key list)')
-    .action(async (opts: { device?: string }) => {
-      const chosen = await chooseKey(ctx, opts.device);
-      const p = prompter();
-      const sk = await chosen.open(p).catch((err) => Promise.reject(fidoExit(err)));
-      await withKey(sk, async (k) => {
-        if (k.kind !== 'ctap2') throw new CliError('this key only speaks U2F: it has no PIN', Exit.Failure);
-        if (k.pinSet !== true)
-          throw new CliError('the key has no PIN yet: use keyvnet key pin set', Exit.Failure);
-        const retries = await k.getPinRetries();
-        ctx.err('Current PIN:\n');
-        const cur = await p.askPin(pinPrompt(k.label, 'change-pin', retries));
-        if (cur === null) throw new CliError('no PIN entered', Exit.Cancelled);
-        const next = await askNewPin(ctx, p, k.label, 'change-pin');
-        await k.changePin(cur, next);
-        ctx.out(`PIN changed on ${k.label}.\n`);
-      });
+    .action(async (opts: { device?: string }, cmd: Command) => {
+      const label = await run(
+        cmd,
+        async (peer) => (await atAgent(peer, 'key/change-pin', deviceParam(opts.device))).keyLabel,
+        (keys, op) => changePin(keys, opts.device, op),
+      );
+      ctx.out(`PIN changed on ${label}.\n`);
     });
 
   const resident = key
     .command('resident')
     .description('SSH keys stored on the security key (like ssh-keygen -K)');
   /** The resident SSH keys of the chosen key (credential management: asks the PIN or fingerprint). */
-  const residentKeys = async (device: string | undefined): Promise<ResidentSshKey[]> => {
-    const chosen = await chooseKey(ctx, device);
-    const sk = await chosen.open(prompter()).catch((err) => Promise.reject(fidoExit(err)));
-    return withKey(sk, async (k) => {
-      if (k.kind !== 'ctap2')
-        throw new CliError('this key only speaks U2F: it stores no SSH keys', Exit.Failure);
-      return listResidentSshKeys(k, { purpose: { what: 'list-resident', requester: 'app' } });
-    });
-  };
+  const residentOf = (cmd: Command, device: string | undefined): Promise<ResidentSshKey[]> =>
+    run(
+      cmd,
+      async (peer) =>
+        (await atAgent(peer, 'key/resident', deviceParam(device))).keys.map((r) => ({
+          key: keyFromAgent(r.privateKeyFile),
+          user: r.user,
+          fileName: plainFileName(r.fileName),
+        })),
+      (keys, op) => residentKeys(keys, device, op),
+    );
   resident
     .command('list')
     .description('list the resident SSH credentials on the key')
@@ -269,8 +277,8 @@ export function registerKeyCommands(program: Command, runner: Runner): void {
       '--json',
       'print JSON: {"keys": [{"type", "fingerprint", "application", "user", "flags", "publicKey"}]}',
     )
-    .action(async (opts: { device?: string; json?: boolean }) => {
-      const keys = (await residentKeys(opts.device)).map((r) => ({
+    .action(async (opts: { device?: string; json?: boolean }, cmd: Command) => {
+      const keys = (await residentOf(cmd, opts.device)).map((r) => ({
         type: r.key.type === SK_ECDSA_TYPE ? 'ecdsa-sk' : 'ed25519-sk',
         fingerprint: fingerprint(r.key),
         application: r.key.application,
@@ -297,8 +305,8 @@ export function registerKeyCommands(program: Command, runner: Runner): void {
       '.',
     )
     .option('--json', 'print JSON: {"files": [{"file", "fingerprint"}]}')
-    .action(async (opts: { device?: string; dir: string; json?: boolean }) => {
-      const keys = await residentKeys(opts.device);
+    .action(async (opts: { device?: string; dir: string; json?: boolean }, cmd: Command) => {
+      const keys = await residentOf(cmd, opts.device);
       mkdirSync(opts.dir, { recursive: true, mode: 0o700 });
       const files: Array<{ file: string; fingerprint: string }> = [];
       for (const r of keys) {
@@ -319,31 +327,22 @@ export function registerKeyCommands(program: Command, runner: Runner): void {
     });
 }
 
-function pinPrompt(keyLabel: string, what: 'set-pin' | 'change-pin', retriesLeft: number | null): PinPrompt {
-  return {
-    requestId: 0,
-    keyLabel,
-    purpose: { what, requester: 'app' },
-    signal: new AbortController().signal,
-    retriesLeft,
-  };
+/** The agent names the files: a plain name, never a path out of --dir. */
+function plainFileName(name: string): string {
+  if (basename(name) !== name || name.startsWith('.') || name.length === 0)
+    throw new CliError(`the agent sent a bad key file name "${name.slice(0, 80)}"`, Exit.Failure);
+  return name;
 }
 
-/** The new PIN, typed twice; a mismatch or an empty answer ends the command (nothing is sent to the key). */
-async function askNewPin(
-  ctx: CliContext,
-  p: TerminalPrompter,
-  label: string,
-  what: 'set-pin' | 'change-pin',
-): Promise<string> {
-  ctx.err('New PIN (4 to 63 characters):\n');
-  const first = await p.askPin(pinPrompt(label, what, null));
-  if (first === null) throw new CliError('no PIN entered', Exit.Cancelled);
-  if ([...first].length < 4 || Buffer.byteLength(first) > 63)
-    throw new CliError('a security key PIN has 4 to 63 characters', Exit.Failure);
-  ctx.err('The new PIN again:\n');
-  const again = await p.askPin(pinPrompt(label, what, null));
-  if (again === null) throw new CliError('no PIN entered', Exit.Cancelled);
-  if (again !== first) throw new CliError('the two PINs differ; nothing was changed', Exit.Failure);
-  return first;
+function deviceParam(device: string | undefined): { device?: string } {
+  return device !== undefined ? { device } : {};
+}
+
+/** A key file the agent sent, checked like any other (a resident file name is also checked by the caller). */
+function keyFromAgent(text: string): SkKey {
+  try {
+    return readPrivateKeyFile(text);
+  } catch (err) {
+    throw new CliError(`the agent sent an unreadable key: ${(err as Error).message}`, Exit.Failure);
+  }
 }

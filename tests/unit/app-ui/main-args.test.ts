@@ -1,13 +1,14 @@
 import { expect } from 'chai';
 import { parseMainArgs, UsageError } from '../../../app/main';
 import { defaultConfigPath } from '../../../app/config/paths';
-import { defaultAgentSocketPath } from '../../../app/ssh/socket-path';
+import { defaultAgentSocketPath, defaultControlSocketPath } from '../../../app/ssh/socket-path';
 import { daemonSocketPath } from '../../../ipc/socket-path';
 
 const DEFAULTS = {
   configPath: defaultConfigPath(),
   daemonSocket: daemonSocketPath(),
   sshAgentSocket: defaultAgentSocketPath(),
+  controlSocket: defaultControlSocketPath(),
   up: true,
   virtualKey: null,
 };
@@ -45,6 +46,8 @@ describe('app/main arguments', () => {
       '/d.sock',
       '--ssh-agent-socket',
       'none',
+      '--agent-socket',
+      'none',
       '--no-up',
       '--virtual-key',
       '/k.json',
@@ -57,6 +60,7 @@ describe('app/main arguments', () => {
       configPath: '/c.toml',
       daemonSocket: '/d.sock',
       sshAgentSocket: null,
+      controlSocket: null,
       up: false,
       virtualKey: { statePath: '/k.json', pin: '1234', touch: 'auto:100' },
     });

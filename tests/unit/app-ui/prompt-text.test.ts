@@ -62,6 +62,20 @@ describe('app/ui prompt texts', () => {
     expect(pinPromptText({ ...base, retriesLeft: 1 }).warning).to.equal(
       '1 attempt left. Another wrong PIN blocks the key.',
     );
+    // Setting or changing a PIN (keyvnet key pin): which PIN is asked, and which command asked.
+    expect(
+      pinPromptText({
+        ...base,
+        retriesLeft: null,
+        purpose: { what: 'set-pin', requester: 'app', process: { pid: 5150, name: 'keyvnet' } },
+      }).detail,
+    ).to.equal('To set its PIN.\nAsked by the keyvnet command (pid 5150)');
+    expect(pinPromptText({ ...base, retriesLeft: null, entry: 'new' }).title).to.equal(
+      'Choose a new PIN for YubiKey 5 NFC (4 to 63 characters)',
+    );
+    expect(pinPromptText({ ...base, retriesLeft: null, entry: 'repeat' }).title).to.equal(
+      'Enter the new PIN of YubiKey 5 NFC again',
+    );
   });
 
   it('after a wrong PIN, the dialog says so with the tries left (and warns at the last one)', () => {

@@ -19,7 +19,8 @@ export async function run(
   const ctx: CliContext = {
     out: (t) => (stdout += t),
     err: (t) => (stderr += t),
-    env: { HOME: '/nonexistent', ...env },
+    // No running agent's control socket is reached unless a test names one.
+    env: { HOME: '/nonexistent', KEYVNET_AGENT_SOCKET: '/nonexistent/control.sock', ...env },
     platform,
     version: '0.0.0-test',
     root: resolve(__dirname, '..', '..', '..'),

@@ -153,7 +153,11 @@ describe('cli: the command line', () => {
   it('key resident list / import with the virtual key, like ssh-keygen -K; ssh-keygen -y agrees', async function () {
     this.timeout(180_000);
     const dir = mkdtempSync(join(tmpdir(), 'kvn-cli-rk-'));
-    const env = { ...process.env, KEYVNET_VIRTUAL_KEY: join(dir, 'vk.json') };
+    const env = {
+      ...process.env,
+      KEYVNET_VIRTUAL_KEY: join(dir, 'vk.json'),
+      KEYVNET_AGENT_SOCKET: '/nonexistent/control.sock',
+    };
     const keyvnet = join(__dirname, '..', '..', '..', 'bin', 'keyvnet');
     const cli = (args: string[], input = '') => spawnSync(keyvnet, args, { input, env, encoding: 'utf8' });
     expect(cli(['key', 'pin', 'set'], '123456\n123456\n').status).to.equal(Exit.Ok);
@@ -180,7 +184,10 @@ describe('cli: the command line', () => {
   it('key enroll / import / list / pin set with the virtual key', async function () {
     this.timeout(120_000);
     const dir = mkdtempSync(join(tmpdir(), 'kvn-cli-'));
-    const env = { KEYVNET_VIRTUAL_KEY: join(dir, 'vk.json') };
+    const env = {
+      KEYVNET_VIRTUAL_KEY: join(dir, 'vk.json'),
+      KEYVNET_AGENT_SOCKET: '/nonexistent/control.sock',
+    };
     const file = join(dir, 'id_ecdsa_sk');
     const e = await run(['key', 'enroll', '-f', file, '-C', 'me@test', '--json'], env);
     expect(e.code, e.stderr).to.equal(Exit.Ok);

@@ -19,7 +19,7 @@ import {
 } from '../../../app/ssh/agent-protocol';
 import { enrollSkKey } from '../../../app/ssh/enroll';
 import { encodePublicKeyBlob, type SkKey } from '../../../app/ssh/keys';
-import { defaultAgentSocketPath } from '../../../app/ssh/socket-path';
+import { defaultAgentSocketPath, defaultControlSocketPath } from '../../../app/ssh/socket-path';
 import { verifySkSignature } from '../../../app/ssh/signature';
 import { SshWriter } from '../../../app/ssh/wire';
 import { VectorKey } from './vector-key';
@@ -63,6 +63,14 @@ describe('ssh-agent protocol framing', () => {
     expect(defaultAgentSocketPath('linux', {}, 501)).to.equal('/tmp/keyvnet-501/agent.sock');
     expect(defaultAgentSocketPath('darwin', { TMPDIR: '/var/folders/xy/T/' }, 501)).to.equal(
       '/var/folders/xy/T/keyvnet/agent.sock',
+    );
+    // The control socket for keyvnet key commands sits beside it.
+    expect(defaultControlSocketPath('linux', { XDG_RUNTIME_DIR: '/run/user/501' }, 501)).to.equal(
+      '/run/user/501/keyvnet/control.sock',
+    );
+    expect(defaultControlSocketPath('linux', {}, 501)).to.equal('/tmp/keyvnet-501/control.sock');
+    expect(defaultControlSocketPath('darwin', { TMPDIR: '/var/folders/xy/T/' }, 501)).to.equal(
+      '/var/folders/xy/T/keyvnet/control.sock',
     );
   });
 });

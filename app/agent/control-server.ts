@@ -1,0 +1,284 @@
+// The agent's control socket: `keyvnet key …` sends its security-key operations here when an agent
+// runs, so the agent, which owns the key, runs them with its own prompter (the GUI's touch window and
+// PIN dialog, or the headless terminal) and the command prints the progress it is told.
+//
+// - Per-user socket (app/ssh/socket-path.ts defaultControlSocketPath), 0600 in a private 0700
+//   directory; only our own uid is served, read from the kernel (peer credentials) before a byte is
+//   read: anyone else is closed at once and logged.
+// - JSON-RPC as on the daemon socket (ipc/rpc.ts: frame bound, requests in flight, validation); the
+//   messages are ipc/control-messages.ts. `hello` (role 'cli') first, within HELLO_TIMEOUT_MS.
+// - No PIN crosses the socket: the agent asks for it. One operation at a time; a second waits (and
+//   is told so). Each has a deadline, and ends when its command cancels it or disconnects. A command
+//   that asks nothing for IDLE_TIMEOUT_MS is closed.
+import { chmodSync, unlinkSync } from 'node:fs';
+import { createServer, type Server, type Socket } from 'node:net';
+import { dirname } from 'node:path';
+import { ErrorCodes, PROTOCOL_VERSION } from '../../ipc/messages';
+import { socketPeer, type Peer } from '../../ipc/peer';
+import { RpcError, RpcPeer, rpcFailure } from '../../ipc/rpc';
+import type { Purpose } from '../fido/api';
+import { SerialChain } from '../fido/serial';
+import { writePrivateKeyFile } from '../ssh/keyfile';
+import { ensurePrivateDirectory, removeStaleSocket } from '../ssh/agent';
+import {
+  asKeyOpError,
+  changePin,
+  enrollKey,
+  KeyOpError,
+  listKeyRows,
+  residentKeys,
+  setPin,
+  type KeyAccess,
+  type KeyOpContext,
+} from './key-operations';
+import type { PromptNote, WatchedPrompter } from './prompt-watch';
+
+export const HELLO_TIMEOUT_MS = 5000;
+/** A whole operation: queueing, two PIN entries and a touch (the key's own timeout is 120 s). */
+export const OP_DEADLINE_MS = 5 * 60_000;
+const MAX_CONNECTIONS = 8;
+/** A command that said hello and asks nothing for this long is closed (it holds one of the 8). */
+export const IDLE_TIMEOUT_MS = 60_000;
+/** Control requests are small; a key list or resident keys are the largest answers (we send those). */
+const MAX_FRAME_BYTES = 64 * 1024;
+
+export interface ControlServerOptions {
+  keys: KeyAccess;
+  prompts: WatchedPrompter;
+  version: string;
+  log: (level: 'info' | 'warn' | 'error', msg: string) => void;
+  /** Seams for tests: the peer's credentials, the uid served (default: ours), the deadline. */
+  peerOf?: (socket: Socket) => Peer;
+  allowUid?: number;
+  opDeadlineMs?: number;
+  idleTimeoutMs?: number;
+}
+
+interface Client {
+  rpc: RpcPeer;
+  peer: Peer;
+  hello: boolean;
+  /** Aborts when the command disconnects: its operation ends and its prompts close. */
+  gone: AbortController;
+  /** Operations of this client in progress (queued or running), and the idle timer while none. */
+  busy: number;
+  idle: NodeJS.Timeout | null;
+}
+
+export class ControlServer {
+  private server: Server | null = null;
+  private path = '';
+  private readonly clients = new Set<Client>();
+  /** One operation at a time (one prompt at a time); `running` says whether a newcomer must wait. */
+  private readonly serial = new SerialChain();
+  private running = 0;
+
+  constructor(private readonly opts: ControlServerOptions) {}
+
+  async listen(path: string): Promise<void> {
+    ensurePrivateDirectory(dirname(path));
+    await removeStaleSocket(path);
+    const server = createServer({ pauseOnConnect: true }, (s) => this.accept(s));
+    server.maxConnections = MAX_CONNECTIONS;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(path, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    chmodSync(path, 0o600);
+    server.on('error', (err) => this.opts.log('error', `control socket: ${err.message}`));
+    this.server = server;
+    this.path = path;
+  }
+
+  async close(): Promise<void> {
+    for (const c of this.clients) c.rpc.close('the agent is stopping');
+    const server = this.server;
+    this.server = null;
+    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+    if (this.path)
+      try {
+        unlinkSync(this.path);
+      } catch {
+        /* already gone */
+      }
+  }
+
+  private accept(socket: Socket): void {
+    let peer: Peer;
+    try {
+      peer = (this.opts.peerOf ?? socketPeer)(socket);
+    } catch (err) {
+      this.opts.log(
+        'warn',
+        `control socket: cannot read the peer's credentials (${(err as Error).message}): closed`,
+      );
+      socket.destroy();
+      return;
+    }
+    const uid = this.opts.allowUid ?? process.getuid?.() ?? 0;
+    if (peer.uid !== uid) {
+      this.opts.log(
+        'warn',
+        `control socket: refused pid ${peer.pid} of uid ${peer.uid} (serving uid ${uid} only)`,
+      );
+      socket.destroy();
+      return;
+    }
+    const rpc = new RpcPeer(socket, {
+      peerName: `keyvnet (pid ${peer.pid})`,
+      maxFrameBytes: MAX_FRAME_BYTES,
+      maxInFlight: 4,
+      log: this.opts.log,
+    });
+    const client: Client = { rpc, peer, hello: false, gone: new AbortController(), busy: 0, idle: null };
+    this.clients.add(client);
+    const helloTimer = setTimeout(() => {
+      if (!client.hello) rpc.close(`no hello within ${HELLO_TIMEOUT_MS} ms`);
+    }, HELLO_TIMEOUT_MS);
+    rpc.on('close', (reason) => {
+      clearTimeout(helloTimer);
+      if (client.idle) clearTimeout(client.idle);
+      this.clients.delete(client);
+      client.gone.abort(new RpcError('the command went away', ErrorCodes.Cancelled, 'cancelled'));
+      if (!client.hello)
+        this.opts.log('warn', `control socket: pid ${peer.pid} closed before hello: ${reason}`);
+    });
+    this.serve(client);
+    socket.resume();
+  }
+
+  private serve(client: Client): void {
+    const { rpc } = client;
+    rpc.handle('hello', async (p) => {
+      if (client.hello) throw new RpcError('hello was already said', ErrorCodes.NotAllowed, 'hello-twice');
+      if (p.protocol !== PROTOCOL_VERSION) {
+        setTimeout(() => rpc.close('version mismatch'), 200).unref();
+        throw new RpcError(
+          `KeyVNet versions do not match: the agent ${this.opts.version} speaks protocol ${PROTOCOL_VERSION}, this keyvnet ${p.version} speaks ${p.protocol}`,
+          ErrorCodes.VersionMismatch,
+          'version',
+        );
+      }
+      if (p.role !== 'cli')
+        throw new RpcError('the control socket serves keyvnet commands only', ErrorCodes.NotAllowed, 'role');
+      client.hello = true;
+      this.armIdle(client);
+      return { protocol: PROTOCOL_VERSION, version: this.opts.version, pid: process.pid };
+    });
+    const keys = this.opts.keys;
+    rpc.handle('key/list', (_p, signal) =>
+      this.run(client, 'key/list', signal, async () => ({ keys: await listKeyRows(keys) })),
+    );
+    rpc.handle('key/enroll', (p, signal) =>
+      this.run(client, 'key/enroll', signal, async (op) => {
+        const key = await enrollKey(keys, p, op);
+        return { privateKeyFile: writePrivateKeyFile(key) };
+      }),
+    );
+    rpc.handle('key/set-pin', (p, signal) =>
+      this.run(client, 'key/set-pin', signal, async (op) => ({ keyLabel: await setPin(keys, p.device, op) })),
+    );
+    rpc.handle('key/change-pin', (p, signal) =>
+      this.run(client, 'key/change-pin', signal, async (op) => ({
+        keyLabel: await changePin(keys, p.device, op),
+      })),
+    );
+    rpc.handle('key/resident', (p, signal) =>
+      this.run(client, 'key/resident', signal, async (op) => ({
+        keys: (await residentKeys(keys, p.device, op)).map((r) => ({
+          privateKeyFile: writePrivateKeyFile(r.key),
+          user: r.user,
+          fileName: r.fileName,
+        })),
+      })),
+    );
+  }
+
+  /**
+   * Runs one operation for `client`: after hello, after the operation ahead of it, with a signal that
+   * ends it on cancel, disconnect or the deadline, and progress notes for what the agent asks.
+   */
+  private async run<T>(
+    client: Client,
+    method: string,
+    rpcSignal: AbortSignal,
+    fn: (op: KeyOpContext) => Promise<T>,
+  ): Promise<T> {
+    if (!client.hello) throw new RpcError(`${method} before hello`, ErrorCodes.NotAllowed, 'no-hello');
+    const { rpc, peer } = client;
+    const deadline = this.opts.opDeadlineMs ?? OP_DEADLINE_MS;
+    const signal = AbortSignal.any([rpcSignal, client.gone.signal, AbortSignal.timeout(deadline)]);
+    const note = (message: string): void => rpc.notify('progress', { message: message.slice(0, 2048) });
+    if (this.running > 0) note('The KeyVNet agent is busy with another request; waiting for it…');
+    this.running++;
+    client.busy++;
+    this.armIdle(client);
+    try {
+      return await this.serial.run(async () => {
+        if (signal.aborted)
+          throw rpcFailure('cancelled before it started', 'cancelled', ErrorCodes.Cancelled);
+        this.opts.log('info', `control: ${method} for keyvnet pid ${peer.pid}`);
+        // Prompts of this operation are the ones carrying the purposes it made.
+        const mine = new WeakSet<Purpose>();
+        const onPrompt = (n: PromptNote): void => {
+          if (!mine.has(n.purpose)) return;
+          if (n.kind === 'touch') note(`The KeyVNet agent asks: ${n.title}`);
+          else if (n.kind === 'pin') note(`The KeyVNet agent asks: ${n.title} (at the agent's prompt)`);
+        };
+        this.opts.prompts.on('prompt', onPrompt);
+        try {
+          return await fn({
+            signal,
+            note,
+            askPin: (req) => this.opts.prompts.askPin(req),
+            purpose: (what, extra) => {
+              const p: Purpose = {
+                ...extra,
+                what,
+                requester: 'app',
+                process: { pid: peer.pid, name: 'keyvnet' },
+              };
+              mine.add(p);
+              return p;
+            },
+          });
+        } catch (err) {
+          throw this.failure(err, signal, deadline);
+        } finally {
+          this.opts.prompts.off('prompt', onPrompt);
+        }
+      });
+    } finally {
+      this.running--;
+      client.busy--;
+      this.armIdle(client);
+    }
+  }
+
+  /** Starts the idle timer of a client with nothing in progress (stops it otherwise). */
+  private armIdle(client: Client): void {
+    if (client.idle) clearTimeout(client.idle);
+    client.idle = null;
+    if (client.busy > 0 || client.rpc.closed) return;
+    const ms = this.opts.idleTimeoutMs ?? IDLE_TIMEOUT_MS;
+    client.idle = setTimeout(() => client.rpc.close(`idle for ${ms} ms`), ms);
+  }
+
+  /** What the command is told: a reason it turns into an exit code. */
+  private failure(err: unknown, signal: AbortSignal, deadline: number): RpcError {
+    if (signal.aborted && signal.reason instanceof DOMException && signal.reason.name === 'TimeoutError')
+      return rpcFailure(`the operation did not finish within ${Math.round(deadline / 1000)} s`, 'timeout');
+    const e = asKeyOpError(err);
+    if (e instanceof KeyOpError)
+      return rpcFailure(
+        [e.message, ...e.details].join('\n'),
+        e.reason,
+        e.reason === 'cancelled' ? ErrorCodes.Cancelled : ErrorCodes.Failed,
+      );
+    if (e instanceof RpcError) return e;
+    return rpcFailure(e.message, 'failed');
+  }
+}
