@@ -274,7 +274,7 @@ function workerEntry(): string {
  * extension .ts"), so drop an inherited `--import tsx` and register tsx's CommonJS hook with
  * `--require`, which does apply.
  */
-function workerLoader(): { execArgv?: string[] } {
+export function workerLoader(): { execArgv?: string[] } {
   if (extname(__filename) !== '.ts') return {};
   const inherited: string[] = [];
   const argv = process.execArgv;

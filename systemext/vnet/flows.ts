@@ -4,6 +4,10 @@
 // socket is piped to the upstream. This file owns the flows (sockets, deadlines, dial limits) and
 // drives the NAT entries' lifecycle (./nat-table).
 //
+// Plain-TCP apps (the dialer offers a relayTarget) are dialed and relayed by the relay worker
+// (./relay): the SYN is then rewritten to the worker's listener, and the bytes never touch this
+// thread. Others (SSH channels) are dialed here and piped by accepted() below.
+//
 // Every flow has a deadline while it is not yet piped (resolve + dial, then the kernel's
 // handshake); the engine's sweep enforces them with its clock, so a hanging agent or dialer holds
 // nothing for ever. Dials in flight are bounded overall and per app.
@@ -15,6 +19,7 @@ import type { AddressPlan } from './addresses';
 import type { Dialer } from './dialer';
 import { REPLY, type FastPath } from './fast-path';
 import { F_FIN_CLIENT, F_RST, NatTable, ST_CLOSING, ST_DIALING, ST_OPEN } from './nat-table';
+import type { Relay, RelayHooks } from './relay';
 import { rstFor } from './replies';
 import { portAllowed, type AppResolver } from './resolver';
 
@@ -45,6 +50,8 @@ export interface FlowHooks {
   connection(fqdn: string, port: number, id: number, via: string): void;
   closed(fqdn: string, port: number, bytesFromClient: number, bytesToClient: number, id: number): void;
   dnsSession(): Duplex;
+  /** The relay worker died (its flows were reported one by one). */
+  relayDied?(why: string): void;
 }
 
 type Phase = 'resolving' | 'dialing' | 'handshake' | 'piped';
@@ -70,10 +77,28 @@ interface Flow {
   abort: AbortController;
   upstream?: Duplex;
   client?: Duplex;
+  /** Dialed and piped by the relay worker (no sockets here). */
+  relayed: boolean;
+  /** Bytes so far of a flow piped here (the worker's count in Relay.bytes otherwise). */
+  fromClient: number;
+  toClient: number;
 }
 
-export class Flows {
+/** An open connection and its bytes so far. */
+export interface LiveFlow {
+  id: number;
+  fqdn: string;
+  port: number;
+  via: string;
+  bytesFromClient: number;
+  bytesToClient: number;
+}
+
+export class Flows implements RelayHooks {
   private readonly flows = new Map<number, Flow>();
+  /** Flows handed to the relay worker, by id, until it reports them closed or we abort them. */
+  private readonly relayed = new Map<number, Flow>();
+  private relay: Relay | null = null;
   private dialsInFlight = 0;
   private nextFlowId = 0;
   private readonly dialsPerApp = new Map<string, number>();
@@ -91,6 +116,30 @@ export class Flows {
 
   get size(): number {
     return this.flows.size;
+  }
+
+  /** From now on plain-TCP apps are dialed and relayed by `relay`'s worker. */
+  useRelay(relay: Relay): void {
+    this.relay = relay;
+    relay.attach(this);
+  }
+
+  /** Open (piped) connections with their live byte counts. */
+  liveFlows(): LiveFlow[] {
+    const out: LiveFlow[] = [];
+    for (const f of this.flows.values()) {
+      if (f.phase !== 'piped') continue;
+      const b = f.relayed && this.relay ? this.relay.bytesOf(f.entry) : null;
+      out.push({
+        id: f.id,
+        fqdn: f.fqdn,
+        port: f.port,
+        via: f.via,
+        bytesFromClient: b ? b.fromClient : f.fromClient,
+        bytesToClient: b ? b.toClient : f.toClient,
+      });
+    }
+    return out;
   }
 
   get dials(): number {
@@ -153,6 +202,9 @@ export class Flows {
       ip,
       tcp,
       abort: new AbortController(),
+      relayed: false,
+      fromClient: 0,
+      toClient: 0,
     };
     if (isDial) this.countDial(fqdn, +1);
     this.flows.set(e, flow);
@@ -189,7 +241,7 @@ export class Flows {
 
   /** Dial before accept: the SYN goes to the kernel only once the upstream is connected. */
   private async dial(flow: Flow): Promise<void> {
-    let upstream: Duplex;
+    let upstream: Duplex | null = null;
     try {
       if (flow.fqdn === DNS_APP) {
         upstream = this.hooks.dnsSession();
@@ -217,10 +269,20 @@ export class Flows {
           return;
         }
         flow.phase = 'dialing';
+        flow.via = app.via;
+        const relayPort = this.relayPort(flow);
+        const target = relayPort ? this.dialer.relayTarget?.(app, flow.port) : null;
         try {
-          flow.via = app.via;
-          upstream = await this.dialer.dial(app, flow.port, flow.abort.signal);
+          if (target) {
+            flow.relayed = true;
+            this.relayed.set(flow.id, flow);
+            await this.relay!.dial(flow.id, flow.entry, target.host, target.port, target.timeoutMs, flow.abort.signal);
+            this.nat.setListenerPort(flow.entry, relayPort);
+          } else {
+            upstream = await this.dialer.dial(app, flow.port, flow.abort.signal);
+          }
         } catch (err) {
+          this.relayed.delete(flow.id);
           return this.fail(flow, 'dial-failed', (err as Error).message);
         }
       }
@@ -228,11 +290,14 @@ export class Flows {
       this.settleDial(flow);
     }
     if (!this.alive(flow)) {
-      upstream.destroy(); // expired or reset meanwhile
+      upstream?.destroy(); // expired or reset meanwhile
+      if (flow.relayed) this.forgetRelayed(flow);
       return;
     }
-    flow.upstream = upstream;
-    upstream.on('error', () => {}); // reported when the flow closes
+    if (upstream) {
+      flow.upstream = upstream;
+      upstream.on('error', () => {}); // reported when the flow closes
+    }
     this.nat.touch(flow.entry);
     this.nat.setState(flow.entry, ST_OPEN);
     flow.phase = 'handshake';
@@ -243,6 +308,56 @@ export class Flows {
     }
     this.hooks.write(syn);
     this.hooks.connection(flow.fqdn, flow.port, flow.id, flow.via);
+  }
+
+  /** The relay worker's listener port for this flow's family, or 0 (no worker: pipe here). */
+  private relayPort(flow: Flow): number {
+    if (!this.relay?.usable) return 0;
+    const p = this.nat.relayPorts;
+    return flow.ip.version === 4 ? p.v4 : p.v6;
+  }
+
+  private forgetRelayed(flow: Flow): void {
+    if (this.relayed.delete(flow.id)) this.relay?.abort(flow.id);
+  }
+
+  /** RelayHooks: the worker accepted a flow's connection: it is piped now. */
+  relayAccepted(id: number): void {
+    const flow = this.relayed.get(id);
+    if (!flow || this.flows.get(flow.entry) !== flow) return; // gone meanwhile (the worker was told)
+    flow.phase = 'piped';
+    flow.deadline = 0;
+  }
+
+  /** RelayHooks: both sockets of a relayed flow are gone. */
+  relayClosed(id: number, fromClient: number, toClient: number, error?: string): void {
+    const flow = this.relayed.get(id);
+    if (!flow) return;
+    this.relayed.delete(id);
+    this.finish(flow, fromClient, toClient, error);
+  }
+
+  /** RelayHooks: the worker died; the flows it carried are lost (dials in flight fail on their own). */
+  relayDied(why: string): void {
+    for (const flow of [...this.relayed.values()]) {
+      if (flow.phase === 'dialing') continue; // its dial promise rejects and fail() reports it
+      this.relayed.delete(flow.id);
+      if (flow.phase === 'piped') {
+        const b = this.relay?.bytesOf(flow.entry) ?? { fromClient: 0, toClient: 0 };
+        this.finish(flow, b.fromClient, b.toClient, why);
+      } else this.fail(flow, 'flow-error', why);
+    }
+    this.hooks.relayDied?.(why);
+  }
+
+  /** A piped flow ended: free its entry (held for TIME_WAIT) and report. */
+  private finish(flow: Flow, fromClient: number, toClient: number, error?: string): void {
+    if (this.flows.get(flow.entry) === flow) this.flows.delete(flow.entry);
+    // Free on socket close, not on sniffed flags: the entry is held for TIME_WAIT from now on.
+    if (this.nat.version(flow.entry) === flow.ver)
+      this.nat.close(flow.entry, this.hooks.now(), this.limits.holdMs);
+    this.hooks.closed(flow.fqdn, flow.port, fromClient, toClient, flow.id);
+    if (error) this.hooks.error(flow.fqdn, flow.port, 'flow-error', error);
   }
 
   /** A flow that could not be set up: reset the client, free what it held, report. */
@@ -289,10 +404,8 @@ export class Flows {
     flow.phase = 'piped';
     flow.deadline = 0;
     const up = flow.upstream;
-    let fromClient = 0;
-    let toClient = 0;
-    sock.on('data', (d: Buffer) => (fromClient += d.length));
-    up.on('data', (d: Buffer) => (toClient += d.length));
+    sock.on('data', (d: Buffer) => (flow.fromClient += d.length));
+    up.on('data', (d: Buffer) => (flow.toClient += d.length));
     let failure: Error | undefined;
     sock.on('error', (err) => {
       failure ??= err;
@@ -314,11 +427,7 @@ export class Flows {
         setTimeout(() => (sock.destroyed ? up.destroy() : sock.end()), 0).unref();
         return;
       }
-      if (this.flows.get(entry) === flow) this.flows.delete(entry);
-      // Free on socket close, not on sniffed flags: the entry is held for TIME_WAIT from now on.
-      if (this.nat.version(entry) === flow.ver) this.nat.close(entry, this.hooks.now(), this.limits.holdMs);
-      this.hooks.closed(flow.fqdn, flow.port, fromClient, toClient, flow.id);
-      if (failure) this.hooks.error(flow.fqdn, flow.port, 'flow-error', failure.message);
+      this.finish(flow, flow.fromClient, flow.toClient, failure?.message);
     };
     sock.on('close', onClose);
     up.on('close', onClose);
@@ -340,6 +449,14 @@ export class Flows {
     flow.abort.abort();
     flow.upstream?.destroy();
     flow.client?.destroy();
+    if (flow.relayed && this.relayed.has(flow.id)) {
+      // The worker drops the flow and says nothing more about it: report its end from here.
+      this.forgetRelayed(flow);
+      if (flow.phase === 'piped') {
+        const b = this.relay!.bytesOf(e);
+        this.hooks.closed(flow.fqdn, flow.port, b.fromClient, b.toClient, flow.id);
+      }
+    }
   }
 
   stop(): void {

@@ -51,7 +51,8 @@ export {
   type AppResolver,
   type PortRange,
 } from './resolver';
-export { DialError, DirectDialer, type Dialer } from './dialer';
+export { DialError, DirectDialer, type Dialer, type RelayTarget } from './dialer';
+export type { LiveFlow } from './flows';
 export {
   VNetEngine,
   type FlowErrorCode,
