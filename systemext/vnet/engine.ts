@@ -259,7 +259,10 @@ export class VNetEngine extends EventEmitter {
       this.flows.useRelay(relay);
       this.relay = relay;
     } catch (err) {
-      this.emitError(`relay worker unavailable, relaying on the main thread: ${(err as Error).message}`, 'listener');
+      this.emitError(
+        `relay worker unavailable, relaying on the main thread: ${(err as Error).message}`,
+        'listener',
+      );
       await relay.stop();
     }
   }

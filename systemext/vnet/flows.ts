@@ -276,7 +276,14 @@ export class Flows implements RelayHooks {
           if (target) {
             flow.relayed = true;
             this.relayed.set(flow.id, flow);
-            await this.relay!.dial(flow.id, flow.entry, target.host, target.port, target.timeoutMs, flow.abort.signal);
+            await this.relay!.dial(
+              flow.id,
+              flow.entry,
+              target.host,
+              target.port,
+              target.timeoutMs,
+              flow.abort.signal,
+            );
             this.nat.setListenerPort(flow.entry, relayPort);
           } else {
             upstream = await this.dialer.dial(app, flow.port, flow.abort.signal);
@@ -446,17 +453,18 @@ export class Flows implements RelayHooks {
     if (!flow) return;
     this.flows.delete(e);
     this.settleDial(flow);
-    flow.abort.abort();
-    flow.upstream?.destroy();
-    flow.client?.destroy();
-    if (flow.relayed && this.relayed.has(flow.id)) {
-      // The worker drops the flow and says nothing more about it: report its end from here.
-      this.forgetRelayed(flow);
+    if (flow.relayed && this.relayed.delete(flow.id) && flow.phase !== 'dialing') {
+      // Past its dial (a dial in flight is aborted through its signal, below): the worker drops
+      // the flow and says nothing more about it, so its end is reported from here.
+      this.relay?.abort(flow.id);
       if (flow.phase === 'piped') {
         const b = this.relay!.bytesOf(e);
         this.hooks.closed(flow.fqdn, flow.port, b.fromClient, b.toClient, flow.id);
       }
     }
+    flow.abort.abort();
+    flow.upstream?.destroy();
+    flow.client?.destroy();
   }
 
   stop(): void {

@@ -106,7 +106,14 @@ export class Relay {
    * Asks the worker to connect to host:port for the flow on `entry`; resolves when connected.
    * Aborting (the flow went away) tells the worker to drop it, whatever it is doing.
    */
-  dial(id: number, entry: number, host: string, port: number, timeoutMs: number, signal: AbortSignal): Promise<void> {
+  dial(
+    id: number,
+    entry: number,
+    host: string,
+    port: number,
+    timeoutMs: number,
+    signal: AbortSignal,
+  ): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       if (this.dead) return reject(new DialError(this.dead, 'RELAY_DEAD'));
       if (signal.aborted) return reject(new DialError(`dial ${host}:${port} aborted`, 'ABORTED'));

@@ -1,0 +1,476 @@
+// The relay worker's contract, with its messages forced into every order that matters: the engine
+// against a stand-in endpoint (dial results racing a client's RST, deadlines and late messages, the
+// worker dying with flows in each phase), and RelayCore (the worker's logic) in process on real
+// loopback sockets (abort before connect, after connect, after accept; strangers on the listener).
+import { expect } from 'chai';
+import { once } from 'node:events';
+import { connect, createServer, type Server, type Socket } from 'node:net';
+import { PassThrough, type Duplex } from 'node:stream';
+import { createMemoryTunPair } from '../../../systemext/tun/memory';
+import { ipToBytes } from '../../../systemext/net/addr';
+import { buildIcmp, buildTcp } from '../../../systemext/net/build';
+import { TCP_ACK, TCP_RST, TCP_SYN } from '../../../systemext/net/packet';
+import { AddressPlan } from '../../../systemext/vnet/addresses';
+import type { RelayTarget } from '../../../systemext/vnet/dialer';
+import { VNetEngine, type VNetEvents } from '../../../systemext/vnet/engine';
+import { natInitForPlan, NatTable, ST_CLOSING, ST_OPEN } from '../../../systemext/vnet/nat-table';
+import type { RelayEndpoint } from '../../../systemext/vnet/relay';
+import { RelayCore } from '../../../systemext/vnet/relay-core';
+import {
+  bytesBuffer,
+  type FromRelay,
+  type RelayWorkerData,
+  type ToRelay,
+} from '../../../systemext/vnet/relay-protocol';
+import { StaticResolver, type AppInfo } from '../../../systemext/vnet/resolver';
+import { FakeKernel, ManualDialer, tcpOf } from './kernel';
+
+const LPORT = 4000;
+const RPORT4 = 4100;
+const isTcp = (p: Buffer): boolean => p[0] >> 4 === 4 && p[9] === 6;
+const isIcmp = (p: Buffer): boolean => p[0] >> 4 === 4 && p[9] === 1;
+
+/** The relay worker's stand-in: records what the engine posts; the test answers when it chooses. */
+class FakeRelay implements RelayEndpoint {
+  posted: ToRelay[] = [];
+  data!: RelayWorkerData;
+  private toEngine: (m: FromRelay) => void = () => {};
+  private exit: (why: string) => void = () => {};
+  terminated = false;
+  post(m: ToRelay): void {
+    this.posted.push(m);
+    if (m.t === 'listen')
+      queueMicrotask(() => this.send({ t: 'listening', family: m.family, port: RPORT4, fd: -1 }));
+  }
+  onMessage(cb: (m: FromRelay) => void): void {
+    this.toEngine = cb;
+  }
+  onExit(cb: (why: string) => void): void {
+    this.exit = cb;
+  }
+  terminate(): Promise<void> {
+    this.terminated = true;
+    return Promise.resolve();
+  }
+  send(m: FromRelay): void {
+    this.toEngine(m);
+  }
+  die(why: string): void {
+    this.exit(why);
+  }
+  of(t: ToRelay['t']): ToRelay[] {
+    return this.posted.filter((m) => m.t === t);
+  }
+}
+
+/** A direct dialer whose plain-TCP target the relay dials; dial() is only called without a relay. */
+class RelayableDialer extends ManualDialer {
+  relayTarget(app: AppInfo, port: number): RelayTarget {
+    return { host: app.target.host, port, timeoutMs: 1000 };
+  }
+}
+
+describe('vnet relay worker: the engine side, messages in forced orders', () => {
+  let now = 1_000_000;
+  let engine: VNetEngine;
+  let k: FakeKernel;
+  let plan: AddressPlan;
+  let relay: FakeRelay;
+  let dialer: RelayableDialer;
+  const events: Array<{ type: string; e: Record<string, unknown> }> = [];
+
+  afterEach(async () => engine?.stop());
+
+  async function start(): Promise<void> {
+    const [eng, kern] = createMemoryTunPair(1500);
+    plan = new AddressPlan({ ipv6Prefix: 'fd00:9:7::/48' });
+    relay = new FakeRelay();
+    dialer = new RelayableDialer();
+    events.length = 0;
+    engine = new VNetEngine({
+      plan,
+      resolver: new StaticResolver(['corp.test'], [{ fqdn: 'web.corp.test', target: { host: '127.0.0.1' } }]),
+      dialer,
+      upstreams: [],
+      ipv6: false,
+      listener: { port: LPORT, bind: false },
+      relay: true,
+      relayEndpoint: (data) => {
+        relay.data = data;
+        return relay;
+      },
+      sweepIntervalMs: 0,
+      dialTimeoutMs: 15_000,
+      timeWaitMs: 60_000,
+      clock: () => now,
+    });
+    for (const type of ['refused', 'error', 'connection', 'closed'] as const)
+      engine.on(type, (e: VNetEvents[typeof type]) => events.push({ type, e: { ...e } }));
+    await engine.start(eng);
+    k = new FakeKernel(kern);
+  }
+
+  const vip = (): string => plan.assign('web.corp.test').v4;
+  const syn = (sport: number): Buffer =>
+    buildTcp({
+      src: ipToBytes(plan.tun4),
+      dst: ipToBytes(vip()),
+      sport,
+      dport: 80,
+      seq: 1000,
+      flags: TCP_SYN,
+    });
+  const rst = (sport: number): Buffer =>
+    buildTcp({
+      src: ipToBytes(plan.tun4),
+      dst: ipToBytes(vip()),
+      sport,
+      dport: 80,
+      seq: 1001,
+      flags: TCP_RST,
+    });
+  const types = (): string[] => events.map((x) => `${x.type}${x.e.code ? `:${x.e.code as string}` : ''}`);
+
+  /** Waits until the engine has handled everything sent so far (an echo is answered in order). */
+  async function barrier(): Promise<void> {
+    k.send(buildIcmp(ipToBytes(plan.tun4), ipToBytes(plan.dns4), 8, 0, 0xbeef0003, Buffer.from('b')));
+    await k.next((p) => isIcmp(p) && p.readUInt32BE(24) === 0xbeef0003);
+  }
+
+  async function nextDial(): Promise<Extract<ToRelay, { t: 'dial' }>> {
+    for (let i = 0; i < 100 && relay.of('dial').length === 0; i++) await barrier();
+    const m = relay.posted.find((x) => x.t === 'dial') as Extract<ToRelay, { t: 'dial' }>;
+    relay.posted.splice(relay.posted.indexOf(m), 1);
+    return m;
+  }
+
+  /** A flow through SYN -> dial -> dialed -> SYN to the relay's listener -> accepted. */
+  async function openFlow(sport: number): Promise<Extract<ToRelay, { t: 'dial' }>> {
+    k.send(syn(sport));
+    const d = await nextDial();
+    relay.send({ t: 'dialed', id: d.id });
+    expect(tcpOf(await k.next(isTcp))).to.include({ dport: RPORT4, flags: TCP_SYN });
+    relay.send({ t: 'accepted', id: d.id });
+    return d;
+  }
+
+  it('dials in the worker and rewrites the SYN to its listener; replies from it reach the client', async () => {
+    await start();
+    expect(relay.of('listen')).to.deep.equal([{ t: 'listen', host: plan.tun4, family: 4 }]);
+    expect(engine.nat.relayPorts).to.deep.equal({ v4: RPORT4, v6: 0 });
+    k.send(syn(43000));
+    const d = await nextDial();
+    expect(d).to.include({ host: '127.0.0.1', port: 80, timeoutMs: 1000 });
+    expect(dialer.calls).to.have.length(0); // not dialed on the main thread
+    await barrier();
+    expect(k.drain().filter(isTcp)).to.deep.equal([]); // dial before accept: nothing yet
+    relay.send({ t: 'dialed', id: d.id });
+    const toListener = tcpOf(await k.next(isTcp));
+    expect(toListener).to.include({ dst: plan.tun4, dport: RPORT4, flags: TCP_SYN });
+    expect(engine.nat.listenerPort(d.entry)).to.equal(RPORT4);
+    // The worker's listener answers: the SYN-ACK is rewritten back to the client.
+    k.send(
+      buildTcp({
+        src: ipToBytes(plan.tun4),
+        dst: ipToBytes(toListener.src),
+        sport: RPORT4,
+        dport: toListener.sport,
+        seq: 5000,
+        ack: 1001,
+        flags: TCP_SYN | TCP_ACK,
+      }),
+    );
+    expect(tcpOf(await k.next(isTcp))).to.include({
+      src: vip(),
+      sport: 80,
+      dport: 43000,
+      flags: TCP_SYN | TCP_ACK,
+    });
+    // The engine's own listener port is no business of this flow's: such a reply is not translated.
+    k.send(
+      buildTcp({
+        src: ipToBytes(plan.tun4),
+        dst: ipToBytes(toListener.src),
+        sport: LPORT,
+        dport: toListener.sport,
+        seq: 5000,
+        ack: 1001,
+        flags: TCP_ACK,
+      }),
+    );
+    await barrier();
+    expect(k.drain().filter((p) => isTcp(p) && tcpOf(p).dport === 43000)).to.deep.equal([]);
+    relay.send({ t: 'accepted', id: d.id });
+    // Live bytes come from the worker's counters, without a message.
+    const bytes = new Float64Array(relay.data.bytes);
+    bytes[2 * d.entry] = 123;
+    bytes[2 * d.entry + 1] = 4567;
+    expect(engine.liveFlows()).to.deep.equal([
+      { id: d.id, fqdn: 'web.corp.test', port: 80, via: 'direct', bytesFromClient: 123, bytesToClient: 4567 },
+    ]);
+    relay.send({ t: 'closed', id: d.id, fromClient: 200, toClient: 5000 });
+    expect(engine.nat.state(d.entry)).to.equal(ST_CLOSING); // held for TIME_WAIT
+    expect(events.find((x) => x.type === 'closed')?.e).to.deep.include({
+      bytesFromClient: 200,
+      bytesToClient: 5000,
+      id: d.id,
+    });
+    expect(engine.liveFlows()).to.deep.equal([]);
+    expect(engine.load.flows).to.equal(0);
+  });
+
+  it("a client's RST while the worker dials: abort posted; the dial result that crossed it is ignored", async () => {
+    await start();
+    k.send(syn(43001));
+    const d = await nextDial();
+    k.send(rst(43001));
+    await barrier();
+    expect(relay.of('abort')).to.deep.equal([{ t: 'abort', id: d.id }]);
+    expect(engine.nat.size).to.equal(0);
+    expect(engine.load.dials).to.equal(0);
+    relay.send({ t: 'dialed', id: d.id }); // the worker connected before it saw the abort
+    relay.send({ t: 'accepted', id: d.id }); // and nothing it says about the id counts any more
+    relay.send({ t: 'closed', id: d.id, fromClient: 1, toClient: 1 });
+    await barrier();
+    expect(k.drain().filter(isTcp)).to.deep.equal([]); // no SYN reached the kernel
+    expect(types()).to.deep.equal([]);
+    expect(engine.load.flows).to.equal(0);
+  });
+
+  it('a failed dial in the worker resets the client and frees the entry (dial-failed)', async () => {
+    await start();
+    k.send(syn(43002));
+    const d = await nextDial();
+    relay.send({ t: 'dialed', id: d.id, error: 'connect to 127.0.0.1:80: refused', code: 'ECONNREFUSED' });
+    expect(tcpOf(await k.next(isTcp))).to.include({ dport: 43002, flags: TCP_RST | TCP_ACK });
+    expect(types()).to.deep.equal(['error:dial-failed']);
+    expect(engine.nat.size).to.equal(0);
+    expect(relay.of('abort')).to.deep.equal([]);
+  });
+
+  it('the handshake deadline aborts the flow in the worker; a late accept and close are ignored', async () => {
+    await start();
+    k.send(syn(43003));
+    const d = await nextDial();
+    relay.send({ t: 'dialed', id: d.id });
+    await k.next(isTcp); // the SYN to the worker's listener
+    now += 15_000;
+    engine.sweep();
+    expect(tcpOf(await k.next(isTcp))).to.include({ dport: 43003, flags: TCP_RST | TCP_ACK });
+    expect(relay.of('abort')).to.deep.equal([{ t: 'abort', id: d.id }]);
+    relay.send({ t: 'accepted', id: d.id });
+    relay.send({ t: 'closed', id: d.id, fromClient: 0, toClient: 0 });
+    expect(types()).to.deep.equal(['connection', 'error:handshake-timeout']);
+    expect(engine.nat.state(d.entry)).to.equal(ST_CLOSING);
+  });
+
+  it('an idle piped flow released by the sweep is aborted in the worker and reported closed once', async () => {
+    await start();
+    const d = await openFlow(43004);
+    new Float64Array(relay.data.bytes)[2 * d.entry] = 77;
+    now += 7_200_000;
+    engine.sweep();
+    expect(relay.of('abort')).to.deep.equal([{ t: 'abort', id: d.id }]);
+    relay.send({ t: 'closed', id: d.id, fromClient: 99, toClient: 0 }); // crossed the abort: ignored
+    const closed = events.filter((x) => x.type === 'closed');
+    expect(closed).to.have.length(1);
+    expect(closed[0].e).to.include({ bytesFromClient: 77, id: d.id });
+  });
+
+  it('the worker dying: flows in each phase end and say so, and new flows are piped on the main thread', async () => {
+    await start();
+    const piped = await openFlow(43010);
+    k.send(syn(43011));
+    const handshake = await nextDial();
+    relay.send({ t: 'dialed', id: handshake.id });
+    await k.next(isTcp);
+    k.send(syn(43012));
+    const dialing = await nextDial();
+    events.length = 0;
+    relay.die('relay worker exited (1)');
+    await barrier();
+    const rsts = k
+      .drain()
+      .filter((p) => isTcp(p) && tcpOf(p).flags === (TCP_RST | TCP_ACK))
+      .map((p) => tcpOf(p).dport);
+    expect(rsts.sort()).to.deep.equal([43011, 43012]);
+    expect(types().sort()).to.deep.equal(
+      ['closed', 'error:flow-error', 'error:flow-error', 'error:dial-failed', 'error:internal'].sort(),
+    );
+    expect(events.find((x) => x.type === 'closed')?.e.id).to.equal(piped.id);
+    expect(engine.load.flows).to.equal(0);
+    expect(dialing.id).to.be.a('number');
+    // From now on: dialed and piped here, to the engine's own listener.
+    k.send(syn(43013));
+    const call = await dialer.nextCall();
+    call.resolve(new PassThrough());
+    expect(tcpOf(await k.next(isTcp))).to.include({ dport: LPORT, flags: TCP_SYN });
+    const [e] = engine.nat.entries().filter((i) => engine.nat.state(i) === ST_OPEN);
+    expect(engine.nat.listenerPort(e)).to.equal(0);
+  });
+
+  it('stop() terminates the worker', async () => {
+    await start();
+    await engine.stop();
+    expect(relay.terminated).to.equal(true);
+  });
+});
+
+describe('vnet relay worker: RelayCore on real loopback sockets', () => {
+  let server: Server;
+  let serverPort: number;
+  const serverSockets: Socket[] = [];
+  let core: RelayCore;
+  let posted: FromRelay[];
+  let nat: NatTable;
+  let plan: AddressPlan;
+  let bytes: Float64Array;
+
+  beforeEach(async () => {
+    server = createServer({ allowHalfOpen: true }, (s) => {
+      serverSockets.push(s);
+      s.on('error', () => {});
+      s.pipe(s); // echo
+    });
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    serverPort = (server.address() as { port: number }).port;
+    plan = new AddressPlan({ ipv6Prefix: 'fd00:9:6::/48' });
+    const init = natInitForPlan(plan, 64);
+    nat = new NatTable(init);
+    const data: RelayWorkerData = { nat: init, bytes: bytesBuffer(64) };
+    bytes = new Float64Array(data.bytes);
+    posted = [];
+    core = new RelayCore(data, (m) => posted.push(m));
+  });
+
+  afterEach(async () => {
+    core.stop();
+    serverSockets.splice(0).forEach((s) => s.destroy());
+    await new Promise<void>((r) => server.close(() => r()));
+  });
+
+  const entry = (cport: number): number => {
+    const syn = buildTcp({
+      src: ipToBytes('100.64.0.1'),
+      dst: ipToBytes('100.64.0.9'),
+      sport: cport,
+      dport: 80,
+      seq: 1,
+      flags: TCP_SYN,
+    });
+    return nat.allocate(syn, 12, 16, 4, cport, 80);
+  };
+  const fakeOf = (e: number): [string, number] => [plan.fake4(nat.fakeIndex(e)), nat.natPort(e)];
+  async function until(pred: () => boolean): Promise<void> {
+    for (let i = 0; i < 1000 && !pred(); i++) await new Promise((r) => setTimeout(r, 5));
+    expect(pred()).to.equal(true);
+  }
+  /** A duplex pair standing for the accepted socket: `client` is the far end. */
+  function socketPair(): Promise<{ ours: Socket; theirs: Socket; close: () => void }> {
+    return new Promise((resolve) => {
+      const srv = createServer((ours) => resolve({ ours, theirs, close: () => srv.close() }));
+      let theirs: Socket;
+      srv.listen(0, '127.0.0.1', () => {
+        theirs = connect((srv.address() as { port: number }).port, '127.0.0.1');
+        theirs.on('error', () => {});
+      });
+    });
+  }
+
+  it('dial, accept by fake address, pipe both ways with live counters, closed with totals', async () => {
+    const e = entry(50000);
+    core.handle({ t: 'dial', id: 7, entry: e, host: '127.0.0.1', port: serverPort, timeoutMs: 5000 });
+    await until(() => posted.length > 0);
+    expect(posted).to.deep.equal([{ t: 'dialed', id: 7 }]);
+    const { ours, theirs, close } = await socketPair();
+    const [addr, port] = fakeOf(e);
+    core.accepted(ours, addr, port);
+    expect(posted[1]).to.deep.equal({ t: 'accepted', id: 7 });
+    theirs.write('hello');
+    const echoed = (await once(theirs, 'data')) as [Buffer];
+    expect(echoed[0].toString()).to.equal('hello');
+    expect(bytes[2 * e]).to.equal(5);
+    expect(bytes[2 * e + 1]).to.equal(5);
+    theirs.end();
+    await until(() => posted.length === 3);
+    expect(posted[2]).to.deep.include({ t: 'closed', id: 7, fromClient: 5, toClient: 5 });
+    expect(core.size).to.equal(0);
+    close();
+  });
+
+  it('abort before the connect completes: nothing is ever posted and the upstream goes', async () => {
+    const e = entry(50001);
+    core.handle({ t: 'dial', id: 8, entry: e, host: '127.0.0.1', port: serverPort, timeoutMs: 5000 });
+    core.handle({ t: 'abort', id: 8 }); // before the event loop could see the connect
+    expect(core.size).to.equal(0);
+    // Another dial after it: once that one is connected, the aborted one has had its chance to post.
+    core.handle({
+      t: 'dial',
+      id: 99,
+      entry: entry(50011),
+      host: '127.0.0.1',
+      port: serverPort,
+      timeoutMs: 5000,
+    });
+    await until(() => posted.length > 0);
+    expect(posted).to.deep.equal([{ t: 'dialed', id: 99 }]);
+    await until(() => serverSockets.slice(0, -1).every((s) => s.destroyed || s.readableEnded));
+  });
+
+  it('abort after the dial, before the accept: the late connection is refused, nothing posted', async () => {
+    const e = entry(50002);
+    core.handle({ t: 'dial', id: 9, entry: e, host: '127.0.0.1', port: serverPort, timeoutMs: 5000 });
+    await until(() => posted.length === 1);
+    core.handle({ t: 'abort', id: 9 });
+    const { ours, close } = await socketPair();
+    core.accepted(ours, ...fakeOf(e));
+    await once(ours, 'close');
+    expect(posted).to.deep.equal([{ t: 'dialed', id: 9 }]);
+    close();
+  });
+
+  it('abort of a piped flow destroys both sockets and posts no closed', async () => {
+    const e = entry(50003);
+    core.handle({ t: 'dial', id: 10, entry: e, host: '127.0.0.1', port: serverPort, timeoutMs: 5000 });
+    await until(() => posted.length === 1);
+    const { ours, theirs, close } = await socketPair();
+    core.accepted(ours, ...fakeOf(e));
+    core.handle({ t: 'abort', id: 10 });
+    await once(theirs, 'close');
+    await until(() => serverSockets.length === 1 && serverSockets[0].destroyed);
+    await new Promise((r) => setTimeout(r, 20)); // let any close handler run (it must post nothing)
+    expect(posted.map((m) => m.t)).to.deep.equal(['dialed', 'accepted']);
+    close();
+  });
+
+  it('a connection that names no waiting flow (a stranger, or a wrong port) is closed', async () => {
+    const e = entry(50004);
+    core.handle({ t: 'dial', id: 11, entry: e, host: '127.0.0.1', port: serverPort, timeoutMs: 5000 });
+    await until(() => posted.length === 1);
+    const [addr, port] = fakeOf(e);
+    for (const [a, p] of [
+      [addr, port + 1],
+      ['127.0.0.1', port],
+      ['not an address', port],
+    ] as const) {
+      const d: Duplex = new PassThrough();
+      core.accepted(d, a, p);
+      expect(d.destroyed).to.equal(true);
+    }
+    expect(posted).to.have.length(1);
+  });
+
+  it('a refused dial says so with its code', async () => {
+    const e = entry(50005);
+    const closedPort = serverPort;
+    await new Promise<void>((r) => server.close(() => r()));
+    server = createServer();
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    core.handle({ t: 'dial', id: 12, entry: e, host: '127.0.0.1', port: closedPort, timeoutMs: 5000 });
+    await until(() => posted.length === 1);
+    expect(posted[0]).to.include({ t: 'dialed', id: 12, code: 'ECONNREFUSED' });
+    expect(core.size).to.equal(0);
+  });
+});
