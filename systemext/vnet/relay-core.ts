@@ -45,9 +45,18 @@ export class RelayCore {
   }
 
   handle(m: ToRelay): void {
-    if (m.t === 'listen') this.listen(m.host, m.family);
-    else if (m.t === 'dial') this.dial(m.id, m.entry, m.host, m.port, m.timeoutMs);
-    else if (m.t === 'abort') this.abort(m.id);
+    try {
+      if (m.t === 'listen') this.listen(m.host, m.family);
+      else if (m.t === 'dial') this.dial(m.id, m.entry, m.host, m.port, m.timeoutMs);
+      else if (m.t === 'abort') this.abort(m.id);
+    } catch (err) {
+      // E.g. connect() refusing a bad port at once: that dial fails, the worker and its flows stay.
+      const message = (err as Error).message;
+      if (m.t === 'dial') {
+        this.byId.delete(m.id);
+        this.post({ t: 'dialed', id: m.id, error: message, code: 'ERROR' });
+      } else if (m.t === 'listen') this.post({ t: 'listen-failed', family: m.family, message });
+    }
   }
 
   private listen(host: string, family: 4 | 6): void {

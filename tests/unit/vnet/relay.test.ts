@@ -13,8 +13,14 @@ import { TCP_ACK, TCP_RST, TCP_SYN } from '../../../systemext/net/packet';
 import { AddressPlan } from '../../../systemext/vnet/addresses';
 import type { RelayTarget } from '../../../systemext/vnet/dialer';
 import { VNetEngine, type VNetEvents } from '../../../systemext/vnet/engine';
-import { natInitForPlan, NatTable, ST_CLOSING, ST_OPEN } from '../../../systemext/vnet/nat-table';
-import type { RelayEndpoint } from '../../../systemext/vnet/relay';
+import {
+  createNatInit,
+  natInitForPlan,
+  NatTable,
+  ST_CLOSING,
+  ST_OPEN,
+} from '../../../systemext/vnet/nat-table';
+import { Relay, type RelayEndpoint } from '../../../systemext/vnet/relay';
 import { RelayCore } from '../../../systemext/vnet/relay-core';
 import {
   bytesBuffer,
@@ -461,6 +467,23 @@ describe('vnet relay worker: RelayCore on real loopback sockets', () => {
     expect(posted).to.have.length(1);
   });
 
+  it('a dial connect() refuses at once (bad port) fails alone; the core keeps serving', async () => {
+    core.handle({ t: 'dial', id: 13, entry: entry(50006), host: '127.0.0.1', port: 70000, timeoutMs: 5000 });
+    expect(posted).to.have.length(1);
+    expect(posted[0]).to.include({ t: 'dialed', id: 13, code: 'ERROR' });
+    expect(core.size).to.equal(0);
+    core.handle({
+      t: 'dial',
+      id: 14,
+      entry: entry(50007),
+      host: '127.0.0.1',
+      port: serverPort,
+      timeoutMs: 5000,
+    });
+    await until(() => posted.length === 2);
+    expect(posted[1]).to.deep.equal({ t: 'dialed', id: 14 });
+  });
+
   it('a refused dial says so with its code', async () => {
     const e = entry(50005);
     const closedPort = serverPort;
@@ -472,5 +495,69 @@ describe('vnet relay worker: RelayCore on real loopback sockets', () => {
     await until(() => posted.length === 1);
     expect(posted[0]).to.include({ t: 'dialed', id: 12, code: 'ECONNREFUSED' });
     expect(core.size).to.equal(0);
+  });
+});
+
+describe('vnet relay worker: the real thread (loopback stands in for the tun)', () => {
+  it('listens, dials, accepts the connection from the fake source, pipes it, counts bytes, reports closed', async () => {
+    const server = createServer((s) => s.pipe(s));
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    // Fake source 127.0.0.1 (one fake address), NAT ports from 41000: a local connect can be one.
+    const init = createNatInit({
+      capacity: 16,
+      fakeCount: 1,
+      portBase: 41000,
+      tun4: 0x7f000001,
+      fakeBase4: 0x7f000001,
+      tun6: Buffer.alloc(16),
+      prefix6: Buffer.alloc(12),
+      seed: 1,
+    });
+    const nat = new NatTable(init);
+    const relay = new Relay(init, 16);
+    const got: string[] = [];
+    relay.attach({
+      relayAccepted: (id) => got.push(`accepted ${id}`),
+      relayClosed: (id, from, to) => got.push(`closed ${id} ${from} ${to}`),
+      relayDied: (why) => got.push(`died ${why}`),
+    });
+    try {
+      const { v4 } = await relay.listen({ tun4: '127.0.0.1', tun6: null, bindToDevice: null });
+      const syn = buildTcp({
+        src: ipToBytes('127.0.0.2'),
+        dst: ipToBytes('127.0.0.3'),
+        sport: 1,
+        dport: 80,
+        seq: 1,
+        flags: TCP_SYN,
+      });
+      const e = nat.allocate(syn, 12, 16, 4, 1, 80);
+      const port = (server.address() as { port: number }).port;
+      await relay.dial(1, e, '127.0.0.1', port, 5000, new AbortController().signal);
+      const c = connect({
+        host: '127.0.0.1',
+        port: v4,
+        localAddress: '127.0.0.1',
+        localPort: nat.natPort(e),
+      });
+      c.write('ping');
+      const [d] = (await once(c, 'data')) as [Buffer];
+      expect(d.toString()).to.equal('ping');
+      expect(relay.bytesOf(e)).to.deep.equal({ fromClient: 4, toClient: 4 });
+      c.end();
+      await once(c, 'close');
+      for (let i = 0; i < 400 && got.length < 2; i++) await new Promise((r) => setTimeout(r, 5));
+      expect(got).to.deep.equal(['accepted 1', 'closed 1 4 4']);
+    } finally {
+      await relay.stop();
+      server.close();
+    }
+    expect(got.filter((x) => x.startsWith('died'))).to.deep.equal([]); // stop() is no death
+    // A stopped relay refuses new dials at once.
+    const err = await relay
+      .dial(2, 0, '127.0.0.1', 1, 1000, new AbortController().signal)
+      .catch((x: Error) => x);
+    expect(err).to.be.instanceOf(Error);
   });
 });
