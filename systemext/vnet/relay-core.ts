@@ -13,6 +13,15 @@ import { ipToBytes } from '../net/addr';
 import { NatView } from './nat-view';
 import type { FromRelay, RelayWorkerData, ToRelay } from './relay-protocol';
 
+/**
+ * The upstream is read into buffers this large (Node's default is 64 KB): measured on loopback,
+ * 256 KB reads cut the relay's CPU per GB of downloads by about a quarter (fewer read and write
+ * calls). A read this size is handed on as is (a new buffer takes its place); a small one is copied
+ * out, so chatty flows do not pin a large buffer per chunk.
+ */
+const READ_SIZE = 256 * 1024;
+const COPY_BELOW = 16 * 1024;
+
 interface RelayFlow {
   id: number;
   entry: number;
@@ -21,6 +30,10 @@ interface RelayFlow {
   client?: Duplex;
   aborted: boolean;
   timer?: NodeJS.Timeout;
+  /** Upstream data read before the client's connection was accepted (reading pauses meanwhile). */
+  early: Buffer[];
+  /** Where upstream data goes once piped (counts it too). */
+  sink?: (chunk: Buffer) => boolean;
 }
 
 export class RelayCore {
@@ -75,8 +88,19 @@ export class RelayCore {
   }
 
   private dial(id: number, entry: number, host: string, port: number, timeoutMs: number): void {
-    const up = connect({ host, port });
-    const f: RelayFlow = { id, entry, up, connected: false, aborted: false };
+    let buf = Buffer.allocUnsafe(READ_SIZE);
+    const onread = (n: number, b: Buffer): boolean => {
+      let chunk: Buffer;
+      if (n >= COPY_BELOW) {
+        chunk = b.subarray(0, n);
+        buf = Buffer.allocUnsafe(READ_SIZE);
+      } else chunk = Buffer.from(b.subarray(0, n));
+      if (f.sink) return f.sink(chunk);
+      f.early.push(chunk); // the server spoke first: keep it for the client, read no more till then
+      return false;
+    };
+    const up = connect({ host, port, onread: { buffer: () => buf, callback: onread } });
+    const f: RelayFlow = { id, entry, up, connected: false, aborted: false, early: [] };
     this.byId.set(id, f);
     const fail = (message: string, code: string): void => {
       if (f.aborted || f.connected) return;
@@ -141,7 +165,15 @@ export class RelayCore {
     let fromClient = 0;
     let toClient = 0;
     sock.on('data', (d: Buffer) => (counters[iFrom] = fromClient += d.length));
-    up.on('data', (d: Buffer) => (counters[iTo] = toClient += d.length));
+    // Upstream -> client by hand (the upstream reads into our buffers, see READ_SIZE), with
+    // backpressure: a false return stops reading until the client's socket drains.
+    f.sink = (chunk) => {
+      counters[iTo] = toClient += chunk.length;
+      if (sock.write(chunk)) return true;
+      sock.once('drain', () => up.resume());
+      return false;
+    };
+    up.on('end', () => sock.end());
     let failure: Error | undefined;
     sock.on('error', (err) => {
       failure ??= err;
@@ -170,7 +202,9 @@ export class RelayCore {
     } else up.on('close', onClose);
     sock.on('close', onClose);
     sock.pipe(up);
-    up.pipe(sock);
+    for (const chunk of f.early.splice(0)) f.sink(chunk);
+    if (sock.writableNeedDrain) sock.once('drain', () => up.resume());
+    else up.resume();
   }
 
   stop(): void {

@@ -3,6 +3,7 @@
 // worker dying with flows in each phase), and RelayCore (the worker's logic) in process on real
 // loopback sockets (abort before connect, after connect, after accept; strangers on the listener).
 import { expect } from 'chai';
+import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { PassThrough, type Duplex } from 'node:stream';
@@ -403,6 +404,59 @@ describe('vnet relay worker: RelayCore on real loopback sockets', () => {
     expect(posted[2]).to.deep.include({ t: 'closed', id: 7, fromClient: 5, toClient: 5 });
     expect(core.size).to.equal(0);
     close();
+  });
+
+  it('moves megabytes intact both ways (the upstream reads into its own large buffers)', async () => {
+    const e = entry(50008);
+    core.handle({ t: 'dial', id: 15, entry: e, host: '127.0.0.1', port: serverPort, timeoutMs: 5000 });
+    await until(() => posted.length === 1);
+    const { ours, theirs, close } = await socketPair();
+    core.accepted(ours, ...fakeOf(e));
+    const sent = randomBytes(8 << 20);
+    const got: Buffer[] = [];
+    let n = 0;
+    theirs.on('data', (d: Buffer) => {
+      got.push(d);
+      n += d.length;
+      if (n === sent.length) theirs.end();
+    });
+    theirs.write(sent);
+    await until(() => posted.length === 3);
+    expect(Buffer.concat(got).equals(sent)).to.equal(true);
+    expect(posted[2]).to.deep.include({
+      t: 'closed',
+      id: 15,
+      fromClient: sent.length,
+      toClient: sent.length,
+    });
+    close();
+  });
+
+  it('upstream bytes that arrive before the accept wait for the client, then flow', async () => {
+    const banner = createServer((s) => s.end('SSH-2.0-banner\r\n'));
+    banner.listen(0, '127.0.0.1');
+    await once(banner, 'listening');
+    const e = entry(50009);
+    core.handle({
+      t: 'dial',
+      id: 16,
+      entry: e,
+      host: '127.0.0.1',
+      port: (banner.address() as { port: number }).port,
+      timeoutMs: 5000,
+    });
+    await until(() => posted.length === 1);
+    await new Promise((r) => setTimeout(r, 20)); // the banner (and FIN) arrive before the accept
+    const { ours, theirs, close } = await socketPair();
+    let text = '';
+    theirs.on('data', (d: Buffer) => (text += d.toString()));
+    core.accepted(ours, ...fakeOf(e));
+    await once(theirs, 'end');
+    expect(text).to.equal('SSH-2.0-banner\r\n');
+    theirs.end();
+    await until(() => posted.length === 3);
+    close();
+    banner.close();
   });
 
   it('abort before the connect completes: nothing is ever posted and the upstream goes', async () => {
