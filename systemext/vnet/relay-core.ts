@@ -4,8 +4,8 @@
 // the main thread decides (app, port, limits, NAT entry), the worker moves the bytes, so bulk
 // relay work never delays a SYN or a DNS query on the main thread.
 //
-// Per flow: dial -> 'dialed' -> (the main thread rewrites the SYN) -> accepted -> 'accepted' ->
-// both sockets closed -> 'closed'. An 'abort' at any point destroys what the flow holds and
+// Per flow: dial -> 'dialed' -> (the main thread rewrites the SYN) -> accepted (marked in shared
+// memory, no message) -> both sockets closed -> 'closed'. An 'abort' at any point destroys what the flow holds and
 // silences it: nothing more is posted for that id.
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
@@ -39,6 +39,7 @@ interface RelayFlow {
 export class RelayCore {
   private readonly nat: NatView;
   private readonly bytes: Float64Array;
+  private readonly acceptedIds: Int32Array;
   private readonly byId = new Map<number, RelayFlow>();
   /** Connected upstreams waiting for their accepted socket, by NAT entry. */
   private readonly awaiting = new Map<number, RelayFlow>();
@@ -50,6 +51,7 @@ export class RelayCore {
   ) {
     this.nat = new NatView(data.nat);
     this.bytes = new Float64Array(data.bytes);
+    this.acceptedIds = new Int32Array(data.accepted);
   }
 
   /** Flows the worker holds (dialing, awaiting their connection, or piped). */
@@ -151,7 +153,7 @@ export class RelayCore {
     }
     this.awaiting.delete(entry);
     f.client = sock;
-    this.post({ t: 'accepted', id: f.id });
+    Atomics.store(this.acceptedIds, entry, f.id);
     this.pipe(f, sock);
   }
 

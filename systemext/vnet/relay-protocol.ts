@@ -6,6 +6,11 @@ export interface RelayWorkerData {
   nat: NatInit;
   /** Float64 pairs per NAT entry: [2e] bytes from the client, [2e + 1] bytes to the client. */
   bytes: SharedArrayBuffer;
+  /**
+   * Int32 per NAT entry: the id of the flow whose connection the worker accepted there. The main
+   * thread reads it when it needs to know (a handshake deadline, live flows): no message, no wake-up.
+   */
+  accepted: SharedArrayBuffer;
 }
 
 /** Main thread -> worker. `id` is the flow's id (Flows), never reused while the engine runs. */
@@ -23,12 +28,13 @@ export type FromRelay =
   | { t: 'listen-failed'; family: 4 | 6; message: string }
   /** The dial's outcome; after an abort nothing more is sent for the id. */
   | { t: 'dialed'; id: number; error?: string; code?: string }
-  /** The kernel delivered the flow's connection to the worker's listener: it is piped now. */
-  | { t: 'accepted'; id: number }
   /** Both sockets of an accepted flow are gone (not sent after an abort). */
   | { t: 'closed'; id: number; fromClient: number; toClient: number; error?: string };
 
-/** Bytes-counter view of `RelayWorkerData.bytes` for a table of `capacity` entries. */
-export function bytesBuffer(capacity: number): SharedArrayBuffer {
-  return new SharedArrayBuffer(capacity * 2 * Float64Array.BYTES_PER_ELEMENT);
+/** The shared memory of a relay worker for a table of `capacity` entries. */
+export function relayShared(capacity: number): Omit<RelayWorkerData, 'nat'> {
+  return {
+    bytes: new SharedArrayBuffer(capacity * 2 * Float64Array.BYTES_PER_ELEMENT),
+    accepted: new SharedArrayBuffer(capacity * Int32Array.BYTES_PER_ELEMENT),
+  };
 }

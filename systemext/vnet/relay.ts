@@ -6,7 +6,7 @@ import { Worker } from 'node:worker_threads';
 import { workerLoader } from '../tun/worker-tun';
 import { DialError } from './dialer';
 import type { NatInit } from './nat-view';
-import { bytesBuffer, type FromRelay, type RelayWorkerData, type ToRelay } from './relay-protocol';
+import { relayShared, type FromRelay, type RelayWorkerData, type ToRelay } from './relay-protocol';
 
 /** The thread (or a test's stand-in) as the main thread sees it. */
 export interface RelayEndpoint {
@@ -21,7 +21,6 @@ export type RelayEndpointFactory = (data: RelayWorkerData) => RelayEndpoint;
 
 /** What the relay reports about flows it accepted (Flows implements it). */
 export interface RelayHooks {
-  relayAccepted(id: number): void;
   relayClosed(id: number, fromClient: number, toClient: number, error?: string): void;
   /** The worker is gone: every flow it held is lost, and no more flows go to it. */
   relayDied(why: string): void;
@@ -59,6 +58,7 @@ export interface RelayListenOptions {
 
 export class Relay {
   readonly bytes: Float64Array;
+  private readonly acceptedIds: Int32Array;
   private readonly ep: RelayEndpoint;
   private readonly dials = new Map<number, { resolve: () => void; reject: (e: Error) => void }>();
   private readonly listens = new Map<
@@ -69,8 +69,9 @@ export class Relay {
   private hooks: RelayHooks | null = null;
 
   constructor(nat: NatInit, capacity: number, factory: RelayEndpointFactory = workerEndpoint) {
-    const data: RelayWorkerData = { nat, bytes: bytesBuffer(capacity) };
+    const data: RelayWorkerData = { nat, ...relayShared(capacity) };
     this.bytes = new Float64Array(data.bytes);
+    this.acceptedIds = new Int32Array(data.accepted);
     this.ep = factory(data);
     this.ep.onMessage((m) => this.onMessage(m));
     this.ep.onExit((why) => this.onExit(why));
@@ -138,6 +139,11 @@ export class Relay {
     if (!this.dead) this.ep.post({ t: 'abort', id });
   }
 
+  /** Whether the worker accepted flow `id`'s connection (on its NAT entry `entry`). */
+  accepted(entry: number, id: number): boolean {
+    return Atomics.load(this.acceptedIds, entry) === id;
+  }
+
   /** Live byte counts of the flow piped by the worker on `entry`. */
   bytesOf(entry: number): { fromClient: number; toClient: number } {
     return { fromClient: this.bytes[2 * entry], toClient: this.bytes[2 * entry + 1] };
@@ -169,8 +175,6 @@ export class Relay {
         else d.resolve();
         return;
       }
-      case 'accepted':
-        return this.hooks?.relayAccepted(m.id);
       case 'closed':
         return this.hooks?.relayClosed(m.id, m.fromClient, m.toClient, m.error);
     }

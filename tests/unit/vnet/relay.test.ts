@@ -24,7 +24,7 @@ import {
 import { Relay, type RelayEndpoint } from '../../../systemext/vnet/relay';
 import { RelayCore } from '../../../systemext/vnet/relay-core';
 import {
-  bytesBuffer,
+  relayShared,
   type FromRelay,
   type RelayWorkerData,
   type ToRelay,
@@ -151,13 +151,18 @@ describe('vnet relay worker: the engine side, messages in forced orders', () => 
     return m;
   }
 
+  /** What the worker does when it accepts a flow's connection: marks it in shared memory. */
+  const accept = (d: { entry: number; id: number }): void => {
+    Atomics.store(new Int32Array(relay.data.accepted), d.entry, d.id);
+  };
+
   /** A flow through SYN -> dial -> dialed -> SYN to the relay's listener -> accepted. */
   async function openFlow(sport: number): Promise<Extract<ToRelay, { t: 'dial' }>> {
     k.send(syn(sport));
     const d = await nextDial();
     relay.send({ t: 'dialed', id: d.id });
     expect(tcpOf(await k.next(isTcp))).to.include({ dport: RPORT4, flags: TCP_SYN });
-    relay.send({ t: 'accepted', id: d.id });
+    accept(d);
     return d;
   }
 
@@ -207,7 +212,8 @@ describe('vnet relay worker: the engine side, messages in forced orders', () => 
     );
     await barrier();
     expect(k.drain().filter((p) => isTcp(p) && tcpOf(p).dport === 43000)).to.deep.equal([]);
-    relay.send({ t: 'accepted', id: d.id });
+    expect(engine.liveFlows()).to.deep.equal([]); // not accepted yet
+    accept(d);
     // Live bytes come from the worker's counters, without a message.
     const bytes = new Float64Array(relay.data.bytes);
     bytes[2 * d.entry] = 123;
@@ -236,7 +242,7 @@ describe('vnet relay worker: the engine side, messages in forced orders', () => 
     expect(engine.nat.size).to.equal(0);
     expect(engine.load.dials).to.equal(0);
     relay.send({ t: 'dialed', id: d.id }); // the worker connected before it saw the abort
-    relay.send({ t: 'accepted', id: d.id }); // and nothing it says about the id counts any more
+    accept(d); // and nothing it does for the id counts any more
     relay.send({ t: 'closed', id: d.id, fromClient: 1, toClient: 1 });
     await barrier();
     expect(k.drain().filter(isTcp)).to.deep.equal([]); // no SYN reached the kernel
@@ -265,10 +271,35 @@ describe('vnet relay worker: the engine side, messages in forced orders', () => 
     engine.sweep();
     expect(tcpOf(await k.next(isTcp))).to.include({ dport: 43003, flags: TCP_RST | TCP_ACK });
     expect(relay.of('abort')).to.deep.equal([{ t: 'abort', id: d.id }]);
-    relay.send({ t: 'accepted', id: d.id });
+    accept(d);
     relay.send({ t: 'closed', id: d.id, fromClient: 0, toClient: 0 });
+    now += 15_000;
+    engine.sweep();
     expect(types()).to.deep.equal(['connection', 'error:handshake-timeout']);
     expect(engine.nat.state(d.entry)).to.equal(ST_CLOSING);
+  });
+
+  it('an accept the worker marked just before the handshake deadline keeps the flow (no message needed)', async () => {
+    await start();
+    k.send(syn(43005));
+    const d = await nextDial();
+    relay.send({ t: 'dialed', id: d.id });
+    await k.next(isTcp);
+    accept(d);
+    now += 15_000;
+    engine.sweep();
+    expect(types()).to.deep.equal(['connection']);
+    expect(relay.of('abort')).to.deep.equal([]);
+    expect(engine.liveFlows().map((f) => f.id)).to.deep.equal([d.id]);
+    // A mark left on the entry by an earlier flow (another id) does not count.
+    k.send(syn(43006));
+    const d2 = await nextDial();
+    relay.send({ t: 'dialed', id: d2.id });
+    await k.next(isTcp);
+    accept({ entry: d2.entry, id: d2.id + 1000 });
+    now += 15_000;
+    engine.sweep();
+    expect(types()).to.deep.equal(['connection', 'connection', 'error:handshake-timeout']);
   });
 
   it('an idle piped flow released by the sweep is aborted in the worker and reported closed once', async () => {
@@ -332,6 +363,7 @@ describe('vnet relay worker: RelayCore on real loopback sockets', () => {
   let nat: NatTable;
   let plan: AddressPlan;
   let bytes: Float64Array;
+  let accepted: Int32Array;
 
   beforeEach(async () => {
     server = createServer({ allowHalfOpen: true }, (s) => {
@@ -345,8 +377,9 @@ describe('vnet relay worker: RelayCore on real loopback sockets', () => {
     plan = new AddressPlan({ ipv6Prefix: 'fd00:9:6::/48' });
     const init = natInitForPlan(plan, 64);
     nat = new NatTable(init);
-    const data: RelayWorkerData = { nat: init, bytes: bytesBuffer(64) };
+    const data: RelayWorkerData = { nat: init, ...relayShared(64) };
     bytes = new Float64Array(data.bytes);
+    accepted = new Int32Array(data.accepted);
     posted = [];
     core = new RelayCore(data, (m) => posted.push(m));
   });
@@ -393,15 +426,16 @@ describe('vnet relay worker: RelayCore on real loopback sockets', () => {
     const { ours, theirs, close } = await socketPair();
     const [addr, port] = fakeOf(e);
     core.accepted(ours, addr, port);
-    expect(posted[1]).to.deep.equal({ t: 'accepted', id: 7 });
+    expect(posted).to.have.length(1); // the accept is marked in shared memory, not posted
+    expect(accepted[e]).to.equal(7);
     theirs.write('hello');
     const echoed = (await once(theirs, 'data')) as [Buffer];
     expect(echoed[0].toString()).to.equal('hello');
     expect(bytes[2 * e]).to.equal(5);
     expect(bytes[2 * e + 1]).to.equal(5);
     theirs.end();
-    await until(() => posted.length === 3);
-    expect(posted[2]).to.deep.include({ t: 'closed', id: 7, fromClient: 5, toClient: 5 });
+    await until(() => posted.length === 2);
+    expect(posted[1]).to.deep.include({ t: 'closed', id: 7, fromClient: 5, toClient: 5 });
     expect(core.size).to.equal(0);
     close();
   });
@@ -421,9 +455,9 @@ describe('vnet relay worker: RelayCore on real loopback sockets', () => {
       if (n === sent.length) theirs.end();
     });
     theirs.write(sent);
-    await until(() => posted.length === 3);
+    await until(() => posted.length === 2);
     expect(Buffer.concat(got).equals(sent)).to.equal(true);
-    expect(posted[2]).to.deep.include({
+    expect(posted[1]).to.deep.include({
       t: 'closed',
       id: 15,
       fromClient: sent.length,
@@ -454,7 +488,7 @@ describe('vnet relay worker: RelayCore on real loopback sockets', () => {
     await once(theirs, 'end');
     expect(text).to.equal('SSH-2.0-banner\r\n');
     theirs.end();
-    await until(() => posted.length === 3);
+    await until(() => posted.length === 2);
     close();
     banner.close();
   });
@@ -500,7 +534,7 @@ describe('vnet relay worker: RelayCore on real loopback sockets', () => {
     await once(theirs, 'close');
     await until(() => serverSockets.length === 1 && serverSockets[0].destroyed);
     await new Promise((r) => setTimeout(r, 20)); // let any close handler run (it must post nothing)
-    expect(posted.map((m) => m.t)).to.deep.equal(['dialed', 'accepted']);
+    expect(posted.map((m) => m.t)).to.deep.equal(['dialed']);
     close();
   });
 
@@ -572,7 +606,6 @@ describe('vnet relay worker: the real thread (loopback stands in for the tun)', 
     const relay = new Relay(init, 16);
     const got: string[] = [];
     relay.attach({
-      relayAccepted: (id) => got.push(`accepted ${id}`),
       relayClosed: (id, from, to) => got.push(`closed ${id} ${from} ${to}`),
       relayDied: (why) => got.push(`died ${why}`),
     });
@@ -601,8 +634,8 @@ describe('vnet relay worker: the real thread (loopback stands in for the tun)', 
       expect(relay.bytesOf(e)).to.deep.equal({ fromClient: 4, toClient: 4 });
       c.end();
       await once(c, 'close');
-      for (let i = 0; i < 400 && got.length < 2; i++) await new Promise((r) => setTimeout(r, 5));
-      expect(got).to.deep.equal(['accepted 1', 'closed 1 4 4']);
+      for (let i = 0; i < 400 && got.length < 1; i++) await new Promise((r) => setTimeout(r, 5));
+      expect(got).to.deep.equal(['closed 1 4 4']);
     } finally {
       await relay.stop();
       server.close();
