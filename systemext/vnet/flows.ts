@@ -279,6 +279,7 @@ export class Flows implements RelayHooks {
             await this.relay!.dial(
               flow.id,
               flow.entry,
+              flow.ip.version === 4 ? 4 : 6,
               target.host,
               target.port,
               target.timeoutMs,

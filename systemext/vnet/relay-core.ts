@@ -25,6 +25,7 @@ const COPY_BELOW = 16 * 1024;
 interface RelayFlow {
   id: number;
   entry: number;
+  family: 4 | 6;
   up: Socket;
   connected: boolean;
   client?: Duplex;
@@ -62,7 +63,7 @@ export class RelayCore {
   handle(m: ToRelay): void {
     try {
       if (m.t === 'listen') this.listen(m.host, m.family);
-      else if (m.t === 'dial') this.dial(m.id, m.entry, m.host, m.port, m.timeoutMs);
+      else if (m.t === 'dial') this.dial(m.id, m.entry, m.family, m.host, m.port, m.timeoutMs);
       else if (m.t === 'abort') this.abort(m.id);
     } catch (err) {
       // E.g. connect() refusing a bad port at once: that dial fails, the worker and its flows stay.
@@ -89,7 +90,14 @@ export class RelayCore {
     });
   }
 
-  private dial(id: number, entry: number, host: string, port: number, timeoutMs: number): void {
+  private dial(
+    id: number,
+    entry: number,
+    family: 4 | 6,
+    host: string,
+    port: number,
+    timeoutMs: number,
+  ): void {
     let buf = Buffer.allocUnsafe(READ_SIZE);
     const onread = (n: number, b: Buffer): boolean => {
       let chunk: Buffer;
@@ -102,7 +110,7 @@ export class RelayCore {
       return false;
     };
     const up = connect({ host, port, onread: { buffer: () => buf, callback: onread } });
-    const f: RelayFlow = { id, entry, up, connected: false, aborted: false, early: [] };
+    const f: RelayFlow = { id, entry, family, up, connected: false, aborted: false, early: [] };
     this.byId.set(id, f);
     const fail = (message: string, code: string): void => {
       if (f.aborted || f.connected) return;
@@ -141,12 +149,16 @@ export class RelayCore {
   /** A connection on our listener; its remote address:port is the fake source naming the entry. */
   accepted(sock: Duplex, remoteAddress: string, remotePort: number): void {
     let entry = -1;
+    let family = 0;
     try {
-      entry = this.nat.entryOfFakeAddress(ipToBytes(remoteAddress.replace(/^::ffff:/, '')), remotePort);
+      const addr = ipToBytes(remoteAddress.replace(/^::ffff:/, ''));
+      family = addr.length === 4 ? 4 : 6;
+      entry = this.nat.entryOfFakeAddress(addr, remotePort);
     } catch {
       entry = -1;
     }
-    const f = entry >= 0 ? this.awaiting.get(entry) : undefined;
+    let f = entry >= 0 ? this.awaiting.get(entry) : undefined;
+    if (f && f.family !== family) f = undefined; // the entry's fake source is of the other family
     if (!f) {
       sock.destroy(); // not one of ours, or its flow was aborted meanwhile
       return;

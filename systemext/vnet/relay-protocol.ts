@@ -16,8 +16,11 @@ export interface RelayWorkerData {
 /** Main thread -> worker. `id` is the flow's id (Flows), never reused while the engine runs. */
 export type ToRelay =
   | { t: 'listen'; host: string; family: 4 | 6 }
-  /** Connect to host:port for the flow on NAT entry `entry`, then wait for its accepted socket. */
-  | { t: 'dial'; id: number; entry: number; host: string; port: number; timeoutMs: number }
+  /**
+   * Connect to host:port for the flow on NAT entry `entry`, then wait for its accepted socket
+   * (from the entry's fake source of address `family`).
+   */
+  | { t: 'dial'; id: number; entry: number; family: 4 | 6; host: string; port: number; timeoutMs: number }
   /** The flow is gone on the main thread: drop its dial or its sockets, whatever state they are in. */
   | { t: 'abort'; id: number };
 

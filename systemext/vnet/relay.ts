@@ -88,19 +88,22 @@ export class Relay {
 
   /** Opens the worker's listeners; returns their ports (v6 0 when there is none). */
   async listen(o: RelayListenOptions): Promise<{ v4: number; v6: number }> {
-    const one = async (host: string, family: 4 | 6): Promise<number> => {
-      const { port, fd } = await new Promise<{ port: number; fd: number }>((resolve, reject) => {
+    const one = (host: string, family: 4 | 6): Promise<{ port: number; fd: number }> =>
+      new Promise((resolve, reject) => {
         if (this.dead) return reject(new Error(this.dead));
         this.listens.set(family, { resolve, reject });
         this.ep.post({ t: 'listen', host, family });
       });
-      // Only rewritten SYNs, which arrive through the tun, may reach the worker's listener.
-      if (o.bindToDevice) o.bindToDevice(fd, family);
-      return port;
-    };
-    const v4 = await one(o.tun4, 4);
-    const v6 = o.tun6 ? await one(o.tun6, 6).catch(() => 0) : 0;
-    return { v4, v6 };
+    const l4 = await one(o.tun4, 4);
+    // Without IPv6 on the tun, IPv6 flows are piped on the main thread.
+    const l6 = o.tun6 ? await one(o.tun6, 6).catch(() => null) : null;
+    // Only rewritten SYNs, which arrive through the tun, may reach the worker's listeners. A failure
+    // here throws: the caller stops the worker, and its listeners with it.
+    if (o.bindToDevice) {
+      o.bindToDevice(l4.fd, 4);
+      if (l6) o.bindToDevice(l6.fd, 6);
+    }
+    return { v4: l4.port, v6: l6?.port ?? 0 };
   }
 
   /**
@@ -110,6 +113,7 @@ export class Relay {
   dial(
     id: number,
     entry: number,
+    family: 4 | 6,
     host: string,
     port: number,
     timeoutMs: number,
@@ -130,7 +134,7 @@ export class Relay {
       };
       this.dials.set(id, { resolve: () => settle(null), reject: (e) => settle(e) });
       signal.addEventListener('abort', onAbort, { once: true });
-      this.ep.post({ t: 'dial', id, entry, host, port, timeoutMs });
+      this.ep.post({ t: 'dial', id, entry, family, host, port, timeoutMs });
     });
   }
 

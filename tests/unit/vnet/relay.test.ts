@@ -8,7 +8,7 @@ import { once } from 'node:events';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { PassThrough, type Duplex } from 'node:stream';
 import { createMemoryTunPair } from '../../../systemext/tun/memory';
-import { ipToBytes } from '../../../systemext/net/addr';
+import { bytesToIp, ipToBytes } from '../../../systemext/net/addr';
 import { buildIcmp, buildTcp } from '../../../systemext/net/build';
 import { TCP_ACK, TCP_RST, TCP_SYN } from '../../../systemext/net/packet';
 import { AddressPlan } from '../../../systemext/vnet/addresses';
@@ -420,7 +420,15 @@ describe('vnet relay worker: RelayCore on real loopback sockets', () => {
 
   it('dial, accept by fake address, pipe both ways with live counters, closed with totals', async () => {
     const e = entry(50000);
-    core.handle({ t: 'dial', id: 7, entry: e, host: '127.0.0.1', port: serverPort, timeoutMs: 5000 });
+    core.handle({
+      t: 'dial',
+      id: 7,
+      entry: e,
+      family: 4,
+      host: '127.0.0.1',
+      port: serverPort,
+      timeoutMs: 5000,
+    });
     await until(() => posted.length > 0);
     expect(posted).to.deep.equal([{ t: 'dialed', id: 7 }]);
     const { ours, theirs, close } = await socketPair();
@@ -442,7 +450,15 @@ describe('vnet relay worker: RelayCore on real loopback sockets', () => {
 
   it('moves megabytes intact both ways (the upstream reads into its own large buffers)', async () => {
     const e = entry(50008);
-    core.handle({ t: 'dial', id: 15, entry: e, host: '127.0.0.1', port: serverPort, timeoutMs: 5000 });
+    core.handle({
+      t: 'dial',
+      id: 15,
+      entry: e,
+      family: 4,
+      host: '127.0.0.1',
+      port: serverPort,
+      timeoutMs: 5000,
+    });
     await until(() => posted.length === 1);
     const { ours, theirs, close } = await socketPair();
     core.accepted(ours, ...fakeOf(e));
@@ -475,6 +491,7 @@ describe('vnet relay worker: RelayCore on real loopback sockets', () => {
       t: 'dial',
       id: 16,
       entry: e,
+      family: 4,
       host: '127.0.0.1',
       port: (banner.address() as { port: number }).port,
       timeoutMs: 5000,
@@ -495,7 +512,15 @@ describe('vnet relay worker: RelayCore on real loopback sockets', () => {
 
   it('abort before the connect completes: nothing is ever posted and the upstream goes', async () => {
     const e = entry(50001);
-    core.handle({ t: 'dial', id: 8, entry: e, host: '127.0.0.1', port: serverPort, timeoutMs: 5000 });
+    core.handle({
+      t: 'dial',
+      id: 8,
+      entry: e,
+      family: 4,
+      host: '127.0.0.1',
+      port: serverPort,
+      timeoutMs: 5000,
+    });
     core.handle({ t: 'abort', id: 8 }); // before the event loop could see the connect
     expect(core.size).to.equal(0);
     // Another dial after it: once that one is connected, the aborted one has had its chance to post.
@@ -503,6 +528,7 @@ describe('vnet relay worker: RelayCore on real loopback sockets', () => {
       t: 'dial',
       id: 99,
       entry: entry(50011),
+      family: 4,
       host: '127.0.0.1',
       port: serverPort,
       timeoutMs: 5000,
@@ -514,7 +540,15 @@ describe('vnet relay worker: RelayCore on real loopback sockets', () => {
 
   it('abort after the dial, before the accept: the late connection is refused, nothing posted', async () => {
     const e = entry(50002);
-    core.handle({ t: 'dial', id: 9, entry: e, host: '127.0.0.1', port: serverPort, timeoutMs: 5000 });
+    core.handle({
+      t: 'dial',
+      id: 9,
+      entry: e,
+      family: 4,
+      host: '127.0.0.1',
+      port: serverPort,
+      timeoutMs: 5000,
+    });
     await until(() => posted.length === 1);
     core.handle({ t: 'abort', id: 9 });
     const { ours, close } = await socketPair();
@@ -526,7 +560,15 @@ describe('vnet relay worker: RelayCore on real loopback sockets', () => {
 
   it('abort of a piped flow destroys both sockets and posts no closed', async () => {
     const e = entry(50003);
-    core.handle({ t: 'dial', id: 10, entry: e, host: '127.0.0.1', port: serverPort, timeoutMs: 5000 });
+    core.handle({
+      t: 'dial',
+      id: 10,
+      entry: e,
+      family: 4,
+      host: '127.0.0.1',
+      port: serverPort,
+      timeoutMs: 5000,
+    });
     await until(() => posted.length === 1);
     const { ours, theirs, close } = await socketPair();
     core.accepted(ours, ...fakeOf(e));
@@ -540,11 +582,22 @@ describe('vnet relay worker: RelayCore on real loopback sockets', () => {
 
   it('a connection that names no waiting flow (a stranger, or a wrong port) is closed', async () => {
     const e = entry(50004);
-    core.handle({ t: 'dial', id: 11, entry: e, host: '127.0.0.1', port: serverPort, timeoutMs: 5000 });
+    core.handle({
+      t: 'dial',
+      id: 11,
+      entry: e,
+      family: 4,
+      host: '127.0.0.1',
+      port: serverPort,
+      timeoutMs: 5000,
+    });
     await until(() => posted.length === 1);
     const [addr, port] = fakeOf(e);
+    const v6 = Buffer.concat([plan.v6Prefix96.subarray(0, 12), ipToBytes(addr)]);
+    expect(nat.entryOfFakeAddress(v6, port)).to.equal(e); // it names the entry; only the family is wrong
     for (const [a, p] of [
       [addr, port + 1],
+      [bytesToIp(v6), port], // the same entry's fake source in IPv6
       ['127.0.0.1', port],
       ['not an address', port],
     ] as const) {
@@ -556,7 +609,15 @@ describe('vnet relay worker: RelayCore on real loopback sockets', () => {
   });
 
   it('a dial connect() refuses at once (bad port) fails alone; the core keeps serving', async () => {
-    core.handle({ t: 'dial', id: 13, entry: entry(50006), host: '127.0.0.1', port: 70000, timeoutMs: 5000 });
+    core.handle({
+      t: 'dial',
+      id: 13,
+      entry: entry(50006),
+      family: 4,
+      host: '127.0.0.1',
+      port: 70000,
+      timeoutMs: 5000,
+    });
     expect(posted).to.have.length(1);
     expect(posted[0]).to.include({ t: 'dialed', id: 13, code: 'ERROR' });
     expect(core.size).to.equal(0);
@@ -564,6 +625,7 @@ describe('vnet relay worker: RelayCore on real loopback sockets', () => {
       t: 'dial',
       id: 14,
       entry: entry(50007),
+      family: 4,
       host: '127.0.0.1',
       port: serverPort,
       timeoutMs: 5000,
@@ -579,7 +641,15 @@ describe('vnet relay worker: RelayCore on real loopback sockets', () => {
     server = createServer();
     server.listen(0, '127.0.0.1');
     await once(server, 'listening');
-    core.handle({ t: 'dial', id: 12, entry: e, host: '127.0.0.1', port: closedPort, timeoutMs: 5000 });
+    core.handle({
+      t: 'dial',
+      id: 12,
+      entry: e,
+      family: 4,
+      host: '127.0.0.1',
+      port: closedPort,
+      timeoutMs: 5000,
+    });
     await until(() => posted.length === 1);
     expect(posted[0]).to.include({ t: 'dialed', id: 12, code: 'ECONNREFUSED' });
     expect(core.size).to.equal(0);
@@ -621,7 +691,7 @@ describe('vnet relay worker: the real thread (loopback stands in for the tun)', 
       });
       const e = nat.allocate(syn, 12, 16, 4, 1, 80);
       const port = (server.address() as { port: number }).port;
-      await relay.dial(1, e, '127.0.0.1', port, 5000, new AbortController().signal);
+      await relay.dial(1, e, 4, '127.0.0.1', port, 5000, new AbortController().signal);
       const c = connect({
         host: '127.0.0.1',
         port: v4,
@@ -643,7 +713,7 @@ describe('vnet relay worker: the real thread (loopback stands in for the tun)', 
     expect(got.filter((x) => x.startsWith('died'))).to.deep.equal([]); // stop() is no death
     // A stopped relay refuses new dials at once.
     const err = await relay
-      .dial(2, 0, '127.0.0.1', 1, 1000, new AbortController().signal)
+      .dial(2, 0, 4, '127.0.0.1', 1, 1000, new AbortController().signal)
       .catch((x: Error) => x);
     expect(err).to.be.instanceOf(Error);
   });
