@@ -145,7 +145,7 @@ export class Relay {
 
   /** Whether the worker accepted flow `id`'s connection (on its NAT entry `entry`). */
   accepted(entry: number, id: number): boolean {
-    return Atomics.load(this.acceptedIds, entry) === id;
+    return Atomics.load(this.acceptedIds, entry) === (id | 0); // as stored in an Int32 slot
   }
 
   /** Live byte counts of the flow piped by the worker on `entry`. */
