@@ -44,9 +44,13 @@ class FakeRelay implements RelayEndpoint {
   private toEngine: (m: FromRelay) => void = () => {};
   private exit: (why: string) => void = () => {};
   terminated = false;
+  /** Answer 'listen' with a failure (e.g. no such address). */
+  failListen = false;
   post(m: ToRelay): void {
     this.posted.push(m);
-    if (m.t === 'listen')
+    if (m.t === 'listen' && this.failListen)
+      queueMicrotask(() => this.send({ t: 'listen-failed', family: m.family, message: 'EADDRNOTAVAIL' }));
+    else if (m.t === 'listen')
       queueMicrotask(() => this.send({ t: 'listening', family: m.family, port: RPORT4, fd: -1 }));
   }
   onMessage(cb: (m: FromRelay) => void): void {
@@ -88,10 +92,11 @@ describe('vnet relay worker: the engine side, messages in forced orders', () => 
 
   afterEach(async () => engine?.stop());
 
-  async function start(): Promise<void> {
+  async function start(failListen = false): Promise<void> {
     const [eng, kern] = createMemoryTunPair(1500);
     plan = new AddressPlan({ ipv6Prefix: 'fd00:9:7::/48' });
     relay = new FakeRelay();
+    relay.failListen = failListen;
     dialer = new RelayableDialer();
     events.length = 0;
     engine = new VNetEngine({
@@ -345,6 +350,16 @@ describe('vnet relay worker: the engine side, messages in forced orders', () => 
     expect(tcpOf(await k.next(isTcp))).to.include({ dport: LPORT, flags: TCP_SYN });
     const [e] = engine.nat.entries().filter((i) => engine.nat.state(i) === ST_OPEN);
     expect(engine.nat.listenerPort(e)).to.equal(0);
+  });
+
+  it('a relay that cannot listen is stopped, said so, and flows are piped on the main thread', async () => {
+    await start(true);
+    expect(relay.terminated).to.equal(true);
+    expect(types()).to.deep.equal(['error:listener']);
+    expect(engine.nat.relayPorts).to.deep.equal({ v4: 0, v6: 0 });
+    k.send(syn(43020));
+    (await dialer.nextCall()).resolve(new PassThrough());
+    expect(tcpOf(await k.next(isTcp))).to.include({ dport: LPORT, flags: TCP_SYN });
   });
 
   it('stop() terminates the worker', async () => {
