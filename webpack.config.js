@@ -49,10 +49,12 @@ module.exports = [
   {
     ...common,
     name: 'systemext',
-    // The tun reader thread and the fast path it loads are separate files, found next to main.js.
+    // The tun reader thread, the fast path it loads and the relay worker are separate files, found
+    // next to main.js.
     entry: {
       main: './systemext/main.ts',
       worker: './systemext/tun/worker.ts',
+      'relay-worker': './systemext/vnet/relay-worker.ts',
       'fast-path': { import: './systemext/vnet/fast-path.ts', library: { type: 'commonjs2' } },
     },
     output: { path: path.resolve(__dirname, 'dist/systemext'), filename: '[name].js' },

@@ -5,9 +5,10 @@
 //     vs the same transfers over plain loopback, and the engine process's CPU seconds per GB;
 //   - connection set-up (connect + 1-byte round trip), p50/p99, VNet vs direct;
 //   - DNS query latency for an app name, p50, VNet DNS vs a minimal Node DNS server on loopback;
+//   - set-up and DNS while a bulk download runs through VNet (does a SYN wait behind relay work?);
 //   - the same download, set-up and DNS while another process floods the app's VIP with 64 KB UDP
 //     datagrams (head-of-line blocking), as ratios to the unflooded figures.
-// Usage: node --import tsx bench/vnet.ts [--quick] [--rounds N] [--compare <dir>] [--only bulk,setup,dns,flood]
+// Usage: node --import tsx bench/vnet.ts [--quick] [--rounds N] [--compare <dir>] [--only bulk,setup,dns,busy,flood]
 //   --compare <dir>: another checkout (e.g. `git worktree add /tmp/base <commit>`, with this engine
 //   fixture copied in); each round measures both trees, so before/after share the machine's noise.
 // The same file runs the helper roles inside the namespace: `server`, `dnsref`, `client <json>`,
@@ -364,6 +365,7 @@ async function measure(
     r.dnsP50 = pct(qv, 50);
     r.dnsRefP50 = pct(qr, 50);
   }
+  if (parts.has('busy')) await measureBusy(ns, e, bulkBytes, n, r);
   if (parts.has('flood')) await measureFlood(ns, e, bulkBytes, n, r);
   return r;
 }
@@ -392,6 +394,33 @@ async function measureBulk(
   r.upRatio = up.bps / upLo.bps;
   r.downGbit = (down.bps * 8) / 1e9;
   r.downRatio = down.bps / downLo.bps;
+}
+
+/** Set-up and DNS while a download runs through VNet: bulk relay work next to SYNs and DNS. */
+async function measureBusy(
+  ns: NetNs,
+  e: Engine,
+  bulkBytes: number,
+  n: number,
+  r: Record<string, number>,
+): Promise<void> {
+  const vnet = { host: e.vip, port: 80 };
+  // Long enough to outlast the set-ups and queries below on this machine.
+  const dl = client<{ bps: number }>(ns, { kind: 'download', ...vnet, bytes: bulkBytes * 8 });
+  await new Promise((res) => setTimeout(res, 300)); // let the download get going (a bench, not a test)
+  const sv = (await client<{ ms: number[] }>(ns, { kind: 'setup', ...vnet, count: Math.ceil(n / 4) })).ms;
+  const qv = (
+    await client<{ ms: number[] }>(ns, {
+      kind: 'dns',
+      host: '100.64.0.2',
+      port: 53,
+      name: APP,
+      count: Math.ceil(n / 4),
+    })
+  ).ms;
+  await dl;
+  r.busySetupP50 = pct(sv, 50);
+  r.busyDnsP50 = pct(qv, 50);
 }
 
 /** The download, set-up and DNS again while another process floods the app's VIP. */
@@ -448,6 +477,8 @@ const FIGURES: Array<[string, string, number]> = [
   ['setupP99Overhead', 'set-up p99 overhead vs direct, ms', 3],
   ['dnsP50', 'VNet DNS p50, ms', 3],
   ['dnsRefP50', '(minimal Node DNS on loopback p50, ms)', 3],
+  ['busySetupP50', 'during a download: set-up p50, ms', 3],
+  ['busyDnsP50', 'during a download: DNS p50, ms', 3],
   ['floodDownRatio', 'flood: download, ratio to unflooded', 2],
   ['floodSetupP50', 'flood: set-up p50, ms', 3],
   ['floodSetupMax', 'flood: set-up max, ms', 1],
@@ -553,7 +584,7 @@ else if (role === 'client') {
     quick,
     rounds: Number(option('--rounds') ?? (quick ? 2 : 3)),
     compare: option('--compare'),
-    parts: new Set((option('--only') ?? 'bulk,setup,dns,flood').split(',')),
+    parts: new Set((option('--only') ?? 'bulk,setup,dns,busy,flood').split(',')),
   }).catch((err: Error) => {
     console.error(`bench failed: ${err.message}`);
     process.exit(1);

@@ -69,6 +69,12 @@ export function peerCredentials(socketOrFd: Socket | number): PeerCredentials {
 export function bindServerToDevice(server: Server, ifname: string, family: 4 | 6): void {
   const fd = (server as unknown as { _handle?: { fd?: number } })._handle?.fd;
   if (typeof fd !== 'number' || fd < 0) throw new Error('server has no file descriptor (not listening?)');
+  bindFdToDevice(fd, ifname, family);
+}
+
+/** bindServerToDevice for a socket's fd (e.g. a listener a worker thread owns: fds are per process). */
+export function bindFdToDevice(fd: number, ifname: string, family: 4 | 6): void {
+  if (fd < 0) throw new Error('no file descriptor');
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- lazy: loads ffi-rs on first use
   (require('./bind-device') as typeof import('./bind-device')).bindSocketToDevice(fd, ifname, family);
 }

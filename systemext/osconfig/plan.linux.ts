@@ -44,6 +44,15 @@ export function planUpLinux(req: OsConfigRequest, ipv6: boolean): Step[] {
   return [
     // MTU before up and before IPv6 addresses (IPv6 needs >= 1280, RFC 8200 §5).
     { kind: 'run', argv: ['ip', 'link', 'set', 'dev', dev, 'mtu', String(req.mtu), 'up'], why: 'MTU and up' },
+    // Fair queueing on the tun, so one bulk flow's queue does not delay another's packets. Kernels
+    // built without sch_fq_codel (or hosts without tc) refuse it: logged as skipped, not an error.
+    // The qdisc goes with the device: nothing to undo.
+    {
+      kind: 'run',
+      argv: ['tc', 'qdisc', 'replace', 'dev', dev, 'root', 'fq_codel'],
+      why: 'fq_codel on the tun',
+      mayFail: true,
+    },
     ...addresses.map((a): Step => ({
       kind: 'run',
       // `replace` is idempotent; `noprefixroute`: the route below is the only one, and ours to remove;

@@ -32,3 +32,31 @@ export function isPriority(p: Uint8Array): boolean {
   if (dport === DNS_PORT) return true;
   return proto === PROTO_TCP && (p[l4 + 13] & (TCP_SYN | TCP_ACK)) === TCP_SYN;
 }
+
+/**
+ * The reader's budget for the other slow-path packets (UDP to an app, ICMP, stray TCP): a token
+ * bucket, so a flood of them costs the flood and not the main thread's time (which SYNs and DNS
+ * need). Their legitimate uses (ICMP errors at most 1000/s, pings, RSTs for stale segments) stay
+ * well under it.
+ */
+export class SlowPathBudget {
+  private tokens: number;
+  private last = 0;
+
+  constructor(
+    private readonly perSecond: number,
+    private readonly burst: number,
+  ) {
+    this.tokens = burst;
+  }
+
+  take(nowMs: number): boolean {
+    if (nowMs !== this.last) {
+      this.tokens = Math.min(this.burst, this.tokens + ((nowMs - this.last) * this.perSecond) / 1000);
+      this.last = nowMs;
+    }
+    if (this.tokens < 1) return false;
+    this.tokens--;
+    return true;
+  }
+}

@@ -31,6 +31,8 @@ export const CTL = {
   RING_DROPS: 12,
   /** ...of which priority packets (TCP SYN, DNS). */
   PRIORITY_DROPS: 13,
+  /** ...of which other packets over the reader's slow-path budget (SlowPathBudget). */
+  BUDGET_DROPS: 14,
 } as const;
 const CTL_SLOTS = 16;
 const WRAP = 0xffffffff;

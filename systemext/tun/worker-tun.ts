@@ -28,6 +28,8 @@ export interface TunStats {
   ringDrops: number;
   /** ...of which priority packets (TCP SYN, DNS): these only drop when the whole ring is full. */
   priorityDrops: number;
+  /** ...of which other packets over the reader's budget (2000 a second, e.g. a UDP flood). */
+  budgetDrops: number;
   /** Writes that failed or were refused (bad length, not IPv4/IPv6 on utun, kernel error). */
   writeErrors: number;
   lastWriteError?: string;
@@ -182,6 +184,7 @@ export class WorkerTun implements TunDevice {
       fastPathErrors: Atomics.load(c, CTL.FP_ERRORS),
       ringDrops: Atomics.load(c, CTL.RING_DROPS),
       priorityDrops: Atomics.load(c, CTL.PRIORITY_DROPS),
+      budgetDrops: Atomics.load(c, CTL.BUDGET_DROPS),
       writeErrors: this.writeErrors + Atomics.load(c, CTL.FP_WRITE_ERRORS),
       lastWriteError: this.lastWriteError,
     };
@@ -274,7 +277,7 @@ function workerEntry(): string {
  * extension .ts"), so drop an inherited `--import tsx` and register tsx's CommonJS hook with
  * `--require`, which does apply.
  */
-function workerLoader(): { execArgv?: string[] } {
+export function workerLoader(): { execArgv?: string[] } {
   if (extname(__filename) !== '.ts') return {};
   const inherited: string[] = [];
   const argv = process.execArgv;

@@ -6,7 +6,7 @@ import { readSync, writeSync, writevSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { DROP, loadFastPath, PASS, REPLY, type FastPathFn, type FastPathSpec } from './fast-path';
 import { framingFor, type FramingKind } from './framing';
-import { isPriority } from './priority';
+import { isPriority, SlowPathBudget } from './priority';
 import { CTL, RingProducer, RUNNING, type RingShared } from './ring';
 
 export interface TunWorkerData {
@@ -28,6 +28,9 @@ function post(msg: TunWorkerMessage): void {
 
 /** Non-priority slow-path packets may fill the ring up to this fraction (a quarter); SYNs and DNS all of it. */
 const LOW_PRIORITY_SHARE = 0.25;
+/** ...and at most this many a second (burst: BUDGET_BURST) reach the main thread. */
+const BUDGET_PER_SECOND = 2000;
+const BUDGET_BURST = 256;
 
 function run(data: TunWorkerData): void {
   const { fd, name, mtu } = data;
@@ -35,6 +38,7 @@ function run(data: TunWorkerData): void {
   const ring = new RingProducer(data.ring);
   const ringBuf = ring.bytes;
   const lowLimit = ring.bytes.length * LOW_PRIORITY_SHARE;
+  const budget = new SlowPathBudget(BUDGET_PER_SECOND, BUDGET_BURST);
   const fast: FastPathFn | null = data.fastPath ? loadFastPath(data.fastPath) : null;
   const hdr = framing.headerLen;
   // One byte more than the largest acceptable frame: a longer packet reads back truncated to this
@@ -62,6 +66,11 @@ function run(data: TunWorkerData): void {
   /** Hands a packet to the main thread if its class still has room in the ring, else drops it. */
   const pass = (pkt: Buffer, pos: number): void => {
     const priority = isPriority(pkt);
+    if (!priority && !budget.take(Date.now())) {
+      ring.count(CTL.RING_DROPS);
+      ring.count(CTL.BUDGET_DROPS);
+      return;
+    }
     if (pos < 0) {
       pos = ring.reserve(pkt.length);
       if (pos >= 0) pkt.copy(ringBuf, pos + 4);

@@ -10,6 +10,18 @@ export interface Dialer {
    * app.target.port if fixed). Rejects on refusal, failure, timeout or abort.
    */
   dial(app: AppInfo, port: number, signal: AbortSignal): Promise<Duplex>;
+  /**
+   * When reaching `app` is a plain TCP connect, where to: the engine's relay worker then dials it
+   * itself and moves the bytes off the main thread. Absent or null: the engine calls dial().
+   */
+  relayTarget?(app: AppInfo, port: number): RelayTarget | null;
+}
+
+/** A plain TCP destination the relay worker can dial (connect timeout included). */
+export interface RelayTarget {
+  host: string;
+  port: number;
+  timeoutMs: number;
 }
 
 export class DialError extends Error {
@@ -25,6 +37,10 @@ export class DialError extends Error {
 /** Plain TCP to target.host:(target.port ?? port), with a connect timeout. */
 export class DirectDialer implements Dialer {
   constructor(private readonly connectTimeoutMs = 10_000) {}
+
+  relayTarget(app: AppInfo, port: number): RelayTarget {
+    return { host: app.target.host, port: app.target.port ?? port, timeoutMs: this.connectTimeoutMs };
+  }
 
   dial(app: AppInfo, port: number, signal: AbortSignal): Promise<Duplex> {
     const host = app.target.host;

@@ -13,7 +13,7 @@ import { EventEmitter } from 'node:events';
 import { join } from 'node:path';
 import { createServer, type Server } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { bindServerToDevice } from '../../native-bindings';
+import { bindFdToDevice, bindServerToDevice } from '../../native-bindings';
 import {
   parseIp,
   parseTcp,
@@ -36,6 +36,7 @@ import { createFastPath, DROP, REPLY, type FastPath } from './fast-path';
 import { DNS_APP, Flows, type FlowErrorCode, type OpenFlow, type RefusalCode } from './flows';
 import { natInitForPlan, NatTable, ST_CLOSING, ST_DIALING, ST_OPEN, type NatInit } from './nat-table';
 import { PerKeyRateLimit, TokenBucket } from './rate-limit';
+import { Relay, type RelayEndpointFactory } from './relay';
 import { echoReply, portUnreachable } from './replies';
 import { CachingResolver, type AppResolver } from './resolver';
 
@@ -74,6 +75,13 @@ export interface VNetOptions {
   maxDnsInflight?: number;
   /** 'dns-miss' fires at most once per name per this interval (default 60 s). */
   dnsMissIntervalMs?: number;
+  /**
+   * Dial and relay plain-TCP apps in a worker thread with a listener of its own, so bulk bytes never
+   * share the main thread with SYNs and DNS (default: true when the listener is bound).
+   */
+  relay?: boolean;
+  /** Tests: the relay worker's stand-in (default: the real worker thread). */
+  relayEndpoint?: RelayEndpointFactory;
   /** Expiry sweep period; 0 = never automatically (tests call sweep()). Default 1000. */
   sweepIntervalMs?: number;
   clock?: () => number;
@@ -142,6 +150,7 @@ export class VNetEngine extends EventEmitter {
   private readonly icmpErrors: TokenBucket;
   private tun: TunDevice | null = null;
   private servers: Server[] = [];
+  private relay: Relay | null = null;
   private sweeper: NodeJS.Timeout | null = null;
   private stopped = false;
   private readLoop: Promise<void> = Promise.resolve();
@@ -199,6 +208,8 @@ export class VNetEngine extends EventEmitter {
         closed: (fqdn, port, bytesFromClient, bytesToClient, id) =>
           this.emit('closed', { fqdn, port, bytesFromClient, bytesToClient, id }),
         dnsSession: () => this.dnsService.tcpSession(),
+        relayDied: (why) =>
+          this.emitError(`${why}; plain-TCP apps are relayed on the main thread from now on`, 'internal'),
       },
     );
   }
@@ -226,12 +237,34 @@ export class VNetEngine extends EventEmitter {
       throw new Error('listener.port is required when listener.bind is false');
     }
     this.nat.setListenerPorts(p4, p6);
+    if (this.opts.relay ?? l.bind !== false) await this.startRelay(tun.name, l.bind !== false, p6 !== 0);
     const every = this.opts.sweepIntervalMs ?? 1000;
     if (every > 0) {
       this.sweeper = setInterval(() => this.sweep(), every);
       this.sweeper.unref();
     }
     this.readLoop = this.run(tun);
+  }
+
+  /** The relay worker and its listeners; without them flows are piped on this thread. */
+  private async startRelay(device: string, bind: boolean, v6: boolean): Promise<void> {
+    const relay = new Relay(this.natInit, this.nat.capacity, this.opts.relayEndpoint);
+    try {
+      const ports = await relay.listen({
+        tun4: this.plan.tun4,
+        tun6: v6 ? this.plan.tun6 : null,
+        bindToDevice: bind ? (fd, family) => bindFdToDevice(fd, device, family) : null,
+      });
+      this.nat.setRelayPorts(ports.v4, ports.v6);
+      this.flows.useRelay(relay);
+      this.relay = relay;
+    } catch (err) {
+      this.emitError(
+        `relay worker unavailable, relaying on the main thread: ${(err as Error).message}`,
+        'listener',
+      );
+      await relay.stop();
+    }
   }
 
   /** Listener ports (v4, v6) as the NAT rewrites to them. */
@@ -252,6 +285,7 @@ export class VNetEngine extends EventEmitter {
     this.stopped = true;
     if (this.sweeper) clearInterval(this.sweeper);
     this.flows.stop();
+    await this.relay?.stop();
     await Promise.all(this.servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
     await this.tun?.close();
     await this.readLoop;

@@ -29,6 +29,7 @@ const E_VER = layout.E_VER;
 const E_VIP = layout.E_VIP;
 const E_VPORT = layout.E_VPORT;
 const E_FLAGS = layout.E_FLAGS;
+const E_LPORT = layout.E_LPORT;
 const F_FIN_CLIENT = layout.F_FIN_CLIENT;
 const F_FIN_SERVER = layout.F_FIN_SERVER;
 const F_RST = layout.F_RST;
@@ -36,6 +37,8 @@ const H_FAKEBASE4 = layout.H_FAKEBASE4;
 const H_LPORT4 = layout.H_LPORT4;
 const H_LPORT6 = layout.H_LPORT6;
 const H_NOW = layout.H_NOW;
+const H_RLPORT4 = layout.H_RLPORT4;
+const H_RLPORT6 = layout.H_RLPORT6;
 const H_PREFIX6 = layout.H_PREFIX6;
 const H_TUN4 = layout.H_TUN4;
 const H_TUN6 = layout.H_TUN6;
@@ -96,16 +99,18 @@ export function createFastPath(init: NatInit): FastPath {
   ): number {
     const b = eOff + i * ENTRY_WORDS;
     const fakeIdx = nat.fakeIndex(i);
+    // The entry's listener (the relay worker's), else the engine's own.
+    const lport = w[b + E_LPORT] || w[v4 ? H_LPORT4 : H_LPORT6];
     let d = 0;
     if (v4) {
       const ipd = put32(p, V4_SRC, w[H_FAKEBASE4] + fakeIdx) + put32(p, V4_DST, w[H_TUN4]);
-      d = ipd + put16(p, l4 + TCP_SPORT, nat.natPort(i)) + put16(p, l4 + TCP_DPORT, w[H_LPORT4]);
+      d = ipd + put16(p, l4 + TCP_SPORT, nat.natPort(i)) + put16(p, l4 + TCP_DPORT, lport);
       adjust(p, V4_CSUM, ipd);
     } else {
       for (let k = 0; k < 3; k++) d += put32(p, V6_SRC + 4 * k, w[H_PREFIX6 + k]);
       d += put32(p, V6_SRC + V6_LAST_WORD, w[H_FAKEBASE4] + fakeIdx);
       for (let k = 0; k < 4; k++) d += put32(p, V6_DST + 4 * k, w[H_TUN6 + k]);
-      d += put16(p, l4 + TCP_SPORT, nat.natPort(i)) + put16(p, l4 + TCP_DPORT, w[H_LPORT6]);
+      d += put16(p, l4 + TCP_SPORT, nat.natPort(i)) + put16(p, l4 + TCP_DPORT, lport);
     }
     adjust(p, l4 + TCP_CSUM, d);
     // The entry changed since lookup() validated it (freed and reused): the packet now carries
@@ -117,12 +122,21 @@ export function createFastPath(init: NatInit): FastPath {
   }
 
   /** Rewrites a listener segment: tun:listener -> fake:natPort becomes VIP:vport -> client:cport. */
-  function toClient(p: Uint8Array, v4: boolean, l4: number, i: number, tcpFlags: number): number {
+  function toClient(
+    p: Uint8Array,
+    v4: boolean,
+    l4: number,
+    i: number,
+    sport: number,
+    tcpFlags: number,
+  ): number {
     const b = eOff + i * ENTRY_WORDS;
     const n = v4 ? 1 : 4;
     const ver = Atomics.load(w, b + E_VER);
     const st = w[b + E_STATE];
     if (ver & 1 || (st !== ST_OPEN && st !== ST_CLOSING) || w[b + E_FAMILY] !== n * 4) return PASS;
+    // Only from the listener this flow was given (the other one has no business with fake:natPort).
+    if ((w[b + E_LPORT] || w[v4 ? H_LPORT4 : H_LPORT6]) !== sport) return PASS;
     let d = 0;
     for (let k = 0; k < n; k++) d += put32(p, (v4 ? V4_SRC : V6_SRC) + 4 * k, w[b + E_VIP + k]);
     for (let k = 0; k < n; k++) d += put32(p, (v4 ? V4_DST : V6_DST) + 4 * k, w[b + E_CLIENT + k]);
@@ -167,9 +181,11 @@ export function createFastPath(init: NatInit): FastPath {
     const sport = (p[l4 + TCP_SPORT] << 8) | p[l4 + TCP_SPORT + 1];
     const dport = (p[l4 + TCP_DPORT] << 8) | p[l4 + TCP_DPORT + 1];
 
-    // Listener -> fake source: the reply direction, found by arithmetic on the fake address.
+    // Listener -> fake source: the reply direction, found by arithmetic on the fake address. The
+    // listener is the engine's own or the relay worker's.
     const lport = w[v4 ? H_LPORT4 : H_LPORT6];
-    if (sport === lport && lport !== 0) {
+    const rport = w[v4 ? H_RLPORT4 : H_RLPORT6];
+    if ((sport === lport && lport !== 0) || (sport === rport && rport !== 0)) {
       let fromTun = true;
       let toFake = true;
       if (v4) {
@@ -181,7 +197,7 @@ export function createFastPath(init: NatInit): FastPath {
       if (fromTun && toFake) {
         const fakeIdx = (readWord(p, v4 ? V4_DST : V6_DST + V6_LAST_WORD) - w[H_FAKEBASE4]) | 0;
         const i = nat.entryOfFake(fakeIdx, dport);
-        if (i >= 0) return toClient(p, v4, l4, i, tcpFlags);
+        if (i >= 0) return toClient(p, v4, l4, i, sport, tcpFlags);
         return PASS;
       }
     }

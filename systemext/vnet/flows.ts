@@ -4,6 +4,10 @@
 // socket is piped to the upstream. This file owns the flows (sockets, deadlines, dial limits) and
 // drives the NAT entries' lifecycle (./nat-table).
 //
+// Plain-TCP apps (the dialer offers a relayTarget) are dialed and relayed by the relay worker
+// (./relay): the SYN is then rewritten to the worker's listener, and the bytes never touch this
+// thread. Others (SSH channels) are dialed here and piped by accepted() below.
+//
 // Every flow has a deadline while it is not yet piped (resolve + dial, then the kernel's
 // handshake); the engine's sweep enforces them with its clock, so a hanging agent or dialer holds
 // nothing for ever. Dials in flight are bounded overall and per app.
@@ -15,6 +19,7 @@ import type { AddressPlan } from './addresses';
 import type { Dialer } from './dialer';
 import { REPLY, type FastPath } from './fast-path';
 import { F_FIN_CLIENT, F_RST, NatTable, ST_CLOSING, ST_DIALING, ST_OPEN } from './nat-table';
+import type { Relay, RelayHooks } from './relay';
 import { rstFor } from './replies';
 import { portAllowed, type AppResolver } from './resolver';
 
@@ -45,13 +50,20 @@ export interface FlowHooks {
   connection(fqdn: string, port: number, id: number, via: string): void;
   closed(fqdn: string, port: number, bytesFromClient: number, bytesToClient: number, id: number): void;
   dnsSession(): Duplex;
+  /** The relay worker died (its flows were reported one by one). */
+  relayDied?(why: string): void;
 }
 
 type Phase = 'resolving' | 'dialing' | 'handshake' | 'piped';
 
 /** An open connection as the status lists it: its bytes so far, and both ends as the client sees them. */
+/** An open connection as the status window and `keyvnet connections` show it. */
 export interface OpenFlow {
   id: number;
+  fqdn: string;
+  port: number;
+  /** The app's bastion or 'direct'. */
+  via: string;
   bytesFromClient: number;
   bytesToClient: number;
   /** The client's own address and port (its socket's local end). */
@@ -81,13 +93,20 @@ interface Flow {
   abort: AbortController;
   upstream?: Duplex;
   client?: Duplex;
-  /** Bytes relayed so far (live: the status window shows them while the connection is open). */
+  /** Dialed and piped by the relay worker (no sockets here). */
+  relayed: boolean;
+  /** Bytes so far of a flow piped here (live: the status window shows them; the worker's count in
+   *  Relay.bytes for a relayed flow). */
   fromClient: number;
   toClient: number;
 }
 
-export class Flows {
+/** An open connection and its bytes so far. */
+export class Flows implements RelayHooks {
   private readonly flows = new Map<number, Flow>();
+  /** Flows handed to the relay worker, by id, until it reports them closed or we abort them. */
+  private readonly relayed = new Map<number, Flow>();
+  private relay: Relay | null = null;
   private dialsInFlight = 0;
   private nextFlowId = 0;
   private readonly dialsPerApp = new Map<string, number>();
@@ -107,6 +126,13 @@ export class Flows {
     return this.flows.size;
   }
 
+  /** From now on plain-TCP apps are dialed and relayed by `relay`'s worker. */
+  useRelay(relay: Relay): void {
+    this.relay = relay;
+    relay.attach(this);
+  }
+
+  /** Open (piped) connections with their live byte counts. */
   get dials(): number {
     return this.dialsInFlight;
   }
@@ -167,6 +193,7 @@ export class Flows {
       ip,
       tcp,
       abort: new AbortController(),
+      relayed: false,
       fromClient: 0,
       toClient: 0,
     };
@@ -205,7 +232,7 @@ export class Flows {
 
   /** Dial before accept: the SYN goes to the kernel only once the upstream is connected. */
   private async dial(flow: Flow): Promise<void> {
-    let upstream: Duplex;
+    let upstream: Duplex | null = null;
     try {
       if (flow.fqdn === DNS_APP) {
         upstream = this.hooks.dnsSession();
@@ -233,10 +260,28 @@ export class Flows {
           return;
         }
         flow.phase = 'dialing';
+        flow.via = app.via;
+        const relayPort = this.relayPort(flow);
+        const target = relayPort ? this.dialer.relayTarget?.(app, flow.port) : null;
         try {
-          flow.via = app.via;
-          upstream = await this.dialer.dial(app, flow.port, flow.abort.signal);
+          if (target) {
+            flow.relayed = true;
+            this.relayed.set(flow.id, flow);
+            await this.relay!.dial(
+              flow.id,
+              flow.entry,
+              flow.ip.version === 4 ? 4 : 6,
+              target.host,
+              target.port,
+              target.timeoutMs,
+              flow.abort.signal,
+            );
+            this.nat.setListenerPort(flow.entry, relayPort);
+          } else {
+            upstream = await this.dialer.dial(app, flow.port, flow.abort.signal);
+          }
         } catch (err) {
+          this.relayed.delete(flow.id);
           return this.fail(flow, 'dial-failed', (err as Error).message);
         }
       }
@@ -244,11 +289,14 @@ export class Flows {
       this.settleDial(flow);
     }
     if (!this.alive(flow)) {
-      upstream.destroy(); // expired or reset meanwhile
+      upstream?.destroy(); // expired or reset meanwhile
+      if (flow.relayed) this.forgetRelayed(flow);
       return;
     }
-    flow.upstream = upstream;
-    upstream.on('error', () => {}); // reported when the flow closes
+    if (upstream) {
+      flow.upstream = upstream;
+      upstream.on('error', () => {}); // reported when the flow closes
+    }
     this.nat.touch(flow.entry);
     this.nat.setState(flow.entry, ST_OPEN);
     flow.phase = 'handshake';
@@ -259,6 +307,61 @@ export class Flows {
     }
     this.hooks.write(syn);
     this.hooks.connection(flow.fqdn, flow.port, flow.id, flow.via);
+  }
+
+  /** The relay worker's listener port for this flow's family, or 0 (no worker: pipe here). */
+  private relayPort(flow: Flow): number {
+    if (!this.relay?.usable) return 0;
+    const p = this.nat.relayPorts;
+    return flow.ip.version === 4 ? p.v4 : p.v6;
+  }
+
+  private forgetRelayed(flow: Flow): void {
+    if (this.relayed.delete(flow.id)) this.relay?.abort(flow.id);
+  }
+
+  /**
+   * Whether the flow is piped. A relayed flow becomes so when the worker accepts its connection,
+   * which it marks in shared memory rather than by a message (one wake-up less per connection):
+   * read here when it matters.
+   */
+  private piped(flow: Flow): boolean {
+    if (flow.phase === 'handshake' && flow.relayed && this.relay?.accepted(flow.entry, flow.id)) {
+      flow.phase = 'piped';
+      flow.deadline = 0;
+    }
+    return flow.phase === 'piped';
+  }
+
+  /** RelayHooks: both sockets of a relayed flow are gone. */
+  relayClosed(id: number, fromClient: number, toClient: number, error?: string): void {
+    const flow = this.relayed.get(id);
+    if (!flow) return;
+    this.relayed.delete(id);
+    this.finish(flow, fromClient, toClient, error);
+  }
+
+  /** RelayHooks: the worker died; the flows it carried are lost (dials in flight fail on their own). */
+  relayDied(why: string): void {
+    for (const flow of [...this.relayed.values()]) {
+      if (flow.phase === 'dialing') continue; // its dial promise rejects and fail() reports it
+      this.relayed.delete(flow.id);
+      if (this.piped(flow)) {
+        const b = this.relay?.bytesOf(flow.entry) ?? { fromClient: 0, toClient: 0 };
+        this.finish(flow, b.fromClient, b.toClient, why);
+      } else this.fail(flow, 'flow-error', why);
+    }
+    this.hooks.relayDied?.(why);
+  }
+
+  /** A piped flow ended: free its entry (held for TIME_WAIT) and report. */
+  private finish(flow: Flow, fromClient: number, toClient: number, error?: string): void {
+    if (this.flows.get(flow.entry) === flow) this.flows.delete(flow.entry);
+    // Free on socket close, not on sniffed flags: the entry is held for TIME_WAIT from now on.
+    if (this.nat.version(flow.entry) === flow.ver)
+      this.nat.close(flow.entry, this.hooks.now(), this.limits.holdMs);
+    this.hooks.closed(flow.fqdn, flow.port, fromClient, toClient, flow.id);
+    if (error) this.hooks.error(flow.fqdn, flow.port, 'flow-error', error);
   }
 
   /** A flow that could not be set up: reset the client, free what it held, report. */
@@ -272,7 +375,7 @@ export class Flows {
   /** Enforces the set-up deadlines (engine clock). */
   expire(now: number): void {
     for (const flow of [...this.flows.values()]) {
-      if (flow.phase === 'piped' || now < flow.deadline) continue;
+      if (this.piped(flow) || now < flow.deadline) continue;
       const what =
         flow.phase === 'resolving'
           ? (['resolve-timeout', 'the app lookup'] as const)
@@ -328,11 +431,7 @@ export class Flows {
         setTimeout(() => (sock.destroyed ? up.destroy() : sock.end()), 0).unref();
         return;
       }
-      if (this.flows.get(entry) === flow) this.flows.delete(entry);
-      // Free on socket close, not on sniffed flags: the entry is held for TIME_WAIT from now on.
-      if (this.nat.version(entry) === flow.ver) this.nat.close(entry, this.hooks.now(), this.limits.holdMs);
-      this.hooks.closed(flow.fqdn, flow.port, flow.fromClient, flow.toClient, flow.id);
-      if (failure) this.hooks.error(flow.fqdn, flow.port, 'flow-error', failure.message);
+      this.finish(flow, flow.fromClient, flow.toClient, failure?.message);
     };
     sock.on('close', onClose);
     up.on('close', onClose);
@@ -342,12 +441,17 @@ export class Flows {
   openFlows(): OpenFlow[] {
     const out: OpenFlow[] = [];
     for (const f of this.flows.values()) {
-      if (f.phase !== 'piped' || f.fqdn === DNS_APP) continue;
+      if (!this.piped(f) || f.fqdn === DNS_APP) continue;
       const len = f.ip.addrLen as 4 | 16;
+      // A relayed flow's counts live in the worker's shared counters: read without a message.
+      const b = f.relayed && this.relay ? this.relay.bytesOf(f.entry) : null;
       out.push({
         id: f.id,
-        bytesFromClient: f.fromClient,
-        bytesToClient: f.toClient,
+        fqdn: f.fqdn,
+        port: f.port,
+        via: f.via,
+        bytesFromClient: b ? b.fromClient : f.fromClient,
+        bytesToClient: b ? b.toClient : f.toClient,
         client: { address: bytesToIp(f.syn, f.ip.srcOff, len), port: f.tcp.sport },
         app: { address: bytesToIp(f.syn, f.ip.dstOff, len), port: f.tcp.dport },
       });
@@ -368,6 +472,15 @@ export class Flows {
     if (!flow) return;
     this.flows.delete(e);
     this.settleDial(flow);
+    if (flow.relayed && this.relayed.delete(flow.id) && flow.phase !== 'dialing') {
+      // Past its dial (a dial in flight is aborted through its signal, below): the worker drops
+      // the flow and says nothing more about it, so its end is reported from here.
+      this.relay?.abort(flow.id);
+      if (this.piped(flow)) {
+        const b = this.relay!.bytesOf(e);
+        this.hooks.closed(flow.fqdn, flow.port, b.fromClient, b.toClient, flow.id);
+      }
+    }
     flow.abort.abort();
     flow.upstream?.destroy();
     flow.client?.destroy();

@@ -32,7 +32,10 @@
 // Also: engine.appsChanged() (the user's apps changed: forget cached lookups; open flows keep
 // running), engine.stats (packet counters), engine.load (flows, dials, DNS queries in flight),
 // engine.listenerPorts, engine.sweep() (deadlines and expiry, runs every second by default),
-// engine.dns (the DnsResponder), engine.nat (the shared NAT table).
+// engine.dns (the DnsResponder), engine.nat (the shared NAT table), engine.openConnections() (open
+// connections with their byte counts so far).
+// Apps whose dialer offers a relayTarget() (DirectDialer; RoutingDialer for 'direct' apps) are
+// dialed and relayed by the relay worker (relay.ts) unless `relay: false`; others on the main thread.
 //
 // Resolver: AppResolver { zones(); resolve(fqdn) -> AppInfo | null } (resolver.ts); the engine puts
 // a 5 s CachingResolver in front, with a deadline per lookup (resolveTimeoutMs, 10 s). Dialer: { dial(app, port, signal) -> Promise<Duplex> } (dialer.ts).
@@ -51,7 +54,8 @@ export {
   type AppResolver,
   type PortRange,
 } from './resolver';
-export { DialError, DirectDialer, type Dialer } from './dialer';
+export { DialError, DirectDialer, type Dialer, type RelayTarget } from './dialer';
+export type { OpenFlow } from './flows';
 export {
   VNetEngine,
   type FlowErrorCode,

@@ -17,6 +17,7 @@ import {
   E_CPORT,
   E_FAMILY,
   E_FLAGS,
+  E_LPORT,
   E_SEEN,
   E_SLOT,
   E_STATE,
@@ -34,6 +35,8 @@ import {
   H_NOW,
   H_PORTBASE,
   H_PREFIX6,
+  H_RLPORT4,
+  H_RLPORT6,
   H_SEED,
   H_TUN4,
   H_TUN6,
@@ -144,6 +147,25 @@ export class NatTable extends NatView {
     return { v4: Atomics.load(this.words, H_LPORT4), v6: Atomics.load(this.words, H_LPORT6) };
   }
 
+  /** The relay worker's listener ports (0 = none): the fast path treats them as listeners too. */
+  setRelayPorts(v4: number, v6: number): void {
+    Atomics.store(this.words, H_RLPORT4, v4);
+    Atomics.store(this.words, H_RLPORT6, v6);
+  }
+
+  get relayPorts(): { v4: number; v6: number } {
+    return { v4: Atomics.load(this.words, H_RLPORT4), v6: Atomics.load(this.words, H_RLPORT6) };
+  }
+
+  /** Which listener entry i's SYN goes to (0 = the engine's own); set while DIALING, before OPEN. */
+  setListenerPort(i: number, port: number): void {
+    Atomics.store(this.words, this.base(i) + E_LPORT, port);
+  }
+
+  listenerPort(i: number): number {
+    return Atomics.load(this.words, this.base(i) + E_LPORT);
+  }
+
   /** Moves entry i to `st` (DIALING -> OPEN). */
   setState(i: number, st: number): void {
     Atomics.store(this.words, this.base(i) + E_STATE, st);
@@ -172,6 +194,7 @@ export class NatTable extends NatView {
     w[b + E_FAMILY] = addrLen;
     w[b + E_CPORT] = cport;
     w[b + E_VPORT] = vport;
+    w[b + E_LPORT] = 0;
     const n = addrLen >> 2;
     for (let k = 0; k < 4; k++) {
       w[b + E_CLIENT + k] = k < n ? readWord(buf, cOff + 4 * k) : 0;

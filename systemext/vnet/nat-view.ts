@@ -24,6 +24,8 @@ export const H_TUN6 = 8; // 4 words
 export const H_PREFIX6 = 12; // 3 words: the VNet /96
 export const H_HASHMASK = 15;
 export const H_SEED = 16; // random per table: the flow hash's seed
+export const H_RLPORT4 = 17; // the relay worker's listener port on tun4 (0 = no relay worker)
+export const H_RLPORT6 = 18;
 export const HEADER_WORDS = 32;
 
 // Entry words.
@@ -37,7 +39,9 @@ export const E_VPORT = 6;
 export const E_SLOT = 7; // its hash slot, for removal
 export const E_CLIENT = 8; // 4 words (IPv4: word 0 only)
 export const E_VIP = 12; // 4 words
-export const ENTRY_WORDS = 16;
+/** The listener port this flow's SYN was rewritten to (0 = the engine's own, H_LPORT4/6). */
+export const E_LPORT = 16;
+export const ENTRY_WORDS = 17;
 
 export const ST_FREE = 0;
 /** SYN seen, app being resolved and dialed: SYN retransmits are absorbed, nothing reaches the kernel. */
@@ -137,6 +141,18 @@ export class NatView {
     if (fakeIdx < 0 || fakeIdx >= this.fakeCount || natPort < this.portBase) return -1;
     const i = (natPort - this.portBase) * this.fakeCount + fakeIdx;
     return i < this.capacity ? i : -1;
+  }
+
+  /** Entry whose fake source is `addr` (4 or 16 bytes, as a listener sees it) and `natPort`, or -1. */
+  entryOfFakeAddress(addr: Uint8Array, natPort: number): number {
+    const w = this.words;
+    let word: number;
+    if (addr.length === 4) word = readWord(addr, 0);
+    else if (addr.length === 16) {
+      for (let k = 0; k < 3; k++) if (readWord(addr, 4 * k) !== w[H_PREFIX6 + k]) return -1;
+      word = readWord(addr, 12);
+    } else return -1;
+    return this.entryOfFake((word - w[H_FAKEBASE4]) | 0, natPort);
   }
 
   /**

@@ -67,10 +67,11 @@ describe('webpack bundle', function () {
     }
   });
 
-  it('ships the reader thread and a loadable fast path next to the daemon bundle', () => {
+  it('ships the reader thread, the relay worker and a loadable fast path next to the daemon bundle', () => {
     // eslint-disable-next-line @typescript-eslint/no-require-imports -- loading the built file itself
     const fastPath = require(join(DIST, 'systemext', 'fast-path.js')) as { createFastPath?: unknown };
     expect(fastPath.createFastPath).to.be.a('function');
     expect(() => require.resolve(join(DIST, 'systemext', 'worker.js'))).to.not.throw();
+    expect(() => require.resolve(join(DIST, 'systemext', 'relay-worker.js'))).to.not.throw();
   });
 });

@@ -453,6 +453,7 @@ describe('VNet engine under load, on a real tun in a namespace (root)', function
     dns4: string;
     apps: Record<string, string>;
     listener: { v4: number };
+    relay: { v4: number };
     fake4: string;
   };
   const MB = 1 << 20;
@@ -536,6 +537,27 @@ describe('VNet engine under load, on a real tun in a namespace (root)', function
     ]);
     // ...while connections through the tun still work.
     expect((await curl('/bytes/100')).stdout).to.equal('200 100');
+  });
+
+  // The byte relay runs in the relay worker: a direct app's connection is handed to the worker's
+  // own listener (the SYN rewrite targets its port), not to the engine's.
+  it("relays a direct app's bytes in the relay worker, through its own listener", async () => {
+    expect(ready.relay.v4).to.be.above(0);
+    expect(ready.relay.v4).to.not.equal(ready.listener.v4);
+    // While a connection through the VIP is open, list the kernel's sockets on the tun side.
+    const script = `
+      const s = require('node:net').connect({ host: '${ready.apps['bulk.corp.test']}', port: 80 });
+      s.on('connect', () => {
+        console.log(require('node:child_process').execFileSync('ss', ['-tnH', 'state', 'established']).toString());
+        s.destroy();
+      });
+      s.on('error', (e) => console.log(e.code));`;
+    const out = (await ns.run(process.execPath, ['-e', script])).stdout;
+    // ss shows a socket bound to a device as address%device:port.
+    const at = (port: number): RegExp => new RegExp(`${ready.tun4.replace(/\./g, '\\.')}(%\\S+)?:${port}\\s`);
+    expect(out).to.match(at(ready.relay.v4));
+    expect(out).to.not.match(at(ready.listener.v4));
+    expect((await curl('/bytes/100000')).stdout).to.equal('200 100000');
   });
 
   // Head-of-line blocking: a local process flooding an app's virtual IP with 64 KB UDP datagrams

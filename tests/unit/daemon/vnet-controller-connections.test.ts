@@ -64,6 +64,9 @@ describe('daemon: live bytes and client processes of open connections', () => {
 
   const flow = (id: number, port: number, up: number, down: number): OpenFlow => ({
     id,
+    fqdn: 'echo.corp.test',
+    port: 7,
+    via: 'corp',
     bytesFromClient: up,
     bytesToClient: down,
     client: { address: '10.0.0.5', port },

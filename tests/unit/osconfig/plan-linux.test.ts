@@ -27,6 +27,7 @@ describe('osconfig/plan.linux', () => {
   it('plans MTU/up, addresses and routes, IPv4 and IPv6', () => {
     expect(argvs(planUpLinux(req, true))).to.deep.equal([
       'ip link set dev kvn0 mtu 16384 up',
+      'tc qdisc replace dev kvn0 root fq_codel',
       'ip -4 addr replace 100.64.0.1/10 dev kvn0 noprefixroute',
       'ip -6 addr replace fd00:6b76:6e00::1/64 dev kvn0 noprefixroute nodad',
       'ip -4 route replace 100.64.0.0/10 dev kvn0',
@@ -34,8 +35,12 @@ describe('osconfig/plan.linux', () => {
     ]);
   });
   it('plans IPv4 only when IPv6 is off or not requested', () => {
-    expect(argvs(planUpLinux(req, false))).to.have.length(3);
-    expect(argvs(planUpLinux({ ...req, ipv6Range: null }, true))).to.have.length(3);
+    expect(argvs(planUpLinux(req, false))).to.have.length(4);
+    expect(argvs(planUpLinux({ ...req, ipv6Range: null }, true))).to.have.length(4);
+  });
+  it('fq_codel on the tun may fail (a kernel without sch_fq_codel): skipped with a log line', () => {
+    const step = planUpLinux(req, true).find((s) => s.kind === 'run' && s.argv[0] === 'tc');
+    expect(step).to.deep.include({ mayFail: true });
   });
   it('detects disabled IPv6 (all or default devices, or no IPv6 in the kernel)', () => {
     expect(ipv6Enabled('0\n', '0\n', true)).to.equal(true);

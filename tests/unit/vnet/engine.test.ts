@@ -318,6 +318,9 @@ describe('vnet engine: TCP system stack and ICMP', () => {
     expect(engine.openConnections()).to.deep.equal([
       {
         id: 1,
+        fqdn: 'web.corp.test',
+        port: 80,
+        via: 'direct',
         bytesFromClient: 10,
         bytesToClient: 10,
         client: { address: plan.tun4, port: 42000 },
