@@ -225,7 +225,7 @@ export class ControlServer {
         const mine = new WeakSet<Purpose>();
         const onPrompt = (n: PromptNote): void => {
           if (!mine.has(n.purpose)) return;
-          if (n.kind === 'touch') note(`The KeyVNet agent asks: ${n.title}`);
+          if (n.kind === 'touch' || n.kind === 'insert') note(`The KeyVNet agent asks: ${n.title}`);
           else if (n.kind === 'pin') note(`The KeyVNet agent asks: ${n.title} (at the agent's prompt)`);
         };
         this.opts.prompts.on('prompt', onPrompt);

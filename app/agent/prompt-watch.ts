@@ -6,16 +6,17 @@
 import { EventEmitter } from 'node:events';
 import type {
   ConfirmPrompt,
+  InsertKeyPrompt,
   PassphrasePrompt,
   PinPrompt,
   Purpose,
   TouchPrompt,
   UserPrompter,
 } from '../fido/api';
-import { pinPromptText, touchPromptText } from '../ui/prompt-text';
+import { insertKeyPromptText, pinPromptText, touchPromptText } from '../ui/prompt-text';
 
 export interface PromptNote {
-  kind: 'touch' | 'touch-done' | 'pin' | 'pin-done';
+  kind: 'touch' | 'touch-done' | 'pin' | 'pin-done' | 'insert';
   purpose: Purpose;
   /** The prompt's title (plain text, as the front end shows it). */
   title: string;
@@ -24,11 +25,18 @@ export interface PromptNote {
 export class WatchedPrompter extends EventEmitter<{ prompt: [PromptNote] }> implements UserPrompter {
   askPassphrase?: (req: PassphrasePrompt) => Promise<string | null>;
   confirm?: (req: ConfirmPrompt) => Promise<boolean>;
+  // Optional like the others: a front end without it makes a missing key fail at once.
+  insertKey?: (req: InsertKeyPrompt) => void;
 
   constructor(readonly inner: UserPrompter) {
     super();
     if (inner.askPassphrase) this.askPassphrase = (req) => inner.askPassphrase!(req);
     if (inner.confirm) this.confirm = (req) => inner.confirm!(req);
+    if (inner.insertKey)
+      this.insertKey = (req) => {
+        this.emit('prompt', { kind: 'insert', purpose: req.purpose, title: insertKeyPromptText(req).title });
+        inner.insertKey!(req);
+      };
   }
 
   async askPin(req: PinPrompt): Promise<string | null> {

@@ -413,7 +413,9 @@ describe('menu-bar app with the real daemon, sshd and virtual key (root, Xvfb + 
     });
     let echoed = '';
     client.stdout!.on('data', (d: Buffer) => (echoed += d.toString()));
-    promptWindows(from, (e) => e.touch === true)
+    // Only while this connection is set up: a touch window of a later test is not this one's.
+    let waiting = true;
+    promptWindows(from, (e) => waiting && e.touch === true)
       .then(() => touch())
       .catch(() => undefined);
     try {
@@ -424,6 +426,7 @@ describe('menu-bar app with the real daemon, sshd and virtual key (root, Xvfb + 
         (e) => open(e)?.[2].startsWith('curl (') === true,
         from,
       );
+      waiting = false;
       const [, port, proc] = open(seen)!;
       expect(port).to.equal(String(ECHO_PORT));
       expect(proc).to.equal(`curl (${client.pid})`);
@@ -448,6 +451,7 @@ describe('menu-bar app with the real daemon, sshd and virtual key (root, Xvfb + 
       await new Promise((r) => setTimeout(r, 300));
       await display!.screenshot('vnet-07-status-window');
     } finally {
+      waiting = false;
       await stopProcess(client);
     }
   });

@@ -193,7 +193,7 @@ describe('SSH transport through a real sshd (root, netns)', function () {
   it('refuses an unknown host key (never trusted on first use)', async () => {
     bridge.specs.set('corp', spec({ hostKeys: [] }));
     const err = await dialError(makeDialer().dial(app('corp'), HTTP_PORT, AbortSignal.timeout(60_000)));
-    expect(err.code).to.equal('HOST_KEY_UNKNOWN');
+    expect(err.code, err.message).to.equal('HOST_KEY_UNKNOWN');
     expect(err.message).to.match(/not known: it offered ED25519 key SHA256:/);
   });
 
@@ -357,7 +357,7 @@ describe('SSH transport through a real sshd (root, netns)', function () {
       const err = await dialError(
         makeDialer('worker').dial(app('corp'), HTTP_PORT, AbortSignal.timeout(60_000)),
       );
-      expect(err.code).to.equal('HOST_KEY_UNKNOWN');
+      expect(err.code, err.message).to.equal('HOST_KEY_UNKNOWN');
       expect(err.message).to.match(/not known: it offered ED25519 key SHA256:/);
     });
   });
