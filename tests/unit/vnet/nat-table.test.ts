@@ -9,9 +9,11 @@ import {
   E_FLAGS,
   E_SLOT,
   E_VER,
+  ENTRY_WORDS,
   F_FIN_CLIENT,
   F_RST,
   flowHash,
+  HEADER_WORDS,
   NatTable,
   NatView,
   SLOT_EMPTY,
@@ -469,6 +471,18 @@ describe('vnet NAT table: capacity and the fake address range', () => {
     expect(find(nat, v4(6))).to.equal(3);
   });
 
+  it('sizes the shared memory: header, entries, and 2 * capacity hash slots rounded up to a power of 2', () => {
+    for (const [capacity, slots] of [
+      [8, 16],
+      [5, 16],
+      [1, 2],
+    ]) {
+      const nat = table(capacity);
+      expect(nat.mask + 1).to.equal(slots);
+      expect(nat.words.length).to.equal(HEADER_WORDS + capacity * ENTRY_WORDS + slots);
+    }
+  });
+
   it('entryOfFake rejects fake indexes and ports just outside the table', () => {
     const nat = table(6); // fakeCount 4: entries 0-3 on port 1024, 4-5 on 1025
     expect(nat.entryOfFake(1, 1025)).to.equal(5);
@@ -493,5 +507,9 @@ describe('vnet NAT table: capacity and the fake address range', () => {
       expect(nat.entryOfFakeAddress(wrong, 1025)).to.equal(-1);
     }
     expect(nat.entryOfFakeAddress(new Uint8Array(8), 1024)).to.equal(-1);
+    // Only 4 or 16 bytes are an address: a valid fake IPv6 address with trailing bytes is not.
+    const long = new Uint8Array(20);
+    long.set(six);
+    expect(nat.entryOfFakeAddress(long, 1025)).to.equal(-1);
   });
 });
