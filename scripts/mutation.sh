@@ -25,7 +25,7 @@ suite_tests() {
     ring) echo "tests/unit/tun/ring.test.ts" ;;
     fast-path) echo "tests/unit/vnet/nat.test.ts" ;;
     checksum) echo "tests/unit/net/checksum.test.ts" ;;
-    nat) echo "tests/unit/vnet/nat.test.ts tests/unit/vnet/engine-lifecycle.test.ts tests/unit/vnet/engine.test.ts" ;;
+    nat) echo "tests/unit/vnet/nat-table.test.ts tests/unit/vnet/nat.test.ts tests/unit/vnet/engine-lifecycle.test.ts tests/unit/vnet/engine.test.ts" ;;
     dns) echo "tests/unit/dns/forwarder.test.ts tests/unit/dns/responder.test.ts tests/unit/vnet/engine-lifecycle.test.ts" ;;
   esac
 }
