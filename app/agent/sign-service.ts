@@ -93,7 +93,7 @@ export class SignService {
     try {
       req = parseUserauthData(data);
     } catch (err) {
-      throw this.refuse(`refusing to sign: ${(err as Error).message}`, 'not-a-login');
+      throw this.refuse((err as Error).message, 'not-a-login');
     }
     const key = dir.signingKey(b);
     if (
@@ -102,7 +102,7 @@ export class SignService {
       !req.keyBlob.equals(encodePublicKeyBlob(key))
     )
       throw this.refuse(
-        `refusing to sign: the login is for ${req.user} with another key or service, not ${b.user}@${b.host} with the configured key`,
+        `the login is for ${req.user} with another key or service, not ${b.user}@${b.host} with the configured key`,
         'not-a-login',
       );
     const purpose = purposeOf({ what: 'ssh-login', bastion: b.name, host: b.host, user: b.user });
@@ -133,8 +133,9 @@ export class SignService {
     }
   }
 
-  private refuse(message: string, reason: (typeof REFUSAL_REASONS)[number]): RpcError {
-    this.opts.log?.(`refused to sign: ${message}`);
-    return rpcFailure(message, reason);
+  /** "refusing to sign: <why>", logged. */
+  private refuse(why: string, reason: (typeof REFUSAL_REASONS)[number]): RpcError {
+    this.opts.log?.(`refused to sign a login: ${why}`);
+    return rpcFailure(`refusing to sign: ${why}`, reason);
   }
 }

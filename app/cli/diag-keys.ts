@@ -65,7 +65,7 @@ function agentKeys(ctx: CliContext, g: GlobalOptions, via: string): DiagKeys {
           return Buffer.from(signature, 'base64');
         } catch (err) {
           if (err instanceof RpcError && (REFUSAL_REASONS as readonly string[]).includes(err.reason))
-            throw new SignRefusedError(`the KeyVNet agent refused to sign: ${err.message}`);
+            throw new SignRefusedError(`the KeyVNet agent is ${err.message}`);
           throw err;
         }
       },

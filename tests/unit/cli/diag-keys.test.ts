@@ -27,10 +27,10 @@ import { verifySkSignature } from '../../../app/ssh/signature';
 import { SshWriter } from '../../../app/ssh/wire';
 
 /** The data of an SSH publickey userauth signature (RFC 4252 §7), as ssh2 builds it. */
-function userauth(key: SkKey, user: string): Buffer {
+function userauth(key: SkKey, user: string, type = 50): Buffer {
   return new SshWriter()
     .string(Buffer.alloc(32, 7))
-    .byte(50)
+    .byte(type)
     .string(Buffer.from(user))
     .string(Buffer.from('ssh-connection'))
     .string(Buffer.from('publickey'))
@@ -180,17 +180,17 @@ describe('keyvnet diag: the agent’s key or the terminal’s', () => {
       return err as SignRefusedError;
     };
     expect((await refused({ ...bastion, name: 'elsewhere' }, userauth(key, 'alice'))).message).to.equal(
-      'the KeyVNet agent refused to sign: no bastion "elsewhere" in the configuration',
+      'the KeyVNet agent is refusing to sign: no bastion "elsewhere" in the configuration',
     );
     expect((await refused(bastion, userauth(key, 'root'))).message).to.match(
-      /^the KeyVNet agent refused to sign: refusing to sign: the login is for root/,
+      /^the KeyVNet agent is refusing to sign: the login is for root with another key or service/,
     );
-    expect((await refused(bastion, Buffer.from('SSHSIG not a login'))).message).to.match(
-      /^the KeyVNet agent refused to sign: refusing to sign: /,
+    expect((await refused(bastion, userauth(key, 'alice', 51))).message).to.equal(
+      'the KeyVNet agent is refusing to sign: not an SSH login request',
     );
     expect(touches).to.deep.equal([]);
     expect(stderr).not.to.contain('asks');
-    expect(logs.filter((l) => l.includes('refused to sign'))).to.have.length(3);
+    expect(logs.filter((l) => l.includes('refused to sign a login: '))).to.have.length(3);
   });
 
   it('--no-agent: the terminal’s key, without a word to the agent', async () => {
