@@ -13,6 +13,7 @@ import { signWithSkKey } from '../ssh/signer';
 import { RpcError } from '../../ipc/rpc';
 import { askAgent, controlSocketOf, openAgent } from './agent-link';
 import type { CliContext, GlobalOptions } from './context';
+import { CliError } from './exit-codes';
 
 export interface DiagKeys {
   /** 'agent' or 'terminal': who asks the key, and prompts. */
@@ -29,20 +30,28 @@ export interface DiagKeys {
 
 /**
  * The running agent's keys when an agent answers, else the terminal's (`terminalKeys()` is called only
- * then). Throws the CliError of connectAgent when a socket answers but is not our agent's.
+ * then). A socket that answers but cannot be used (not our uid's, no hello) is said and passed over:
+ * a diagnosis still runs, with the key from this terminal.
  */
 export async function diagKeys(
   ctx: CliContext,
   g: GlobalOptions,
   terminalKeys: () => KeyAccess,
 ): Promise<DiagKeys> {
-  const found = await openAgent(ctx, g);
-  if (found) {
-    // Asked to learn that the agent runs; each request later has a connection of its own (askAgent).
-    found.peer.close('done');
-    return agentKeys(ctx, g, `asked through the KeyVNet agent (pid ${found.pid}, ${found.path})`);
+  let why: string;
+  try {
+    const found = await openAgent(ctx, g);
+    if (found) {
+      // Asked to learn that the agent runs; each request later has a connection of its own (askAgent).
+      found.peer.close('done');
+      return agentKeys(ctx, g, `asked through the KeyVNet agent (pid ${found.pid}, ${found.path})`);
+    }
+    why = g.agent === false ? '--no-agent' : `no KeyVNet agent at ${controlSocketOf(ctx, g)}`;
+  } catch (err) {
+    if (!(err instanceof CliError)) throw err;
+    why = err.message;
+    ctx.err(`keyvnet: ${why}; using the security key from this terminal\n`);
   }
-  const why = g.agent === false ? '--no-agent' : `no KeyVNet agent at ${controlSocketOf(ctx, g)}`;
   return localDiagKeys(terminalKeys(), (m) => ctx.err(`${m}\n`), `opened by this command (${why})`);
 }
 

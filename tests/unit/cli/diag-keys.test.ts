@@ -6,6 +6,7 @@
 // any prompt. The key is the virtual authenticator; it is touched only when a prompt asks for it.
 import { expect } from 'chai';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ControlServer } from '../../../app/agent/control-server';
@@ -208,6 +209,26 @@ describe('keyvnet diag: the agent’s key or the terminal’s', () => {
     expect((await keys.securityKeys()).map((r) => r.path)).to.deep.equal(['virtual:terminal']);
     expect(logs).to.deep.equal([]); // no control request
     keys.close();
+  });
+
+  it('a socket that answers but is no agent (closes at once): said, and the terminal’s key is used', async () => {
+    const path = join(dir, 'broken.sock');
+    const broken = createServer((s) => s.destroy());
+    await new Promise<void>((resolve) => broken.listen(path, resolve));
+    try {
+      const keys = await diagKeys(ctx, { agentSocket: path }, () => ({
+        list: async () => [{ path: 'virtual:terminal', product: 'mine' }],
+        use: async (_k, fn) => fn(await sk),
+      }));
+      expect(keys.kind).to.equal('terminal');
+      expect(keys.via).to.match(
+        new RegExp(`^opened by this command \\(the KeyVNet agent at ${path} refused us: `),
+      );
+      expect(stderr).to.match(/; using the security key from this terminal\n$/);
+      keys.close();
+    } finally {
+      await new Promise((resolve) => broken.close(resolve));
+    }
   });
 
   it('no agent at the socket: the terminal’s key signs the sign-in itself', async () => {
