@@ -486,6 +486,27 @@ host_keys = ["${topo.sshd.hostKeyLine}"]
       const key = by('key')!;
       expect(key.evidence[0]).to.match(/^KeyVNet virtual key \(ctap2/);
       expect(key.evidence).to.include(`asked through the KeyVNet agent (pid ${agent.pid}, ${control})`);
+
+      // In text: the progress lines and the agent's words, in order, on the command's stderr.
+      const configPath = join(topo.dir, 'agent-config.toml');
+      const text = await keyvnetIn(
+        topo.laptop,
+        [
+          '--agent-socket',
+          control,
+          '--socket',
+          join(topo.dir, 'none.sock'),
+          '--config',
+          configPath,
+          'diag',
+          '--auth',
+        ],
+        { KEYVNET_VIRTUAL_KEY: commandKey, KEYVNET_SSH_AUTH_SOCK: join(topo.dir, 'no-agent.sock') },
+      );
+      expect(text.stderr).to.contain(
+        `checking bastion inner…\nThe KeyVNet agent asks: ${corp}\nThe KeyVNet agent asks: ${inner}\nchecking bastion corp…\n`,
+      );
+      expect(text.stdout).to.match(/\[ok {2}\] Bastion inner: sign-in as root with the security key\n/);
     });
 
     it('a bastion the agent does not have is refused with a clear error, before any prompt', async () => {
