@@ -1,9 +1,9 @@
 // Which key `keyvnet diag` uses (app/cli/diag-keys.ts): the running agent's, over a real control socket
 // (ControlServer with the agent's sign service), when one answers, else the command's own (the
 // terminal's) with --no-agent or no agent at the socket. Through the agent the key check is the
-// agent's key list, a sign-in's login is signed there after the agent's own checks (a touch prompted
-// by the agent and reported to the command), and a login the agent must not sign is refused before
-// any prompt. The key is the virtual authenticator; it is touched only when a prompt asks for it.
+// agent's key list, a sign-in's login is signed there after the agent's own checks (a touch, and the
+// PIN for a verify-required key, prompted by the agent and reported to the command, which never sees
+// the PIN), and a login the agent must not sign is refused before any prompt. The key is the virtual authenticator; it is touched only when a prompt asks for it.
 import { expect } from 'chai';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -49,18 +49,27 @@ describe('keyvnet diag: the agent’s key or the terminal’s', () => {
   let server: ControlServer;
   let key: SkKey;
   let bastion: BastionConfig;
+  /** A bastion whose key is verify-required: every signature needs the PIN. */
+  let vault: BastionConfig;
+  let vaultKey: SkKey;
   let stderr: string;
   let ctx: CliContext;
-  /** Purposes of the touch prompts shown (each is answered by a touch). */
+  /** Purposes of the touch prompts shown (each is answered by a touch), and of the PIN prompts. */
   const touches: Purpose[] = [];
+  const pins: Purpose[] = [];
+  const PIN = '246810';
   const logs: string[] = [];
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'kvn-diagkeys-'));
     socket = join(dir, 'run', 'control.sock');
-    va = new VirtualAuthenticator({ statePath: join(dir, 'vk.json'), touch: { mode: 'manual' } });
+    va = new VirtualAuthenticator({ statePath: join(dir, 'vk.json'), pin: PIN, touch: { mode: 'manual' } });
     const prompts = new WatchedPrompter({
-      askPin: async () => null,
+      // The agent's own PIN prompt (its dialog or terminal): answered here, in the agent.
+      askPin: async (req) => {
+        pins.push(req.purpose);
+        return PIN;
+      },
       // The key waits for a touch when it asks for one: touched only then, never by a timer.
       touchNeeded: (req) => {
         touches.push(req.purpose);
@@ -73,6 +82,14 @@ describe('keyvnet diag: the agent’s key or the terminal’s', () => {
       await enrollSkKey(await sk, { comment: 'me@test' }, { purpose: { what: 'enroll', requester: 'app' } })
     ).key;
     writeFileSync(join(dir, 'id_ecdsa_sk'), writePrivateKeyFile(key), { mode: 0o600 });
+    vaultKey = (
+      await enrollSkKey(
+        await sk,
+        { comment: 'vault@test', verifyRequired: true },
+        { purpose: { what: 'enroll', requester: 'app' } },
+      )
+    ).key;
+    writeFileSync(join(dir, 'id_vault_sk'), writePrivateKeyFile(vaultKey), { mode: 0o600 });
     bastion = {
       name: 'corp',
       host: 'bastion.corp.test',
@@ -86,10 +103,11 @@ describe('keyvnet diag: the agent’s key or the terminal’s', () => {
       maxSessionAgeSec: 0,
       jump: null,
     };
+    vault = { ...bastion, name: 'vault', host: 'vault.corp.test', keyPath: join(dir, 'id_vault_sk') };
     const config: UserConfig = {
       path: join(dir, 'config.toml'),
       vnet: { range: '100.64.0.0/10', ipv6: true, mtu: null },
-      bastions: [bastion],
+      bastions: [bastion, vault],
       zones: [],
       apps: [],
     };
@@ -111,6 +129,7 @@ describe('keyvnet diag: the agent’s key or the terminal’s', () => {
     });
     await server.listen(socket);
     touches.length = 0;
+    pins.length = 0;
   });
 
   beforeEach(() => {
@@ -166,6 +185,23 @@ describe('keyvnet diag: the agent’s key or the terminal’s', () => {
     expect(logs.join('\n')).to.match(
       /signed a login to alice@bastion\.corp\.test for bastion corp \(for keyvnet, pid \d+\)/,
     );
+    keys.close();
+  });
+
+  it('a verify-required key: the agent asks the PIN on its own prompter; the command is only told', async () => {
+    const keys = await diagKeys(ctx, { agentSocket: socket }, noTerminal);
+    const data = userauth(vaultKey, 'alice');
+    pins.length = 0;
+    const sig = await keys.signer.sign(vault, vaultKey, data, AbortSignal.timeout(60_000));
+    const signed = verifySkSignature(vaultKey, data, sig);
+    expect(signed).to.not.equal(null);
+    expect(signed!.flags & 0x04, 'user verified').to.equal(0x04);
+    expect(pins).to.have.length(1);
+    expect(pins[0]).to.deep.include({ what: 'ssh-login', bastion: 'vault', requester: 'app' });
+    expect(stderr).to.contain(
+      "The KeyVNet agent asks: Enter the PIN of KeyVNet virtual key (at the agent's prompt)\n",
+    );
+    expect(stderr).not.to.contain(PIN);
     keys.close();
   });
 
