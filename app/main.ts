@@ -15,7 +15,7 @@ export const USAGE = `Usage: keyvnet [--headless] [--config FILE] [--daemon-sock
   --config FILE     the config file (default: ${defaultConfigPath()})
   --daemon-socket PATH  the daemon's socket (default: ${daemonSocketPath()})
   --ssh-agent-socket PATH|none  where to serve the ssh-agent (default: ${defaultAgentSocketPath()})
-  --agent-socket PATH|none  the control socket for keyvnet key commands, whose prompts then appear
+  --agent-socket PATH|none  the control socket for keyvnet key commands and diag, whose prompts appear
                     here (default: ${defaultControlSocketPath()})
   --no-up           connect to the daemon but leave VNet off
   --virtual-key FILE    (tests, demo) use the virtual security key kept in FILE instead of a USB key

@@ -3,7 +3,9 @@
 // (ipc/rpc.ts: frame bound, requests in flight, deadlines, cancellation); `hello` first, role 'cli'.
 // No PIN ever crosses this socket: the agent asks for it itself, on its own prompter.
 //
-//   cli → agent requests:     key/list, key/enroll, key/set-pin, key/change-pin, key/resident
+//   cli → agent requests:     key/list, key/enroll, key/set-pin, key/change-pin, key/resident,
+//                              key/sign-userauth (`keyvnet diag --auth`: the login signature of a bastion
+//                              sign-in, checked as the daemon's key/sign is)
 //   agent → cli notification: progress (what the agent is doing and asking, for the command to print)
 import { z } from 'zod';
 
@@ -56,6 +58,21 @@ export const KeyResidentResult = z.object({
     .max(1024),
 });
 
+/**
+ * `keyvnet diag --auth`: sign the SSH publickey userauth request of a sign-in to bastion `bastion` of
+ * the agent's config, with `publicKey` (its configured key). The agent checks both and the data as it
+ * checks the daemon's key/sign (app/agent/sign-service.ts), then prompts for the touch (and PIN).
+ */
+export const KeySignUserauthParams = z.object({
+  bastion: z.string().min(1).max(128),
+  /** The public key line of the key to sign with ("sk-ecdsa-sha2-nistp256@openssh.com AAAA..."). */
+  publicKey: z.string().max(16_384),
+  /** The data to sign (the SSH userauth request, session id first), base64. */
+  data: z.string().max(16_384),
+});
+/** The SSH signature blob, base64. */
+export const KeySignUserauthResult = z.object({ signature: z.string().max(16_384) });
+
 export const ProgressNote = z.object({ message: z.string().max(2048) });
 
 export const ControlRequests = {
@@ -64,6 +81,7 @@ export const ControlRequests = {
   'key/set-pin': { params: KeyDeviceParams, result: KeyPinResult },
   'key/change-pin': { params: KeyDeviceParams, result: KeyPinResult },
   'key/resident': { params: KeyDeviceParams, result: KeyResidentResult },
+  'key/sign-userauth': { params: KeySignUserauthParams, result: KeySignUserauthResult },
 } as const;
 
 export const ControlNotifications = { progress: ProgressNote } as const;

@@ -37,8 +37,9 @@ export interface AgentOptions {
   /** Serve the ssh-agent protocol here (SSH_AUTH_SOCK for the user's own ssh), or null for none. */
   sshAgentSocket: string | null;
   /**
-   * The control socket for `keyvnet key …` (control-server.ts): where, the keys as the agent opens
-   * them, and the prompter it watches to tell the command what it asks. Absent: none.
+   * The control socket for `keyvnet key …` and `keyvnet diag` (control-server.ts): where, the keys as
+   * the agent opens them, and the prompter it watches to tell the command what it asks. Absent: none.
+   * Its diag sign-ins are signed by the same sign service as the daemon's logins.
    */
   control?: { socketPath: string; keys: KeyAccess; prompts: WatchedPrompter } | null;
   /** Bring VNet up as soon as the daemon is there (default true). */
@@ -65,6 +66,7 @@ export class AgentCore extends EventEmitter<{
   private sshAgent: SshAgent | null = null;
   private control: ControlServer | null = null;
   private readonly link: DaemonLink;
+  private readonly signer: SignService;
   private readonly state: AgentState;
 
   constructor(private readonly opts: AgentOptions) {
@@ -81,11 +83,11 @@ export class AgentCore extends EventEmitter<{
       errors: [],
       sshAgentSocket: null,
     };
-    const signer = new SignService({
+    const signer = (this.signer = new SignService({
       directory: () => this.directory,
       securityKey: opts.securityKey,
       log: (m) => this.log('info', m),
-    });
+    }));
     this.link = new DaemonLink({
       socketPath: opts.daemonSocketPath,
       version: opts.version,
@@ -247,6 +249,7 @@ export class AgentCore extends EventEmitter<{
     const server = new ControlServer({
       keys: c.keys,
       prompts: c.prompts,
+      logins: this.signer,
       version: this.opts.version,
       log: (level, msg) => this.log(level, msg),
     });

@@ -1,6 +1,8 @@
 // The agent's control socket: `keyvnet key …` sends its security-key operations here when an agent
 // runs, so the agent, which owns the key, runs them with its own prompter (the GUI's touch window and
-// PIN dialog, or the headless terminal) and the command prints the progress it is told.
+// PIN dialog, or the headless terminal) and the command prints the progress it is told. `keyvnet diag`
+// asks here for the key check (key/list) and, with --auth, for its sign-ins' login signatures
+// (key/sign-userauth), which the sign service checks exactly as it checks the daemon's key/sign.
 //
 // - Per-user socket (app/ssh/socket-path.ts defaultControlSocketPath), 0600 in a private 0700
 //   directory; only our own uid is served, read from the kernel (peer credentials) before a byte is
@@ -32,6 +34,7 @@ import {
   type KeyOpContext,
 } from './key-operations';
 import type { PromptNote, WatchedPrompter } from './prompt-watch';
+import type { SignService } from './sign-service';
 
 export const HELLO_TIMEOUT_MS = 5000;
 /** A whole operation: queueing, two PIN entries and a touch (the key's own timeout is 120 s). */
@@ -47,6 +50,8 @@ export interface ControlServerOptions {
   prompts: WatchedPrompter;
   version: string;
   log: (level: 'info' | 'warn' | 'error', msg: string) => void;
+  /** Signs the logins of `keyvnet diag --auth` (the daemon's own checks); absent: refused. */
+  logins?: Pick<SignService, 'signLogin'>;
   /** Seams for tests: the peer's credentials, the uid served (default: ours), the deadline. */
   peerOf?: (socket: Socket) => Peer;
   allowUid?: number;
@@ -194,6 +199,17 @@ export class ControlServer {
           fileName: r.fileName,
         })),
       })),
+    );
+    rpc.handle('key/sign-userauth', (p, signal) =>
+      this.run(client, 'key/sign-userauth', signal, async (op) => {
+        const logins = this.opts.logins;
+        if (!logins) throw rpcFailure('this agent signs no logins for keyvnet commands', 'unsupported');
+        const req = { bastion: p.bastion, publicKey: p.publicKey, data: Buffer.from(p.data, 'base64') };
+        // The purpose is this operation's, so its touch and PIN prompts reach the command as progress.
+        const signal = op.signal ?? AbortSignal.timeout(OP_DEADLINE_MS);
+        const sig = await logins.signLogin(req, signal, (login) => op.purpose(login.what, login));
+        return { signature: sig.toString('base64') };
+      }),
     );
   }
 

@@ -1,5 +1,6 @@
-// `keyvnet key …` through the running agent: connect to its control socket (app/agent/control-server.ts)
-// when it answers, else null (the command then uses the key itself, with prompts on this terminal).
+// `keyvnet key …` and `keyvnet diag` through the running agent: connect to its control socket
+// (app/agent/control-server.ts) when it answers, else null (the command then uses the key itself, with
+// prompts on this terminal).
 // The agent owns the key and prompts on its own screen; we print the progress notes it sends. The
 // socket must be served by our own uid (kernel peer credentials), as the daemon's must be by root.
 import { connect, type Socket } from 'node:net';
@@ -26,6 +27,18 @@ export function controlSocketOf(ctx: CliContext, g: GlobalOptions): string {
 
 /** The agent's control connection, or null when no agent answers there (or with --no-agent). */
 export async function connectAgent(ctx: CliContext, g: GlobalOptions): Promise<RpcPeer | null> {
+  return (await openAgent(ctx, g))?.peer ?? null;
+}
+
+/** A control connection said hello to, with the agent's pid (from the kernel) and the socket's path. */
+export interface AgentConnection {
+  peer: RpcPeer;
+  pid: number;
+  path: string;
+}
+
+/** As connectAgent, with who answered. */
+export async function openAgent(ctx: CliContext, g: GlobalOptions): Promise<AgentConnection | null> {
   if (g.agent === false) return null;
   const path = controlSocketOf(ctx, g);
   const socket = await openSocket(path);
@@ -53,7 +66,29 @@ export async function connectAgent(ctx: CliContext, g: GlobalOptions): Promise<R
       'Use --no-agent to use the security key from this terminal instead.',
     ]);
   }
-  return peer;
+  return { peer, pid: who.pid, path };
+}
+
+/**
+ * One request at the agent on a connection of its own, closed after it, for a command that asks
+ * several things over a while (`keyvnet diag`): the agent closes a connection that asks nothing for a
+ * minute, and a diag's checks between two requests may take that long. Errors are the agent's
+ * RpcErrors (its reason kept), or a sentence when it no longer answers.
+ */
+export async function askAgent<M extends RequestMethod>(
+  ctx: CliContext,
+  g: GlobalOptions,
+  method: M,
+  params: ParamsOf<M>,
+  signal?: AbortSignal,
+): Promise<ResultOf<M>> {
+  const peer = await connectAgent(ctx, g);
+  if (!peer) throw new Error(`the KeyVNet agent no longer answers at ${controlSocketOf(ctx, g)}`);
+  try {
+    return await peer.request(method, params, { signal, timeoutMs: OP_DEADLINE_MS + 30_000 });
+  } finally {
+    peer.close('done');
+  }
 }
 
 /**

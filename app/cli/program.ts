@@ -27,9 +27,12 @@ export function buildProgram(runner: Runner): Command {
     .option('--config <path>', 'the config file (default: $KEYVNET_CONFIG or the platform default)')
     .option(
       '--agent-socket <path>',
-      "the running agent's control socket: key commands prompt there (default: $KEYVNET_AGENT_SOCKET or the platform default)",
+      "the running agent's control socket: key commands and diag prompt there (default: $KEYVNET_AGENT_SOCKET or the platform default)",
     )
-    .option('--no-agent', 'key commands use the security key from this terminal even when an agent runs')
+    .option(
+      '--no-agent',
+      'key commands and diag use the security key from this terminal even when an agent runs',
+    )
     .addHelpText('after', `\n${EXIT_CODE_HELP}\n`)
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()

@@ -1,6 +1,6 @@
-// The security key for `keyvnet key …` when no agent runs (or with --no-agent): the command opens the
-// key itself, with prompts on this terminal. With a running agent the operations go to it instead
-// (agent-link.ts). KEYVNET_VIRTUAL_KEY=<state file> uses the project's virtual authenticator instead
+// The security key for `keyvnet key …` and `diag` when no agent runs (or with --no-agent): the command
+// opens the key itself, with prompts on this terminal. With a running agent the operations go to it
+// instead (agent-link.ts). KEYVNET_VIRTUAL_KEY=<state file> uses the project's virtual authenticator instead
 // of node-hid: tests and the Linux demo only.
 import { listSecurityKeys, openSecurityKey } from '../fido';
 import type { UserPrompter } from '../fido/api';

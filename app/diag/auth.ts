@@ -4,7 +4,7 @@
 // touch. The sessions stay open until the report is done (a jump serves the bastions behind it).
 import type { BastionConfig } from '../config/types';
 import { fingerprint } from '../ssh/keys';
-import { JumpError, KeyFileError, type BastionPaths } from './bastion-paths';
+import { JumpError, KeyFileError, SignRefusedError, type BastionPaths } from './bastion-paths';
 import { check, type CheckResult } from './types';
 
 export async function authCheck(b: BastionConfig, paths: BastionPaths): Promise<CheckResult> {
@@ -24,6 +24,14 @@ export async function authCheck(b: BastionConfig, paths: BastionPaths): Promise<
         'skip',
         [err.message],
         'Sign-in needs the private sk key file (not only the .pub).',
+      );
+    if (err instanceof SignRefusedError)
+      return check(
+        id,
+        title,
+        'fail',
+        [err.message],
+        `The running KeyVNet agent signs sign-ins only to the bastions of its own config, with the key configured there: run keyvnet diag with the agent's config, or with --no-agent to sign in with the security key from this terminal.`,
       );
     if (err instanceof JumpError)
       return check(id, title, 'skip', [err.message], `See the checks of bastion ${err.jump}.`);

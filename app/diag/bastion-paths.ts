@@ -3,17 +3,17 @@
 // session signed in (a touch, and the PIN for verify-required keys), so it exists only under
 // `--auth`; without it a jumped bastion cannot be checked and the report says why. Sessions are
 // opened with the daemon's own session code (host key checked before anything is signed), once per
-// bastion: the session of a jump serves every bastion behind it and its own sign-in check.
+// bastion: the session of a jump serves every bastion behind it and its own sign-in check. The login
+// signature comes from a LoginSigner: the running agent (which checks and prompts as for the daemon),
+// or the security key opened by the command itself (app/cli/diag-keys.ts chooses).
 import { readFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { BastionSession } from '../../systemext/ssh/session';
 import type { BastionSpec } from '../../systemext/ssh/types';
 import type { BastionConfig } from '../config/types';
-import type { SecurityKey } from '../fido/api';
 import { readPrivateKeyFile } from '../ssh/keyfile';
 import { publicKeyLine, type SkKey } from '../ssh/keys';
-import { signWithSkKey } from '../ssh/signer';
 
 /** A sign-in: touch, PIN, key exchange over a jump chain. */
 export const SIGN_IN_DEADLINE_MS = 90_000;
@@ -32,6 +32,20 @@ export interface SignedIn {
   key: SkKey;
   /** Signatures (touches) the sign-in took. */
   signatures: number;
+}
+
+/** Who signs the login of a sign-in (a touch, and the PIN for verify-required keys). */
+export interface LoginSigner {
+  /**
+   * The SSH signature of `data`, the publickey userauth request of a sign-in to `bastion` as its
+   * user with `key`. Rejects with SignRefusedError when the signer will not sign it at all.
+   */
+  sign(bastion: BastionConfig, key: SkKey, data: Buffer, signal: AbortSignal): Promise<Buffer>;
+}
+
+/** The signer refused the login (e.g. the running agent's config has no such bastion): nothing was signed. */
+export class SignRefusedError extends Error {
+  override name = 'SignRefusedError';
 }
 
 /** The private key file could not be read: nothing was signed. */
@@ -55,12 +69,12 @@ export class BastionPaths {
 
   constructor(
     private readonly bastions: Map<string, DiagBastion>,
-    /** The security key for sign-ins (`--auth`), or null: no sign-in, no jumps. */
-    private readonly securityKey: (() => Promise<SecurityKey>) | null,
+    /** Who signs the sign-ins (`--auth`), or null: no sign-in, no jumps. */
+    private readonly signer: LoginSigner | null,
   ) {}
 
   get canSignIn(): boolean {
-    return this.securityKey !== null;
+    return this.signer !== null;
   }
 
   /** A stream to `to`'s SSH port: TCP, or a channel through its jump's signed-in session. */
@@ -93,8 +107,8 @@ export class BastionPaths {
 
   private async open_(name: string, depth: number): Promise<SignedIn> {
     if (depth > MAX_JUMPS) throw new Error(`more than ${MAX_JUMPS} jumps (a loop?)`);
-    const securityKey = this.securityKey;
-    if (!securityKey) throw new Error('signing in needs --auth');
+    const signer = this.signer;
+    if (!signer) throw new Error('signing in needs --auth');
     const d = this.bastions.get(name);
     if (!d) throw new Error(`no bastion "${name}" in the config`);
     const b = d.config;
@@ -118,6 +132,7 @@ export class BastionPaths {
     };
     const sock = await this.open(b, depth);
     let signatures = 0;
+    let refused: SignRefusedError | null = null;
     const session = await BastionSession.open({
       spec,
       signal: AbortSignal.timeout(SIGN_IN_DEADLINE_MS),
@@ -125,12 +140,15 @@ export class BastionPaths {
       onSign: () => signatures++,
       bridge: {
         bastion: async () => spec,
-        sign: async (req, s) =>
-          signWithSkKey(await securityKey(), key, req.data, {
-            purpose: { what: 'ssh-login', bastion: b.name, host: b.host, user: b.user, requester: 'app' },
-            signal: s,
+        sign: (req, s) =>
+          signer.sign(b, key, req.data, s).catch((err: unknown) => {
+            if (err instanceof SignRefusedError) refused = err;
+            throw err;
           }),
       },
+    }).catch((err: unknown) => {
+      // The session words it "signing in … failed"; a refusal is said as the signer said it.
+      throw refused ?? err;
     });
     return { session, key, signatures };
   }

@@ -10,10 +10,9 @@ import type { BastionConfig, UserConfig } from '../config/types';
 import { AgentClient } from '../ssh/agent-client';
 import { readPrivateKeyFile } from '../ssh/keyfile';
 import { SSH_SK_USER_VERIFICATION_REQD } from '../ssh/keys';
-import type { SecurityKey } from '../fido/api';
 import { authCheck } from './auth';
 import { checkBastion } from './bastion';
-import { BastionPaths, type DiagBastion } from './bastion-paths';
+import { BastionPaths, type DiagBastion, type LoginSigner } from './bastion-paths';
 import { realExec, type Exec } from './exec';
 import type { KeyInfo } from './key-info';
 import { lookupCheck, type Lookup } from './resolver';
@@ -37,10 +36,12 @@ export interface DiagOptions {
   exec?: Exec;
   /** The plugged-in security keys and what they say (no touch); omitted = the key check is skipped. */
   securityKeys?: () => Promise<PluggedKeyInfo[]>;
+  /** Where the keys were asked, a line of the key check's evidence ("asked through the KeyVNet agent …"). */
+  keysVia?: string;
   /** The uid the daemon must run as (0). */
   daemonUid?: number;
-  /** `--auth`: sign in to each bastion with this key (a touch each); omitted = no sign-in. */
-  authKey?: () => Promise<SecurityKey>;
+  /** `--auth`: sign in to each bastion, the logins signed by this (a touch each); omitted = no sign-in. */
+  signer?: LoginSigner;
   /** Called before each group of checks, e.g. to print "checking routes…". */
   onProgress?: (what: string) => void;
 }
@@ -168,7 +169,7 @@ export async function runDiagnostics(opts: DiagOptions): Promise<DiagReport> {
   const targets = new Map<string, DiagBastion>();
   for (const b of config?.bastions ?? [])
     targets.set(b.name, { config: b, expectedKeys: expectedHostKeys(b) });
-  const paths = new BastionPaths(targets, opts.authKey ?? null);
+  const paths = new BastionPaths(targets, opts.signer ?? null);
   try {
     for (const { config: b, expectedKeys } of targets.values()) {
       progress(`bastion ${b.name}`);
@@ -180,7 +181,7 @@ export async function runDiagnostics(opts: DiagOptions): Promise<DiagReport> {
       );
       checks.push(...results);
       // Sign in only when asked, and only where the host key is the expected one.
-      if (opts.authKey && results.find((c) => c.id === `bastion.${b.name}.hostkey`)?.status === 'ok')
+      if (opts.signer && results.find((c) => c.id === `bastion.${b.name}.hostkey`)?.status === 'ok')
         checks.push(await authCheck(b, paths));
     }
   } finally {
@@ -188,7 +189,7 @@ export async function runDiagnostics(opts: DiagOptions): Promise<DiagReport> {
   }
 
   progress('security key');
-  checks.push(...(await keyChecks(opts.securityKeys, config)));
+  checks.push(...(await keyChecks(opts.securityKeys, config, opts.keysVia)));
 
   const summary: Record<CheckStatus, number> = { ok: 0, warn: 0, fail: 0, skip: 0 };
   for (const c of checks) summary[c.status]++;
@@ -252,19 +253,21 @@ async function agentCheck(socket: string): Promise<CheckResult> {
 async function keyChecks(
   list: DiagOptions['securityKeys'],
   config: UserConfig | null,
+  via: string | undefined,
 ): Promise<CheckResult[]> {
   const title = 'Security key';
   if (!list) return [check('key', title, 'skip', ['not checked here'])];
   const needed = (config?.bastions.length ?? 0) > 0;
+  const where = via !== undefined ? [via] : [];
   const keys = await list().catch((err: Error) => err);
-  if (keys instanceof Error) return [check('key', title, 'fail', [keys.message])];
+  if (keys instanceof Error) return [check('key', title, 'fail', [keys.message, ...where])];
   if (keys.length === 0) {
     return [
       check(
         'key',
         title,
         needed ? 'fail' : 'skip',
-        ['no security key plugged in'],
+        ['no security key plugged in', ...where],
         needed ? 'Plug in your security key: bastions need it to sign you in.' : null,
       ),
     ];
@@ -273,7 +276,15 @@ async function keyChecks(
   keys.forEach((k, i) => {
     const id = keys.length === 1 ? 'key' : `key.${i}`;
     if (k.info === null) {
-      out.push(check(id, `${title} ${k.path}`, 'fail', [k.error ?? 'cannot open it'], 'Re-insert the key.'));
+      out.push(
+        check(
+          id,
+          `${title} ${k.path}`,
+          'fail',
+          [k.error ?? 'cannot open it', ...where],
+          'Re-insert the key.',
+        ),
+      );
       return;
     }
     const info = k.info;
@@ -281,6 +292,7 @@ async function keyChecks(
       `${info.label} (${info.kind}${info.versions.length ? `, ${info.versions.join(' ')}` : ''})`,
       `PIN: ${info.pinSet === null ? 'not supported' : info.pinSet ? `set, ${info.pinRetries} retries left` : 'not set'}`,
       `credProtect: ${info.credProtect ? 'supported' : 'not supported'}; resident keys: ${info.residentKeys ? 'yes' : 'no'}`,
+      ...where,
     ];
     let status: CheckStatus = 'ok';
     const fixes: string[] = [];

@@ -6,7 +6,7 @@
 //   app: hello.corp.test 100.64.12.34 fd12:...::64.12.34
 //   event: connection hello.corp.test:80 via direct | event: refused ... | event: dns-miss ...
 //   prompt: touch Touch your security key to connect to corp (bastion.corp.example.com) | prompt: done
-//   control: /run/user/1000/keyvnet/control.sock   (keyvnet key … runs here; its prompts are these)
+//   control: /run/user/1000/keyvnet/control.sock   (keyvnet key … and diag run here; their prompts are these)
 // Prompts go to the terminal (stderr; the PIN is read from stdin). Stops cleanly on SIGINT/SIGTERM:
 // VNet goes down with it.
 import { AgentCore, stderrAgentLog, type AgentOptions } from '../agent/agent';

@@ -5,8 +5,9 @@
 // the outer one (`jump`), healthy and with a changed host key. Needs root (skips on a laptop, must
 // run under CI=true).
 import { expect } from 'chai';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { Exit } from '../../app/cli/exit-codes';
 import type { CheckResult, DiagReport } from '../../app/diag';
@@ -15,13 +16,16 @@ import type { UserPrompter } from '../../app/fido/api';
 import { Ctap2SecurityKey } from '../../app/fido/security-key';
 import { enrollSkKey } from '../../app/ssh/enroll';
 import { writePrivateKeyFile } from '../../app/ssh/keyfile';
-import { authorizedKeysLine, publicKeyLine, SK_ECDSA_TYPE } from '../../app/ssh/keys';
+import { authorizedKeysLine, publicKeyLine, SK_ECDSA_TYPE, type SkKey } from '../../app/ssh/keys';
+import { SshWriter } from '../../app/ssh/wire';
+import { PROTOCOL_VERSION } from '../../ipc/messages';
+import { RpcError, RpcPeer } from '../../ipc/rpc';
 import { Lines } from '../helpers/lines';
 import { NetNs } from '../helpers/netns';
 import { requireNetns } from '../helpers/privileges';
 import { ADDR, INNER_SSH_PORT, SSH_PORT, Topology } from '../helpers/topology';
 import { enrollKeyFiles } from '../helpers/virtual-user';
-import { DEFAULT_RESOLV, directHelloConfig, VNetStack } from '../helpers/vnet-stack';
+import { AGENT_MAIN, DEFAULT_RESOLV, directHelloConfig, VNetStack } from '../helpers/vnet-stack';
 import { keyvnetIn } from './cli-run';
 import { TestSshd } from './fixtures/ssh/sshd';
 
@@ -92,7 +96,12 @@ describe('keyvnet diag on healthy and broken set-ups (root, netns)', function ()
     stack.writeConfig(config(bastion('corp', sshd.port, hostKey, keyPath)));
     const agentSock = join(dir, 'agent', 'agent.sock');
     mkdirSync(join(dir, 'agent'), { mode: 0o700 });
-    env = { KEYVNET_SSH_AUTH_SOCK: agentSock, KEYVNET_VIRTUAL_KEY: join(dir, 'vk-pin.json') };
+    env = {
+      KEYVNET_SSH_AUTH_SOCK: agentSock,
+      KEYVNET_VIRTUAL_KEY: join(dir, 'vk-pin.json'),
+      // The agent here serves no control socket: the command opens the (virtual) key itself.
+      KEYVNET_AGENT_SOCKET: join(dir, 'no-control.sock'),
+    };
     await stack.startDaemon();
     await stack.startAgent(['--ssh-agent-socket', agentSock]);
     await stack.agentLines.next(/^vnet: up /);
@@ -277,6 +286,7 @@ describe('keyvnet diag of a bastion behind a jump (root, three namespaces)', fun
   let topo: Topology;
   let statePath: string;
   let keyFile: string;
+  let userKey: SkKey;
 
   /** corp (the bastion) and inner (the intranet's sshd, reachable only through corp). */
   const jumpConfig = (innerHostKey: string): string => `
@@ -298,18 +308,35 @@ key = "${keyFile}"
 host_keys = ["${topo.sshd.hostKeyLine}"]
 `;
 
-  /** diag --json in the laptop namespace (no daemon there: only the bastion checks matter here). */
-  const diagIn = async (configText: string, auth: boolean) => {
+  /**
+   * diag --json in the laptop namespace (no daemon there: only the bastion and key checks matter
+   * here). No agent answers at `control` unless a test starts one; the command's own key is `ownKey`.
+   */
+  const diagIn = async (
+    configText: string,
+    auth: boolean,
+    { control = join(topo.dir, 'no-control.sock'), ownKey = statePath, globals = [] as string[] } = {},
+  ) => {
     const path = join(topo.dir, `config-${Math.random().toString(36).slice(2)}.toml`);
     writeFileSync(path, configText);
-    const args = ['--socket', join(topo.dir, 'no-daemon.sock'), '--config', path, 'diag', '--json'];
+    const args = [
+      ...globals,
+      '--agent-socket',
+      control,
+      '--socket',
+      join(topo.dir, 'no-daemon.sock'),
+      '--config',
+      path,
+      'diag',
+      '--json',
+    ];
     const r = await keyvnetIn(topo.laptop, auth ? [...args, '--auth'] : args, {
-      KEYVNET_VIRTUAL_KEY: statePath,
+      KEYVNET_VIRTUAL_KEY: ownKey,
       KEYVNET_SSH_AUTH_SOCK: join(topo.dir, 'no-agent.sock'),
     });
     const report = JSON.parse(r.stdout) as DiagReport;
     const by = (id: string): CheckResult | undefined => report.checks.find((c) => c.id === id);
-    return { by, stderr: r.stderr };
+    return { by, stderr: r.stderr, code: r.code };
   };
 
   before(async function () {
@@ -318,6 +345,7 @@ host_keys = ["${topo.sshd.hostKeyLine}"]
     statePath = join(topo.dir, 'vk.json');
     keyFile = join(topo.dir, 'keys', 'id_ecdsa_sk');
     const [key] = await enrollKeyFiles(statePath, [{ file: keyFile, comment: 'jump@test' }]);
+    userKey = key;
     topo.sshd.setAuthorizedKeys([authorizedKeysLine(key)]);
     topo.innerSshd!.setAuthorizedKeys([authorizedKeysLine(key)]);
   });
@@ -384,5 +412,174 @@ host_keys = ["${topo.sshd.hostKeyLine}"]
     expect(by('bastion.inner.auth')).to.equal(undefined);
     expect(by('bastion.corp.auth')?.status).to.equal('ok');
     expect(topo.innerSshd!.logText.slice(innerMark)).not.to.contain('Accepted publickey');
+  });
+
+  describe('through the running agent (headless, in the laptop namespace)', () => {
+    let agent: ChildProcess;
+    let agentLines: Lines;
+    let control: string;
+    /** The command's own virtual key: it holds no credential, so only the agent's key can sign in. */
+    let commandKey: string;
+    const esc = (t: string): string => t.replace(/[.()]/g, (c) => `\\${c}`);
+
+    before(async () => {
+      control = join(topo.dir, 'run', 'control.sock');
+      commandKey = join(topo.dir, 'command-vk.json');
+      const agentConfig = join(topo.dir, 'agent-config.toml');
+      writeFileSync(agentConfig, jumpConfig(topo.innerSshd!.hostKeyLine));
+      agent = topo.laptop.spawnNode(AGENT_MAIN, [
+        '--headless',
+        '--config',
+        agentConfig,
+        '--daemon-socket',
+        join(topo.dir, 'no-daemon.sock'),
+        '--ssh-agent-socket',
+        'none',
+        '--agent-socket',
+        control,
+        '--virtual-key',
+        statePath,
+        '--virtual-touch',
+        'auto',
+      ]);
+      agentLines = new Lines(agent);
+      await agentLines.next(/^control: /);
+    });
+
+    after(async () => {
+      if (agent && agent.exitCode === null && agent.signalCode === null) {
+        const gone = new Promise((resolve) => agent.once('exit', resolve));
+        agent.kill('SIGTERM');
+        await gone;
+      }
+    });
+
+    it('--auth: the agent signs every sign-in after its own touch prompts; the command prints what it asks', async () => {
+      agentLines.skipAll();
+      const { by, stderr } = await diagIn(jumpConfig(topo.innerSshd!.hostKeyLine), true, {
+        control,
+        ownKey: commandKey,
+      });
+      for (const id of [
+        'bastion.corp.auth',
+        'bastion.inner.reachable',
+        'bastion.inner.hostkey',
+        'bastion.inner.auth',
+      ])
+        expect(by(id)?.status, `${id}: ${JSON.stringify(by(id))}`).to.equal('ok');
+      expect(by('bastion.inner.auth')!.evidence[0]).to.contain(' through corp (1 signature)');
+      // The touches were asked by the agent, on its own output, for this command.
+      const corp = `Touch your security key to connect to corp (${ADDR.bastionOuter})`;
+      const inner = `Touch your security key to connect to inner (${ADDR.intranet})`;
+      await agentLines.next(new RegExp(`^prompt: touch ${esc(corp)}$`));
+      await agentLines.next(new RegExp(`^prompt: touch ${esc(inner)}$`));
+      await agentLines.nextErr(
+        new RegExp(
+          `signed a login to root@${esc(ADDR.bastionOuter)} for bastion corp \\(for keyvnet, pid \\d+\\)`,
+        ),
+      );
+      // The command printed what the agent asked, and asked nothing itself.
+      expect(stderr).to.contain(`The KeyVNet agent asks: ${corp}\n`);
+      expect(stderr).to.contain(`The KeyVNet agent asks: ${inner}\n`);
+      expect(stderr).not.to.match(/^Touch your security key/m);
+      // The key check is the agent's key, and says so.
+      const key = by('key')!;
+      expect(key.evidence[0]).to.match(/^KeyVNet virtual key \(ctap2/);
+      expect(key.evidence).to.include(`asked through the KeyVNet agent (pid ${agent.pid}, ${control})`);
+
+      // In text: the progress lines and the agent's words, in order, on the command's stderr.
+      const configPath = join(topo.dir, 'agent-config.toml');
+      const text = await keyvnetIn(
+        topo.laptop,
+        [
+          '--agent-socket',
+          control,
+          '--socket',
+          join(topo.dir, 'none.sock'),
+          '--config',
+          configPath,
+          'diag',
+          '--auth',
+        ],
+        { KEYVNET_VIRTUAL_KEY: commandKey, KEYVNET_SSH_AUTH_SOCK: join(topo.dir, 'no-agent.sock') },
+      );
+      expect(text.stderr).to.contain(
+        `checking bastion inner…\nThe KeyVNet agent asks: ${corp}\nThe KeyVNet agent asks: ${inner}\nchecking bastion corp…\n`,
+      );
+      expect(text.stdout).to.match(/\[ok {2}\] Bastion inner: sign-in as root with the security key\n/);
+    });
+
+    it('a bastion the agent does not have is refused with a clear error, before any prompt', async () => {
+      agentLines.skipAll();
+      const mark = agentLines.all.length;
+      const stranger = `
+[[bastion]]
+name = "stranger"
+host = "${ADDR.bastionOuter}"
+port = ${SSH_PORT}
+user = "root"
+key = "${keyFile}"
+host_keys = ["${topo.sshd.hostKeyLine}"]
+`;
+      const { by, stderr } = await diagIn(stranger, true, { control, ownKey: commandKey });
+      expect(by('bastion.stranger.hostkey')?.status).to.equal('ok');
+      const c = by('bastion.stranger.auth')!;
+      expect(c.status).to.equal('fail');
+      expect(c.evidence).to.deep.equal([
+        'the KeyVNet agent is refusing to sign: no bastion "stranger" in the configuration',
+      ]);
+      expect(c.fix).to.contain('--no-agent');
+      await agentLines.nextErr(/refused to sign a login: no bastion "stranger" in the configuration/);
+      expect(agentLines.all.slice(mark).filter((l) => l.startsWith('prompt: '))).to.deep.equal([]);
+      expect(stderr).not.to.contain('asks');
+    });
+
+    it('data that is not an SSH login (a file signature) is refused at the control socket', async () => {
+      const s = connect(control);
+      await new Promise((resolve, reject) => s.once('connect', resolve).once('error', reject));
+      const peer = new RpcPeer(s, { peerName: 'the agent' });
+      try {
+        await peer.request('hello', {
+          protocol: PROTOCOL_VERSION,
+          version: 'test',
+          role: 'cli',
+          pid: process.pid,
+        });
+        // What `ssh-keygen -Y sign` has signed: the SSHSIG preamble, namespace "file", a hash.
+        const sshsig = Buffer.concat([
+          Buffer.from('SSHSIG'),
+          new SshWriter()
+            .string(Buffer.from('file'))
+            .string(Buffer.alloc(0))
+            .string(Buffer.from('sha512'))
+            .string(Buffer.alloc(64, 1))
+            .toBuffer(),
+        ]);
+        const err = await peer
+          .request('key/sign-userauth', {
+            bastion: 'corp',
+            publicKey: publicKeyLine(userKey),
+            data: sshsig.toString('base64'),
+          })
+          .catch((e: unknown) => e);
+        expect(err).to.be.instanceOf(RpcError);
+        expect((err as RpcError).reason).to.equal('not-a-login');
+        expect((err as RpcError).message).to.match(/^refusing to sign: /);
+      } finally {
+        peer.close('done');
+      }
+      expect(agent.exitCode).to.equal(null);
+    });
+
+    it('--no-agent: the command asks its own key even while the agent runs', async () => {
+      const mark = agentLines.errLines.length;
+      const { by } = await diagIn(jumpConfig(topo.innerSshd!.hostKeyLine), false, {
+        control,
+        ownKey: commandKey,
+        globals: ['--no-agent'],
+      });
+      expect(by('key')!.evidence).to.include('opened by this command (--no-agent)');
+      expect(agentLines.errLines.slice(mark).filter((l) => l.includes('control: key/'))).to.deep.equal([]);
+    });
   });
 });

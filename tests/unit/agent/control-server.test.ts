@@ -130,6 +130,17 @@ describe('agent control socket (ControlServer)', () => {
     b.close('done');
   });
 
+  it('key/sign-userauth: an agent without a sign service refuses it, and says so', async () => {
+    const a = await open();
+    const err = await a
+      .request('key/sign-userauth', { bastion: 'corp', publicKey: 'x', data: '' })
+      .catch((e: RpcError) => e);
+    expect(err).to.be.instanceOf(RpcError);
+    expect((err as RpcError).reason).to.equal('unsupported');
+    expect((err as RpcError).message).to.equal('this agent signs no logins for keyvnet commands');
+    a.close('done');
+  });
+
   it('a command that disconnects ends its operation: the prompt closes', async () => {
     const a = await open();
     const pending = a.request('key/set-pin', {}, { timeoutMs: 30_000 }).catch(() => 'gone');

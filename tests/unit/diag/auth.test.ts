@@ -7,7 +7,7 @@ import { SK_ECDSA_TYPE } from '../../../app/ssh/keys';
 import type { BastionConfig } from '../../../app/config/types';
 import { authCheck } from '../../../app/diag/auth';
 import { checkBastion } from '../../../app/diag/bastion';
-import { BastionPaths } from '../../../app/diag/bastion-paths';
+import { BastionPaths, type LoginSigner } from '../../../app/diag/bastion-paths';
 
 const base: BastionConfig = {
   name: 'corp',
@@ -22,7 +22,7 @@ const base: BastionConfig = {
   maxSessionAgeSec: 0,
   jump: null,
 };
-const noKey = () => Promise.reject(new Error('the key must not be used'));
+const noKey: LoginSigner = { sign: () => Promise.reject(new Error('the key must not be used')) };
 const pathsOf = (...bs: BastionConfig[]) =>
   new BastionPaths(new Map(bs.map((b) => [b.name, { config: b, expectedKeys: [] }])), noKey);
 
