@@ -8,7 +8,6 @@
 import { expect } from 'chai';
 import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
 import { join } from 'node:path';
 import type { Ctap2SecurityKey } from '../../app/fido';
 import { openVirtualSecurityKey, VirtualAuthenticator } from '../../app/fido/testing';
@@ -17,6 +16,7 @@ import { writePrivateKeyFile } from '../../app/ssh/keyfile';
 import { authorizedKeysLine, type SkKey } from '../../app/ssh/keys';
 import { requireNetns, requireOrSkip } from '../helpers/privileges';
 import { ADDR, ECHO_PORT, HTTP_PORT, PAGE, Topology } from '../helpers/topology';
+import { virtualKeyControl } from '../helpers/virtual-user';
 import { VNetStack } from '../helpers/vnet-stack';
 import { keyvnetIn } from './cli-run';
 import {
@@ -75,28 +75,8 @@ function configText(keyPath: string, pinKeyPath: string, hostKey: string): strin
 }
 
 /** One line to the agent's --virtual-key-control socket; its answer. */
-function keyControl(path: string, command: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const sock = connect(path);
-    let got = '';
-    const guard = setTimeout(() => {
-      sock.destroy();
-      reject(new Error(`no answer to "${command}" on ${path}`));
-    }, GUARD_MS);
-    sock.on('connect', () => sock.write(`${command}\n`));
-    sock.on('data', (d: Buffer) => {
-      got += d.toString();
-      if (!got.includes('\n')) return;
-      clearTimeout(guard);
-      sock.end();
-      resolve(got.trim());
-    });
-    sock.on('error', (err) => {
-      clearTimeout(guard);
-      reject(err);
-    });
-  });
-}
+const keyControl = (path: string, command: string): Promise<string> =>
+  virtualKeyControl(path, command, GUARD_MS);
 
 describe('menu-bar app with the real daemon, sshd and virtual key (root, Xvfb + trayer)', function () {
   this.timeout(300_000);
