@@ -9,9 +9,10 @@
 // - The agent is pinged every second; when it stops answering or disconnects, VNet goes down
 //   (routes, addresses and resolver configuration removed) within a few seconds.
 import { chmodSync, lstatSync, mkdirSync, unlinkSync } from 'node:fs';
-import { createServer, type Server, type Socket } from 'node:net';
+import type { Server, Socket } from 'node:net';
 import { ErrorCodes, PROTOCOL_VERSION, type RequestMethod } from '../ipc/messages';
-import { socketPeer, type Peer } from '../ipc/peer';
+import type { Peer } from '../ipc/peer';
+import { closeListener, listenForPeers } from '../ipc/peer-listener';
 import { RpcError, RpcPeer } from '../ipc/rpc';
 import { daemonSocketPath } from '../ipc/socket-path';
 import type { DaemonSettings } from './daemon-config';
@@ -73,53 +74,28 @@ export class AgentServer {
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
     }
-    const server = createServer({ pauseOnConnect: true }, (s) => this.accept(s));
-    server.maxConnections = MAX_CONNECTIONS;
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(path, () => {
-        server.off('error', reject);
-        resolve();
-      });
+    // Anyone may connect (0666 lets the user's agent in); the kernel's uid decides who is served.
+    this.server = await listenForPeers(path, {
+      name: 'daemon socket',
+      mode: 0o666,
+      maxConnections: MAX_CONNECTIONS,
+      allowed: (uid) => uid === this.settings.allowUid || uid === 0,
+      serving: `uid ${this.settings.allowUid}`,
+      log: this.opts.log,
+      peerOf: this.opts.peerOf,
+      onPeer: (socket, peer) => this.accept(socket, peer),
     });
-    // Anyone may connect; the uid check (below) decides who is served. 0666 lets the user's agent in.
-    chmodSync(path, 0o666);
-    server.on('error', (err) => this.opts.log('error', `daemon socket: ${err.message}`));
-    this.server = server;
   }
 
   async close(): Promise<void> {
     for (const c of this.clients) c.rpc.close('daemon stopping');
     const server = this.server;
     this.server = null;
-    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
-    try {
-      unlinkSync(this.socketPath);
-    } catch {
-      /* already gone */
-    }
+    await closeListener(server, this.socketPath);
   }
 
-  private accept(socket: Socket): void {
-    let peer: Peer;
-    try {
-      peer = (this.opts.peerOf ?? socketPeer)(socket);
-    } catch (err) {
-      this.opts.log(
-        'warn',
-        `daemon socket: cannot read the peer's credentials (${(err as Error).message}): closed`,
-      );
-      socket.destroy();
-      return;
-    }
-    if (peer.uid !== this.settings.allowUid && peer.uid !== 0) {
-      this.opts.log(
-        'warn',
-        `daemon socket: refused pid ${peer.pid} of uid ${peer.uid} (serving uid ${this.settings.allowUid} only)`,
-      );
-      socket.destroy();
-      return;
-    }
+  /** An allowed peer (./ipc/peer-listener checked its uid), still paused. */
+  private accept(socket: Socket, peer: Peer): void {
     const rpc = new RpcPeer(socket, { peerName: `pid ${peer.pid}`, log: this.opts.log });
     const client: Client = { rpc, peer, role: null };
     this.clients.add(client);

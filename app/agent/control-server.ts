@@ -12,11 +12,11 @@
 // - No PIN crosses the socket: the agent asks for it. One operation at a time; a second waits (and
 //   is told so). Each has a deadline, and ends when its command cancels it or disconnects. A command
 //   that asks nothing for IDLE_TIMEOUT_MS is closed.
-import { chmodSync, unlinkSync } from 'node:fs';
-import { createServer, type Server, type Socket } from 'node:net';
+import type { Server, Socket } from 'node:net';
 import { dirname } from 'node:path';
 import { ErrorCodes, PROTOCOL_VERSION } from '../../ipc/messages';
-import { socketPeer, type Peer } from '../../ipc/peer';
+import type { Peer } from '../../ipc/peer';
+import { closeListener, listenForPeers } from '../../ipc/peer-listener';
 import { RpcError, RpcPeer, rpcFailure } from '../../ipc/rpc';
 import type { Purpose } from '../fido/api';
 import { SerialChain } from '../fido/serial';
@@ -83,18 +83,17 @@ export class ControlServer {
   async listen(path: string): Promise<void> {
     ensurePrivateDirectory(dirname(path));
     await removeStaleSocket(path);
-    const server = createServer({ pauseOnConnect: true }, (s) => this.accept(s));
-    server.maxConnections = MAX_CONNECTIONS;
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(path, () => {
-        server.off('error', reject);
-        resolve();
-      });
+    const uid = this.opts.allowUid ?? process.getuid?.() ?? 0;
+    this.server = await listenForPeers(path, {
+      name: 'control socket',
+      mode: 0o600,
+      maxConnections: MAX_CONNECTIONS,
+      allowed: (peerUid) => peerUid === uid,
+      serving: `uid ${uid}`,
+      log: this.opts.log,
+      peerOf: this.opts.peerOf,
+      onPeer: (socket, peer) => this.accept(socket, peer),
     });
-    chmodSync(path, 0o600);
-    server.on('error', (err) => this.opts.log('error', `control socket: ${err.message}`));
-    this.server = server;
     this.path = path;
   }
 
@@ -102,36 +101,11 @@ export class ControlServer {
     for (const c of this.clients) c.rpc.close('the agent is stopping');
     const server = this.server;
     this.server = null;
-    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
-    if (this.path)
-      try {
-        unlinkSync(this.path);
-      } catch {
-        /* already gone */
-      }
+    if (server || this.path) await closeListener(server, this.path);
   }
 
-  private accept(socket: Socket): void {
-    let peer: Peer;
-    try {
-      peer = (this.opts.peerOf ?? socketPeer)(socket);
-    } catch (err) {
-      this.opts.log(
-        'warn',
-        `control socket: cannot read the peer's credentials (${(err as Error).message}): closed`,
-      );
-      socket.destroy();
-      return;
-    }
-    const uid = this.opts.allowUid ?? process.getuid?.() ?? 0;
-    if (peer.uid !== uid) {
-      this.opts.log(
-        'warn',
-        `control socket: refused pid ${peer.pid} of uid ${peer.uid} (serving uid ${uid} only)`,
-      );
-      socket.destroy();
-      return;
-    }
+  /** An allowed peer (../../ipc/peer-listener checked its uid), still paused. */
+  private accept(socket: Socket, peer: Peer): void {
     const rpc = new RpcPeer(socket, {
       peerName: `keyvnet (pid ${peer.pid})`,
       maxFrameBytes: MAX_FRAME_BYTES,
