@@ -21,35 +21,36 @@ describe('daemon: live bytes and client processes of open connections', () => {
   let open: OpenFlow[];
   let asked: TcpEnds[][];
   let controller: VNetController;
+  /** A running VNet around the test's engine (no tun: only its connections matter here). */
+  const startVNet = async (): Promise<RunningVNet> =>
+    ({
+      info: {
+        tun: 'kvn0',
+        mtu: 1500,
+        ipv4Range: CONFIG.range,
+        ipv6Range: null,
+        dns: [],
+        resolver: 'none',
+        apps: {},
+      },
+      engine,
+      stats: () => ({ engine: {}, tun: {} }),
+      stop: async () => undefined,
+      addresses: () => ({}),
+    }) as never;
 
   beforeEach(async () => {
     dir = mkdtempSync(join(tmpdir(), 'kvn-conns-'));
     open = [];
     asked = [];
     engine = Object.assign(new EventEmitter(), { appsChanged: () => undefined, openConnections: () => open });
-    const start = async (): Promise<RunningVNet> =>
-      ({
-        info: {
-          tun: 'kvn0',
-          mtu: 1500,
-          ipv4Range: CONFIG.range,
-          ipv6Range: null,
-          dns: [],
-          resolver: 'none',
-          apps: {},
-        },
-        engine,
-        stats: () => ({ engine: {}, tun: {} }),
-        stop: async () => undefined,
-        addresses: () => ({}),
-      }) as never;
     controller = new VNetController(
       { socketDir: join(dir, 'run'), allowUid: 0, stateDir: dir },
       {
         resolver: new StaticResolver(['corp.test'], []),
         dialer: new DirectDialer(),
         log: () => undefined,
-        start: start as never,
+        start: startVNet as never,
         socketOwners: async (sockets) => {
           asked.push(sockets);
           return sockets.map((s) => (s.local.port === 50001 ? { pid: 4051, name: 'curl' } : null));
@@ -112,21 +113,7 @@ describe('daemon: live bytes and client processes of open connections', () => {
         resolver: new StaticResolver(['corp.test'], []),
         dialer: new DirectDialer(),
         log: () => undefined,
-        start: (async () => ({
-          info: {
-            tun: 'kvn0',
-            mtu: 1500,
-            ipv4Range: CONFIG.range,
-            ipv6Range: null,
-            dns: [],
-            resolver: 'none',
-            apps: {},
-          },
-          engine,
-          stats: () => ({ engine: {}, tun: {} }),
-          stop: async () => undefined,
-          addresses: () => ({}),
-        })) as never,
+        start: startVNet as never,
         socketOwners: async () => {
           throw new Error('lsof: not found');
         },
