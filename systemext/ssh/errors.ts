@@ -10,9 +10,17 @@ export function isDialError(err: unknown): err is DialError {
   return err instanceof DialError;
 }
 
-/** The DialError an AbortSignal carries, or CANCELLED. */
+/**
+ * The DialError an AbortSignal carries; SETUP_TIMEOUT for a deadline (AbortSignal.timeout), so a
+ * slow bastion is not reported as a cancel; otherwise CANCELLED.
+ */
 export function abortError(signal: AbortSignal, what: string): DialError {
-  return isDialError(signal.reason) ? signal.reason : sshError('CANCELLED', `${what} was cancelled`);
+  const reason: unknown = signal.reason;
+  if (isDialError(reason)) return reason;
+  if ((reason as { name?: string } | undefined)?.name === 'TimeoutError') {
+    return sshError('SETUP_TIMEOUT', `${what} did not finish before its deadline`);
+  }
+  return sshError('CANCELLED', `${what} was cancelled`);
 }
 
 /** Maps a network-level error of the session's transport to UNREACHABLE with the reason. */

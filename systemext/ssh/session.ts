@@ -121,6 +121,8 @@ export class BastionSession extends EventEmitter implements SessionHandle {
         finish(transportError(err, where));
       });
       client.on('close', () => {
+        // A refused host key may close the connection before ssh2 reports its error.
+        if (verdict && !verdict.ok) finish(sshError(verdict.code, verdict.message));
         finish(sshError('UNREACHABLE', `${where} closed the connection during set-up`));
         session.markClosed();
       });
