@@ -9,10 +9,13 @@
 //   - the same download, set-up and DNS while another process floods the app's VIP with 64 KB UDP
 //     datagrams (head-of-line blocking), as ratios to the unflooded figures.
 // Usage: node --import tsx bench/vnet.ts [--quick] [--rounds N] [--compare <dir>] [--only bulk,setup,dns,busy,flood]
+//          [--without-udp-filter]
 //   --compare <dir>: another checkout (e.g. `git worktree add /tmp/base <commit>`, with this engine
 //   fixture copied in); each round measures both trees, so before/after share the machine's noise.
-// The same file runs the helper roles inside the namespace: `server`, `dnsref`, `client <json>`,
-// `flood <host> <port> <size>`.
+//   --without-udp-filter: also measure this tree with the engine fixture's UDP filter off
+//   (KVN_NO_UDP_FILTER=1), i.e. the path a flood reaches when iptables is missing.
+// The same file runs the helper roles inside the namespace: `server`, `dnsref`, `client <json>`; the
+// flood is tests/integration/fixtures/vnet/udp-flood.ts.
 import type { ChildProcess } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { existsSync } from 'node:fs';
@@ -292,13 +295,14 @@ class Engine {
   constructor(
     private readonly ns: NetNs,
     private readonly root: string,
+    private readonly env: Record<string, string> = {},
   ) {}
 
   async start(): Promise<void> {
     const fixture = join(this.root, 'tests/integration/fixtures/vnet/engine.ts');
     if (!existsSync(fixture)) throw new Error(`${fixture} is missing (copy it from this tree)`);
     const args = { tun: 'kvnb0', mtu: 65535, apps: [{ name: APP, target: `127.0.0.1:${SERVER_PORT}` }] };
-    this.child = this.ns.spawnNode(fixture, [JSON.stringify(args)]);
+    this.child = this.ns.spawnNode(fixture, [JSON.stringify(args)], { env: { ...process.env, ...this.env } });
     const m = await waitLine(this.child, /^READY (.*)$/);
     this.vip = (JSON.parse(m[1]) as { apps: Record<string, string> }).apps[APP];
   }
@@ -436,9 +440,10 @@ async function measureFlood(
     ? (r.downGbit * 1e9) / 8
     : (await client<{ bps: number }>(ns, { kind: 'download', ...vnet, bytes: bulkBytes })).bps;
   // Under a flood of 64 KB UDP datagrams at the app's VIP, from another process.
-  const flood = ns.spawnNode(__filename, ['flood', e.vip, '9999', '65000']);
+  const floodScript = resolve(__dirname, '../tests/integration/fixtures/vnet/udp-flood.ts');
+  const flood = ns.spawnNode(floodScript, [e.vip, '9999', '65000']);
   try {
-    await waitLine(flood, /^FLOODING/);
+    r.floodRefused = Number((await waitLine(flood, /^FLOODING refused=(\d+)/))[1]);
     const drops0 = (await e.stats()).tun.ringDrops ?? 0;
     const fd = await client<{ bps: number }>(ns, { kind: 'download', ...vnet, bytes: bulkBytes });
     r.floodDownRatio = fd.bps / base;
@@ -485,6 +490,7 @@ const FIGURES: Array<[string, string, number]> = [
   ['floodDnsP50', 'flood: DNS p50, ms', 3],
   ['floodDnsMax', 'flood: DNS max, ms', 1],
   ['floodRingDrops', 'flood: slow-path packets dropped by the reader', 0],
+  ['floodRefused', 'flood: datagrams of the first 32 refused at send', 0],
 ];
 
 async function orchestrate(opts: {
@@ -492,12 +498,18 @@ async function orchestrate(opts: {
   rounds: number;
   compare: string | null;
   parts: Set<string>;
+  withoutUdpFilter: boolean;
 }): Promise<void> {
   const why = whyNoNetns();
   if (why) throw new Error(`bench/vnet.ts needs root and network namespaces: ${why}`);
   const bulkBytes = opts.quick ? 128 << 20 : 1 << 30;
   const n = opts.quick ? 200 : 1000;
-  const trees = [{ label: 'this tree', root: resolve(__dirname, '..') }];
+  const here = resolve(__dirname, '..');
+  const trees: Array<{ label: string; root: string; env?: Record<string, string> }> = [
+    { label: 'this tree', root: here },
+  ];
+  if (opts.withoutUdpFilter)
+    trees.push({ label: 'no UDP filter', root: here, env: { KVN_NO_UDP_FILTER: '1' } });
   if (opts.compare) trees.push({ label: `compare (${opts.compare})`, root: resolve(opts.compare) });
   const ns = await NetNs.create('vbench');
   process.once('SIGINT', () => void ns.delete().then(() => process.exit(130)));
@@ -511,7 +523,7 @@ async function orchestrate(opts: {
     for (let round = 0; round < opts.rounds; round++) {
       const order = round % 2 === 0 ? trees : [...trees].reverse();
       for (const t of order) {
-        const e = new Engine(ns, t.root);
+        const e = new Engine(ns, t.root, t.env);
         await e.start();
         try {
           const r = await measure(ns, e, bulkBytes, n, opts.parts);
@@ -544,26 +556,6 @@ async function orchestrate(opts: {
   }
 }
 
-/** Floods HOST:PORT with UDP datagrams of SIZE bytes until killed. */
-function floodRole(host: string, port: string, size: string): void {
-  const sock = createSocket('udp4');
-  const payload = Buffer.alloc(Number(size), 0x66);
-  let announced = false;
-  sock.on('error', () => {});
-  const burst = (): void => {
-    let left = 32;
-    for (let i = 0; i < 32; i++)
-      sock.send(payload, Number(port), host, () => {
-        if (--left > 0) return;
-        if (!announced) console.log('FLOODING');
-        announced = true;
-        setImmediate(burst);
-      });
-  };
-  burst();
-  process.on('SIGTERM', () => process.exit(0));
-}
-
 const argv = process.argv.slice(2);
 const [role, arg] = argv;
 const option = (name: string): string | null => {
@@ -572,7 +564,6 @@ const option = (name: string): string | null => {
 };
 if (role === 'server') serverRole();
 else if (role === 'dnsref') dnsRefRole();
-else if (role === 'flood') floodRole(argv[1], argv[2], argv[3]);
 else if (role === 'client') {
   clientRole(JSON.parse(arg) as ClientJob).catch((err: Error) => {
     console.error(err.message);
@@ -585,6 +576,7 @@ else if (role === 'client') {
     rounds: Number(option('--rounds') ?? (quick ? 2 : 3)),
     compare: option('--compare'),
     parts: new Set((option('--only') ?? 'bulk,setup,dns,busy,flood').split(',')),
+    withoutUdpFilter: argv.includes('--without-udp-filter'),
   }).catch((err: Error) => {
     console.error(`bench failed: ${err.message}`);
     process.exit(1);

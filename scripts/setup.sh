@@ -19,6 +19,7 @@ APT_PACKAGES=(
   qt6-base-dev qt6-svg-dev pkg-config cmake g++ make  # NodeGui addon and the qode stand-in
   libusb-1.0-0                                         # node-hid at run time
   iproute2 iputils-ping curl dnsutils psmisc           # network namespaces, tun, DNS/HTTP clients
+  iptables                                             # the daemon's UDP filter on the VNet ranges
   openssh-server openssh-client                        # real sshd / ssh in tests and the demo
   xvfb trayer xdotool x11-apps imagemagick             # GUI test: display, tray, X input, screenshots
   libnotify-bin libglib2.0-bin                         # desktop notifications (notify-send, gdbus)

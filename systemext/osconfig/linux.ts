@@ -14,6 +14,7 @@ import {
   planUpLinux,
 } from './plan.linux';
 import { upstreamsOf } from './resolv-conf';
+import { familiesOf, planUdpFilterDown, planUdpFilterUp } from './udp-filter.linux';
 import { runSteps } from './runner';
 import { readState, removeState, statePath, writeState, type OsState } from './state';
 import {
@@ -79,6 +80,10 @@ export class LinuxOsConfigurator implements OsConfigurator {
       );
     }
     const { addresses, routes } = interfacePlan(req, ipv6);
+    if (!onPath('iptables'))
+      warnings.push(
+        'iptables not found: UDP sent to app addresses is not refused before the tun (see README)',
+      );
     const state: OsState = {
       version: 1,
       platform: 'linux',
@@ -88,12 +93,13 @@ export class LinuxOsConfigurator implements OsConfigurator {
       routes,
       resolver: mode,
       ...(mode === 'netns-resolv-conf' ? { resolverPath: RESOLV_CONF } : {}),
+      udpFilter: familiesOf(routes),
     };
     // Record first: a crash in the middle must still be undone by the next start.
     writeState(this.stateFile, state);
 
     let upstreams: string[] = [];
-    const steps: Step[] = planUpLinux(req, ipv6);
+    const steps: Step[] = [...planUpLinux(req, ipv6), ...planUdpFilterUp(routes, req.dnsAddresses)];
     if (mode === 'systemd-resolved') steps.push(...planResolvedUp(req.tunName, req.dnsAddresses, req.zones));
     if (mode === 'netns-resolv-conf') {
       const current = readFileSync(RESOLV_CONF, 'utf8');
@@ -117,6 +123,7 @@ export class LinuxOsConfigurator implements OsConfigurator {
   private async undo(state: OsState): Promise<void> {
     const steps: Step[] = [];
     steps.push(...resolverDown(state.resolver, state));
+    steps.push(...planUdpFilterDown(state.udpFilter ?? []));
     steps.push(...planDownLinux(state));
     await runSteps(steps, { log: this.log, stopOnError: false });
     removeState(this.stateFile);
@@ -130,6 +137,12 @@ function resolverDown(mode: ResolverMode, state: OsState): Step[] {
     return planResolvConfDown(path, readOrNull(path));
   }
   return [];
+}
+
+/** Whether a command is found in PATH (or the sbin directories, where iptables lives). */
+function onPath(cmd: string): boolean {
+  const dirs = [...(process.env.PATH ?? '').split(':'), '/usr/sbin', '/sbin'];
+  return dirs.some((d) => d !== '' && existsSync(`${d}/${cmd}`));
 }
 
 function readOrNull(path: string): string | null {

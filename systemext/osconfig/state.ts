@@ -16,6 +16,8 @@ export interface OsState {
   resolver: ResolverMode;
   /** For netns-resolv-conf: the file we rewrote. For resolver-files: the directory. */
   resolverPath?: string;
+  /** IP families whose UDP filter chain (udp-filter.linux.ts) was installed; absent in older files. */
+  udpFilter?: (4 | 6)[];
 }
 
 export const STATE_FILE = 'osconfig-state.json';
