@@ -3,8 +3,10 @@
 // so accepting any of them would change the result.
 import { expect } from 'chai';
 import { createSocket, type Socket } from 'node:dgram';
+import { createServer, type Server, type Socket as NetSocket } from 'node:net';
 import * as dnsPacket from 'dns-packet';
-import { UpstreamForwarder } from '../../../systemext/dns/forwarder';
+import { tcpQuery, UpstreamForwarder } from '../../../systemext/dns/forwarder';
+import { StubUpstream, type StubHandler } from './stub-upstream';
 
 function answer(id: number, q: dnsPacket.Packet, data: string, flags = 0): Buffer {
   return dnsPacket.encode({
@@ -75,5 +77,144 @@ describe('dns: upstream forwarder anti-spoofing', () => {
     });
     for (let i = 0; i < 8; i++) await fwd.forward(query, false);
     expect(new Set(ids).size).to.be.greaterThan(1);
+  });
+});
+
+// Which answer wins, truncation and TCP, deadlines. The deadlines here are hang guards (30 s) unless
+// a test is about the deadline itself, where the upstream is silent and never answers.
+describe('dns: upstream forwarder choices', () => {
+  const stubs: StubUpstream[] = [];
+  const sockets: Socket[] = [];
+  const stub = async (h: StubHandler): Promise<StubUpstream> => {
+    const s = await new StubUpstream(h).start();
+    stubs.push(s);
+    return s;
+  };
+  afterEach(async () => {
+    sockets.splice(0).forEach((s) => s.close());
+    await Promise.all(stubs.splice(0).map((s) => s.stop()));
+  });
+  const up = (s: { port: number }) => ({ host: '127.0.0.1', port: s.port });
+  const query = (name = 'x.example.org', type = 'A') =>
+    dnsPacket.encode({ type: 'query', id: 0x0101, questions: [{ type, name } as dnsPacket.Question] });
+  const rcodeOf = (b: Buffer) => b[3] & 0x0f;
+  const a = (data: string) => (q: dnsPacket.Packet) => ({
+    answers: [{ type: 'A', name: q.questions![0].name, ttl: 60, data }] as dnsPacket.Answer[],
+  });
+
+  it('sends nothing for a query without a header, or without upstreams', async () => {
+    const s = await stub(a('192.0.2.1'));
+    expect(await new UpstreamForwarder(() => [up(s)], 30_000).forward(Buffer.alloc(11), false)).to.equal(
+      null,
+    );
+    expect(s.queries).to.equal(0);
+    expect(await new UpstreamForwarder(() => [], 30_000).forward(query(), false)).to.equal(null);
+    expect(await new UpstreamForwarder(() => Promise.resolve([]), 30_000).forward(query(), false)).to.equal(
+      null,
+    );
+  });
+
+  it('SERVFAIL or REFUSED lose to a real answer; when all upstreams fail, the first failure is the answer at once', async () => {
+    const servfail = await stub(() => ({ flags: 2 }));
+    const refused = await stub(() => ({ flags: 5 }));
+    const good = await stub(a('192.0.2.7'));
+    const fwd = new UpstreamForwarder(() => [up(servfail), up(refused), up(good)], 30_000);
+    const got = (await fwd.forward(query(), false))!;
+    expect(rcodeOf(got)).to.equal(0);
+    expect(dnsPacket.decode(got).answers!.map((x) => (x as { data: string }).data)).to.deep.equal([
+      '192.0.2.7',
+    ]);
+    // Without the good one both fail: the answer comes before the 30 s deadline, with the client's id.
+    const bad = (await new UpstreamForwarder(() => [up(servfail), up(refused)], 30_000).forward(
+      query(),
+      false,
+    ))!;
+    expect([2, 5]).to.include(rcodeOf(bad));
+    expect(bad.readUInt16BE(0)).to.equal(0x0101);
+  });
+
+  it('at the deadline: the failure seen so far, else null', async () => {
+    const silent = await stub(() => null);
+    const servfail = await stub(() => ({ flags: 2 }));
+    expect(await new UpstreamForwarder(() => [up(silent)], 20).forward(query(), false)).to.equal(null);
+    const got = await new UpstreamForwarder(() => [up(silent), up(servfail)], 1000).forward(query(), false);
+    expect(got && rcodeOf(got)).to.equal(2);
+  });
+
+  it('a truncated UDP answer: as is when the client is on UDP; over TCP when it wants the full answer', async () => {
+    const trunc = await stub((q, transport) =>
+      transport === 'udp' ? { flags: dnsPacket.TRUNCATED_RESPONSE } : a('192.0.2.9')(q),
+    );
+    const fwd = new UpstreamForwarder(() => [up(trunc)], 30_000);
+    const udp = (await fwd.forward(query(), false))!;
+    expect(udp[2] & 0x02).to.equal(0x02);
+    expect(trunc.queries).to.equal(1);
+    const full = (await fwd.forward(query(), true))!;
+    expect(full[2] & 0x02).to.equal(0);
+    expect(full.readUInt16BE(0)).to.equal(0x0101);
+    expect(dnsPacket.decode(full).answers).to.have.length(1);
+  });
+
+  it('a truncated answer whose TCP retry fails is still the answer (nothing listens on TCP)', async () => {
+    const udpOnly = createSocket('udp4');
+    sockets.push(udpOnly);
+    await new Promise<void>((r) => udpOnly.bind(0, '127.0.0.1', r));
+    udpOnly.on('message', (msg, rinfo) => {
+      const q = dnsPacket.decode(msg);
+      const tc = dnsPacket.encode({
+        type: 'response',
+        id: q.id,
+        flags: dnsPacket.TRUNCATED_RESPONSE,
+        questions: q.questions,
+      });
+      udpOnly.send(tc, rinfo.port, rinfo.address);
+    });
+    const got = (await new UpstreamForwarder(() => [up(udpOnly.address())], 30_000).forward(query(), true))!;
+    expect(got[2] & 0x02).to.equal(0x02);
+    expect(got.readUInt16BE(0)).to.equal(0x0101);
+  });
+});
+
+describe('dns: one query over TCP (tcpQuery)', () => {
+  const servers: Server[] = [];
+  afterEach(() => servers.splice(0).forEach((s) => s.close()));
+  const serve = async (onConn: (s: NetSocket) => void): Promise<number> => {
+    const srv = createServer((s) => {
+      s.on('error', () => {});
+      onConn(s);
+    });
+    servers.push(srv);
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+    return (srv.address() as { port: number }).port;
+  };
+  const q = Buffer.from('0123456789ab', 'latin1');
+
+  it('sends the query length-prefixed and reads an answer that arrives in pieces', async () => {
+    let seen = Buffer.alloc(0);
+    const port = await serve((s) =>
+      s.on('data', (d: Buffer) => {
+        seen = Buffer.concat([seen, d]);
+        if (seen.length < 2 + q.length) return;
+        const answer = Buffer.from('answer-bytes!');
+        const framed = Buffer.concat([Buffer.from([0, answer.length]), answer, Buffer.from('trailing')]);
+        s.write(framed.subarray(0, 1));
+        setImmediate(() => s.write(framed.subarray(1, 6)));
+        setTimeout(() => s.write(framed.subarray(6)), 5);
+      }),
+    );
+    const got = await tcpQuery({ host: '127.0.0.1', port }, q, 30_000);
+    expect(seen.readUInt16BE(0)).to.equal(q.length);
+    expect(seen.subarray(2).equals(q)).to.equal(true);
+    expect(got?.toString()).to.equal('answer-bytes!');
+  });
+
+  it('null when the server closes early, refuses, or stays silent past the deadline', async () => {
+    const closes = await serve((s) => s.end(Buffer.from([0, 10, 1, 2])));
+    expect(await tcpQuery({ host: '127.0.0.1', port: closes }, q, 30_000)).to.equal(null);
+    const refused = await serve(() => {});
+    servers.pop()!.close(); // stops listening at once: the connect is refused
+    expect(await tcpQuery({ host: '127.0.0.1', port: refused }, q, 30_000)).to.equal(null);
+    const silent = await serve(() => {});
+    expect(await tcpQuery({ host: '127.0.0.1', port: silent }, q, 20)).to.equal(null);
   });
 });

@@ -285,3 +285,240 @@ function readFrame(s: Socket): Promise<Buffer> {
     s.on('error', reject);
   });
 }
+
+// The responder's rules, bit by bit, with a scripted forwarder (no engine, no sockets).
+describe('dns responder rules (a scripted forwarder)', () => {
+  const QR = 0x8000;
+  const AA = 0x0400;
+  const TC = 0x0200;
+  const RD = 0x0100;
+  const RA = 0x0080;
+  const VIP = { v4: '100.64.0.9', v6: 'fd00::9' };
+  const flags = (b: Buffer) => b.readUInt16BE(2);
+  const rcode = (b: Buffer) => flags(b) & 0x0f;
+
+  interface Call {
+    query: Buffer;
+    wantFull: boolean;
+  }
+  const scripted = (answer: (q: Buffer) => Buffer | null) => {
+    const calls: Call[] = [];
+    return {
+      calls,
+      forward: (query: Buffer, wantFull: boolean): Promise<Buffer | null> => {
+        calls.push({ query, wantFull });
+        return Promise.resolve(answer(query));
+      },
+    };
+  };
+  const upstreamAnswer = (q: Buffer, over: Partial<dnsPacket.Packet> = {}): Buffer => {
+    const m = dnsPacket.decode(q);
+    return dnsPacket.encode({ type: 'response', id: m.id, flags: RA, questions: m.questions, ...over });
+  };
+  const responder = (
+    forwarder: { forward: (q: Buffer, wantFull: boolean) => Promise<Buffer | null> },
+    extra: Partial<ConstructorParameters<typeof DnsResponder>[0]> = {},
+  ) =>
+    new DnsResponder({
+      resolver: new StaticResolver(zones, apps),
+      addresses: () => VIP,
+      ipv6: true,
+      forwarder,
+      ...extra,
+    });
+  const query = (name: string, type = 'A', over: Partial<dnsPacket.Packet> = {}): Buffer =>
+    dnsPacket.encode({
+      type: 'query',
+      id: 0x1234,
+      flags: RD,
+      questions: [{ type, name } as dnsPacket.Question],
+      ...over,
+    });
+
+  it('an app: authoritative A, AAAA or both for ANY, TTL 10, RD echoed, RA set, id kept', async () => {
+    const r = responder(scripted(() => null));
+    const a = (await r.handle(query('Web.Corp.Test'), 'udp'))!;
+    expect(a.readUInt16BE(0)).to.equal(0x1234);
+    expect(flags(a)).to.equal(QR | AA | RD | RA);
+    const m = dnsPacket.decode(a);
+    expect(m.questions).to.deep.equal([{ name: 'Web.Corp.Test', type: 'A', class: 'IN' }]);
+    expect(m.answers).to.deep.equal([
+      { name: 'Web.Corp.Test', type: 'A', ttl: 10, class: 'IN', flush: false, data: VIP.v4 },
+    ]);
+    expect(m.authorities).to.deep.equal([]);
+    expect(m.additionals).to.deep.equal([]);
+    const six = dnsPacket.decode((await r.handle(query('web.corp.test', 'AAAA'), 'udp'))!);
+    expect(six.answers!.map((x) => [x.type, (x as { data: string }).data])).to.deep.equal([['AAAA', VIP.v6]]);
+    const any = dnsPacket.decode((await r.handle(query('web.corp.test', 'ANY'), 'udp'))!);
+    expect(any.answers!.map((x) => x.type)).to.deep.equal(['A', 'AAAA']);
+    // Without RD in the query, none in the answer.
+    const noRd = (await r.handle(query('web.corp.test', 'A', { flags: 0 }), 'udp'))!;
+    expect(flags(noRd)).to.equal(QR | AA | RA);
+  });
+
+  it('NODATA for an app carries a SOA for the zone with our TTL (RFC 2308); ANY without IPv6 is A only', async () => {
+    const r = responder(
+      scripted(() => null),
+      { ipv6: false, ttl: 30 },
+    );
+    const m = dnsPacket.decode((await r.handle(query('web.corp.test', 'AAAA'), 'udp'))!) as Rcoded;
+    expect(m.rcode).to.equal('NOERROR');
+    expect(m.answers).to.deep.equal([]);
+    expect(m.authorities).to.have.length(1);
+    const soa = m.authorities![0] as dnsPacket.Answer & { data: Record<string, unknown> };
+    expect(soa).to.deep.include({ type: 'SOA', name: 'corp.test', ttl: 30 });
+    expect(soa.data).to.deep.equal({
+      mname: 'vnet-dns.corp.test',
+      rname: 'hostmaster.corp.test',
+      serial: 1,
+      refresh: 3600,
+      retry: 600,
+      expire: 86400,
+      minimum: 30,
+    });
+    const any = dnsPacket.decode((await r.handle(query('web.corp.test', 'ANY'), 'udp'))!);
+    expect(any.answers!.map((x) => [x.type, x.ttl])).to.deep.equal([['A', 30]]);
+    expect(any.authorities).to.deep.equal([]);
+  });
+
+  it('drops what has no header or is a response; FORMERR for 0 or 2 questions or a bad body; NOTIMP for other opcodes', async () => {
+    const fwd = scripted(() => null);
+    const r = responder(fwd);
+    expect(await r.handle(Buffer.alloc(11), 'udp')).to.equal(null);
+    const resp = query('web.corp.test');
+    resp[2] |= 0x80;
+    expect(await r.handle(resp, 'udp')).to.equal(null);
+    const none = (await r.handle(
+      dnsPacket.encode({ type: 'query', id: 9, flags: RD, questions: [] }),
+      'udp',
+    ))!;
+    expect([none.readUInt16BE(0), flags(none)]).to.deep.equal([9, QR | RD | RA | 1]);
+    const two = dnsPacket.encode({
+      type: 'query',
+      id: 10,
+      questions: [
+        { type: 'A', name: 'web.corp.test' },
+        { type: 'A', name: 'x.corp.test' },
+      ],
+    });
+    expect(rcode((await r.handle(two, 'udp'))!)).to.equal(1);
+    // A header that parses, then garbage: FORMERR with the header's id, opcode and RD.
+    const bad = Buffer.concat([
+      Buffer.from([0xab, 0xcd, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0]),
+      Buffer.from([0xff]),
+    ]);
+    const formerr = (await r.handle(bad, 'udp'))!;
+    expect(formerr).to.have.length(12);
+    expect([formerr.readUInt16BE(0), flags(formerr)]).to.deep.equal([0xabcd, QR | RD | RA | 1]);
+    // Opcode 4 (NOTIFY): NOTIMP, the opcode echoed.
+    const notify = query('web.corp.test');
+    notify[2] = (4 << 3) | 0x01;
+    const notimp = (await r.handle(notify, 'udp'))!;
+    expect([notimp.readUInt16BE(0), flags(notimp)]).to.deep.equal([0x1234, QR | (4 << 11) | RD | RA | 4]);
+    expect(fwd.calls).to.have.length(0);
+  });
+
+  it('a zone name that is no app: told to onMiss, forwarded; a real upstream answer (even NXDOMAIN) is relayed as is', async () => {
+    const misses: string[] = [];
+    const noData = scripted((q) => upstreamAnswer(q, { flags: RA | 3 }));
+    const r = responder(noData, { onMiss: (n, t) => misses.push(`${n} ${t}`) });
+    const q = query('Nope.Corp.Test', 'MX');
+    const got = (await r.handle(q, 'tcp'))!;
+    expect(misses).to.deep.equal(['nope.corp.test MX']);
+    expect(noData.calls).to.deep.equal([{ query: q, wantFull: true }]);
+    expect(got.equals(upstreamAnswer(q, { flags: RA | 3 }))).to.equal(true);
+    await r.handle(query('nope.corp.test'), 'udp');
+    expect(noData.calls[1].wantFull).to.equal(false);
+  });
+
+  it('a zone name that is no app, upstream useless (none, short, SERVFAIL, REFUSED): our own authoritative NXDOMAIN + SOA', async () => {
+    const cases: Array<(q: Buffer) => Buffer | null> = [
+      () => null,
+      () => Buffer.alloc(11),
+      (q) => upstreamAnswer(q, { flags: RA | 2 }),
+      (q) => upstreamAnswer(q, { flags: RA | 5 }),
+    ];
+    for (const answer of cases) {
+      const got = (await responder(scripted(answer)).handle(query('a.b.corp.test'), 'udp'))!;
+      expect(flags(got)).to.equal(QR | AA | RD | RA | 3);
+      const soa = dnsPacket.decode(got).authorities!;
+      expect(soa.map((x) => [x.type, x.name])).to.deep.equal([['SOA', 'corp.test']]);
+    }
+    // The zone's apex is a zone name too.
+    const apex = (await responder(scripted(() => null)).handle(query('corp.test', 'SOA'), 'udp'))!;
+    expect(rcode(apex)).to.equal(3);
+  });
+
+  it('outside the zones (or not class IN): forwarded and relayed as is; SERVFAIL, not authoritative, when upstream fails', async () => {
+    const www = {
+      answers: [{ type: 'A', name: 'www.example.org', ttl: 5, data: '192.0.2.1' }] as dnsPacket.Answer[],
+    };
+    const ok = scripted((q) => upstreamAnswer(q, www));
+    const q = query('www.example.org');
+    expect((await responder(ok).handle(q, 'udp'))!.equals(upstreamAnswer(q, www))).to.equal(true);
+    expect(ok.calls[0].wantFull).to.equal(false);
+    for (const answer of [() => null, () => Buffer.alloc(11)]) {
+      const got = (await responder(scripted(answer)).handle(q, 'tcp'))!;
+      expect(flags(got)).to.equal(QR | RD | RA | 2);
+    }
+    // A CHAOS-class question for a zone name is not ours: forwarded, not answered.
+    const chaos = scripted(() => null);
+    const ch = dnsPacket.encode({
+      type: 'query',
+      id: 3,
+      questions: [{ type: 'TXT', name: 'web.corp.test', class: 'CH' }],
+    });
+    expect(rcode((await responder(chaos).handle(ch, 'udp'))!)).to.equal(2);
+    expect(chaos.calls).to.have.length(1);
+  });
+
+  it('a resolver that fails: SERVFAIL for a zone name', async () => {
+    const broken = {
+      zones: () => zones,
+      resolve: () => Promise.reject(new Error('agent gone')),
+    };
+    const got = (await responder(
+      scripted(() => null),
+      { resolver: broken as never },
+    ).handle(query('web.corp.test'), 'udp'))!;
+    expect(flags(got)).to.equal(QR | RD | RA | 2);
+  });
+
+  it('size limits: 512 without EDNS, the EDNS size (at least 512, at most maxUdp), 65535 over TCP; TC keeps id and flags', async () => {
+    const sized = (n: number) =>
+      scripted((q) => {
+        const base = upstreamAnswer(q, { flags: RA | 0x0400 });
+        return Buffer.concat([base, Buffer.alloc(n - base.length)]); // padding counts as size only
+      });
+    const ask = async (n: number, transport: 'udp' | 'tcp', edns?: number, maxUdp?: number) => {
+      const over = edns
+        ? { additionals: [{ type: 'OPT', name: '.', udpPayloadSize: edns } as dnsPacket.Answer] }
+        : {};
+      const q = query('www.example.org', 'TXT', over);
+      const got = (await responder(sized(n)).handle(q, transport, maxUdp))!;
+      return { size: got.length, tc: (flags(got) & TC) !== 0, flags: flags(got), id: got.readUInt16BE(0) };
+    };
+    expect(await ask(512, 'udp')).to.include({ size: 512, tc: false });
+    const cut = await ask(513, 'udp');
+    expect(cut).to.include({ tc: true, id: 0x1234 });
+    expect(cut.flags).to.equal(QR | AA | TC | RA); // the upstream's flags, with TC
+    expect(await ask(600, 'udp', 100)).to.include({ tc: true });
+    expect(await ask(1400, 'udp', 1400)).to.include({ size: 1400, tc: false });
+    expect(await ask(1401, 'udp', 1400)).to.include({ tc: true });
+    expect(await ask(1001, 'udp', 4000, 1000)).to.include({ tc: true });
+    expect(await ask(4096, 'udp', 9000)).to.include({ tc: false });
+    expect(await ask(4097, 'udp', 9000)).to.include({ tc: true });
+    expect(await ask(60000, 'tcp')).to.include({ size: 60000, tc: false });
+  });
+
+  it('our own answers advertise EDNS 1232 only when the query had an OPT record', async () => {
+    const r = responder(scripted(() => null));
+    const opt = { additionals: [{ type: 'OPT', name: '.', udpPayloadSize: 4096 } as dnsPacket.Answer] };
+    const withOpt = dnsPacket.decode((await r.handle(query('web.corp.test', 'A', opt), 'udp'))!);
+    expect(
+      withOpt.additionals!.map((a) => [a.type, (a as dnsPacket.OptAnswer).udpPayloadSize]),
+    ).to.deep.equal([['OPT', 1232]]);
+    const without = dnsPacket.decode((await r.handle(query('web.corp.test'), 'udp'))!);
+    expect(without.additionals).to.deep.equal([]);
+  });
+});
