@@ -21,8 +21,6 @@ export const linux = {
   // asm-generic/socket.h and bits/socket.h
   SOL_SOCKET: 1,
   SO_PEERCRED: 17,
-  SO_SNDBUF: 7,
-  SO_RCVBUF: 8,
   /** asm-generic/socket.h: restrict a socket to one interface (by name). */
   SO_BINDTODEVICE: 25,
   AF_INET: 2,
@@ -82,10 +80,6 @@ export const darwin = {
   NGROUPS: 16,
   /** u_int cr_version, uid_t cr_uid, short cr_ngroups (+2 padding), gid_t cr_groups[16]. */
   XUCRED_SIZE: 76,
-  // sys/socket.h: socket-level options
-  SOL_SOCKET: 0xffff,
-  SO_SNDBUF: 0x1001,
-  SO_RCVBUF: 0x1002,
   // netinet/in.h, netinet6/in6.h: restrict a socket to one interface (by index)
   IPPROTO_IP: 0,
   IP_BOUND_IF: 25,

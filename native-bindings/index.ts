@@ -78,10 +78,3 @@ export function bindFdToDevice(fd: number, ifname: string, family: 4 | 6): void 
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- lazy: loads ffi-rs on first use
   (require('./bind-device') as typeof import('./bind-device')).bindSocketToDevice(fd, ifname, family);
 }
-
-/** Fixed send and receive buffers for a socket's fd, inherited by what a listener accepts. */
-export function setSocketBuffers(fd: number, bytes: number): void {
-  if (fd < 0) throw new Error('no file descriptor');
-  // eslint-disable-next-line @typescript-eslint/no-require-imports -- lazy: loads ffi-rs on first use
-  (require('./socket-buffers') as typeof import('./socket-buffers')).setSocketBuffers(fd, bytes);
-}

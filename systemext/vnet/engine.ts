@@ -13,7 +13,7 @@ import { EventEmitter } from 'node:events';
 import { join } from 'node:path';
 import { createServer, type Server } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { bindFdToDevice, bindServerToDevice, setSocketBuffers } from '../../native-bindings';
+import { bindFdToDevice, bindServerToDevice } from '../../native-bindings';
 import {
   parseIp,
   parseTcp,
@@ -54,10 +54,8 @@ export interface VNetOptions {
   /**
    * The system-stack listener: bound on tun4/tun6 (port 0 = any) and to the tun device itself
    * (SO_BINDTODEVICE / IP_BOUND_IF), so only rewritten SYNs reach it; unless bind is false (tests).
-   * `socketBuffer`: the fixed send/receive buffer of its sockets (and the relay worker's), bytes;
-   * default LISTENER_SOCKET_BUFFER, null = the kernel's autotuning.
    */
-  listener?: { port?: number; bind?: boolean; socketBuffer?: number | null };
+  listener?: { port?: number; bind?: boolean };
   /**
    * How long a closed flow's fake address:port stays out of reuse, translating late segments
    * (default 60 s: at least the OS's TIME_WAIT, Linux 60 s, macOS 30 s).
@@ -121,11 +119,6 @@ export interface VNetEvents {
   'dns-miss': { fqdn: string };
 }
 
-/**
- * Send and receive buffer of the sockets on the tun side (bench/vnet.ts, "during a download"):
- * bounds what one flow keeps in flight through the tun, so a new SYN does not queue behind it.
- */
-export const LISTENER_SOCKET_BUFFER = 512 * 1024;
 const DNS_MISS_KEYS = 4096;
 const ICMP_ERRORS_PER_SECOND = 1000;
 const ICMP_ERROR_BURST = 50;
@@ -260,12 +253,7 @@ export class VNetEngine extends EventEmitter {
       const ports = await relay.listen({
         tun4: this.plan.tun4,
         tun6: v6 ? this.plan.tun6 : null,
-        prepareListener: bind
-          ? (fd, family) => {
-              bindFdToDevice(fd, device, family);
-              this.sizeBuffers(fd);
-            }
-          : null,
+        bindToDevice: bind ? (fd, family) => bindFdToDevice(fd, device, family) : null,
       });
       this.nat.setRelayPorts(ports.v4, ports.v6);
       this.flows.useRelay(relay);
@@ -435,15 +423,6 @@ export class VNetEngine extends EventEmitter {
     if (this.listenerCount('error') > 0) this.emit('error', { fqdn, port, message, code });
   }
 
-  /** Fixed buffers for a tun-side listener's fd, inherited by its connections (native-bindings/socket-buffers.ts). */
-  private sizeBuffers(fd: number): void {
-    const bytes =
-      this.opts.listener?.socketBuffer === undefined
-        ? LISTENER_SOCKET_BUFFER
-        : this.opts.listener.socketBuffer;
-    if (bytes !== null) setSocketBuffers(fd, bytes);
-  }
-
   private listen(host: string, port: number, device: string, family: 4 | 6): Promise<number> {
     return new Promise((resolve, reject) => {
       const srv = createServer({ allowHalfOpen: true, noDelay: true }, (sock) => {
@@ -456,7 +435,6 @@ export class VNetEngine extends EventEmitter {
           // Only connections that came in through the tun, i.e. rewritten SYNs: a local process
           // reaching tun4:port over loopback (even from a fake source, with IP_FREEBIND) is refused.
           bindServerToDevice(srv, device, family);
-          this.sizeBuffers((srv as unknown as { _handle: { fd: number } })._handle.fd);
         } catch (err) {
           srv.close();
           reject(new Error(`cannot bind the listener to ${device}: ${(err as Error).message}`));

@@ -52,11 +52,8 @@ export function workerEndpoint(data: RelayWorkerData): RelayEndpoint {
 export interface RelayListenOptions {
   tun4: string;
   tun6: string | null;
-  /**
-   * Readies a listening fd before connections arrive: binds it to the tun device (SO_BINDTODEVICE /
-   * IP_BOUND_IF) and sizes its buffers; null = neither (tests on loopback).
-   */
-  prepareListener: ((fd: number, family: 4 | 6) => void) | null;
+  /** Binds a listening fd to the tun device (SO_BINDTODEVICE / IP_BOUND_IF); null = do not (tests). */
+  bindToDevice: ((fd: number, family: 4 | 6) => void) | null;
 }
 
 export class Relay {
@@ -102,9 +99,9 @@ export class Relay {
     const l6 = o.tun6 ? await one(o.tun6, 6).catch(() => null) : null;
     // Only rewritten SYNs, which arrive through the tun, may reach the worker's listeners. A failure
     // here throws: the caller stops the worker, and its listeners with it.
-    if (o.prepareListener) {
-      o.prepareListener(l4.fd, 4);
-      if (l6) o.prepareListener(l6.fd, 6);
+    if (o.bindToDevice) {
+      o.bindToDevice(l4.fd, 4);
+      if (l6) o.bindToDevice(l6.fd, 6);
     }
     return { v4: l4.port, v6: l6?.port ?? 0 };
   }

@@ -701,7 +701,7 @@ describe('vnet relay worker: the real thread (loopback stands in for the tun)', 
       relayDied: (why) => got.push(`died ${why}`),
     });
     try {
-      const { v4 } = await relay.listen({ tun4: '127.0.0.1', tun6: null, prepareListener: null });
+      const { v4 } = await relay.listen({ tun4: '127.0.0.1', tun6: null, bindToDevice: null });
       const syn = buildTcp({
         src: ipToBytes('127.0.0.2'),
         dst: ipToBytes('127.0.0.3'),
