@@ -9,11 +9,13 @@
 //   - the same download, set-up and DNS while another process floods the app's VIP with 64 KB UDP
 //     datagrams (head-of-line blocking), as ratios to the unflooded figures.
 // Usage: node --import tsx bench/vnet.ts [--quick] [--rounds N] [--compare <dir>] [--only bulk,setup,dns,busy,flood]
-//          [--without-udp-filter]
+//          [--without-udp-filter] [--mtu N]
 //   --compare <dir>: another checkout (e.g. `git worktree add /tmp/base <commit>`, with this engine
 //   fixture copied in); each round measures both trees, so before/after share the machine's noise.
 //   --without-udp-filter: also measure this tree with the engine fixture's UDP filter off
 //   (KVN_NO_UDP_FILTER=1), i.e. the path a flood reaches when iptables is missing.
+//   --mtu N: the tun's MTU (default 65535). The engine fixture also reads KVN_VNET_HDR from the
+//   environment (tun checksum offload, an experiment).
 // The same file runs the helper roles inside the namespace: `server`, `dnsref`, `client <json>`; the
 // flood is tests/integration/fixtures/vnet/udp-flood.ts.
 import type { ChildProcess } from 'node:child_process';
@@ -296,12 +298,13 @@ class Engine {
     private readonly ns: NetNs,
     private readonly root: string,
     private readonly env: Record<string, string> = {},
+    private readonly mtu = 65535,
   ) {}
 
   async start(): Promise<void> {
     const fixture = join(this.root, 'tests/integration/fixtures/vnet/engine.ts');
     if (!existsSync(fixture)) throw new Error(`${fixture} is missing (copy it from this tree)`);
-    const args = { tun: 'kvnb0', mtu: 65535, apps: [{ name: APP, target: `127.0.0.1:${SERVER_PORT}` }] };
+    const args = { tun: 'kvnb0', mtu: this.mtu, apps: [{ name: APP, target: `127.0.0.1:${SERVER_PORT}` }] };
     this.child = this.ns.spawnNode(fixture, [JSON.stringify(args)], { env: { ...process.env, ...this.env } });
     const m = await waitLine(this.child, /^READY (.*)$/);
     this.vip = (JSON.parse(m[1]) as { apps: Record<string, string> }).apps[APP];
@@ -499,6 +502,7 @@ async function orchestrate(opts: {
   compare: string | null;
   parts: Set<string>;
   withoutUdpFilter: boolean;
+  mtu: number;
 }): Promise<void> {
   const why = whyNoNetns();
   if (why) throw new Error(`bench/vnet.ts needs root and network namespaces: ${why}`);
@@ -518,12 +522,12 @@ async function orchestrate(opts: {
     await waitLine(ns.spawnNode(__filename, ['dnsref']), /^LISTENING/);
     const results = new Map<string, Record<string, number>[]>(trees.map((t) => [t.label, []]));
     console.log(
-      `${opts.rounds} round(s), ${bulkBytes >> 20} MB transfers, ${n} connections/queries; trees interleaved`,
+      `${opts.rounds} round(s), ${bulkBytes >> 20} MB transfers, ${n} connections/queries, MTU ${opts.mtu}; trees interleaved`,
     );
     for (let round = 0; round < opts.rounds; round++) {
       const order = round % 2 === 0 ? trees : [...trees].reverse();
       for (const t of order) {
-        const e = new Engine(ns, t.root, t.env);
+        const e = new Engine(ns, t.root, t.env, opts.mtu);
         await e.start();
         try {
           const r = await measure(ns, e, bulkBytes, n, opts.parts);
@@ -577,6 +581,7 @@ else if (role === 'client') {
     compare: option('--compare'),
     parts: new Set((option('--only') ?? 'bulk,setup,dns,busy,flood').split(',')),
     withoutUdpFilter: argv.includes('--without-udp-filter'),
+    mtu: Number(option('--mtu') ?? 65535),
   }).catch((err: Error) => {
     console.error(`bench failed: ${err.message}`);
     process.exit(1);
