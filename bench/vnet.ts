@@ -401,6 +401,11 @@ async function measureBulk(
   r.upRatio = up.bps / upLo.bps;
   r.downGbit = (down.bps * 8) / 1e9;
   r.downRatio = down.bps / downLo.bps;
+  // Packets the reader refused or the kernel did not take back (offload experiments show them here).
+  const t = (await e.stats()).tun;
+  r.tunOversize = t.oversize;
+  r.tunWriteErrors = t.writeErrors;
+  r.tunFastPathErrors = t.fastPathErrors;
 }
 
 /** Set-up and DNS while a download runs through VNet: bulk relay work next to SYNs and DNS. */
