@@ -14,8 +14,7 @@
 //   fixture copied in); each round measures both trees, so before/after share the machine's noise.
 //   --without-udp-filter: also measure this tree with the engine fixture's UDP filter off
 //   (KVN_NO_UDP_FILTER=1), i.e. the path a flood reaches when iptables is missing.
-//   --mtu N: the tun's MTU (default 65535). The engine fixture also reads KVN_VNET_HDR from the
-//   environment (tun checksum offload, an experiment).
+//   --mtu N: the tun's MTU (default 65535).
 // The same file runs the helper roles inside the namespace: `server`, `dnsref`, `client <json>`; the
 // flood is tests/integration/fixtures/vnet/udp-flood.ts.
 import type { ChildProcess } from 'node:child_process';
