@@ -377,7 +377,7 @@ describe('dns responder rules (a scripted forwarder)', () => {
       minimum: 30,
     });
     const any = dnsPacket.decode((await r.handle(query('web.corp.test', 'ANY'), 'udp'))!);
-    expect(any.answers!.map((x) => [x.type, x.ttl])).to.deep.equal([['A', 30]]);
+    expect(any.answers!.map((x) => [x.type, (x as { ttl?: number }).ttl])).to.deep.equal([['A', 30]]);
     expect(any.authorities).to.deep.equal([]);
   });
 
