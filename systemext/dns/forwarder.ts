@@ -80,7 +80,8 @@ export class UpstreamForwarder implements Forwarder {
   }
 }
 
-function sameHost(a: string, b: string): boolean {
+/** Whether an answer's source address is the upstream's, an IPv4 one possibly seen as `::ffff:a.b.c.d`. */
+export function sameHost(a: string, b: string): boolean {
   return a === b || a.replace(/^::ffff:/, '') === b.replace(/^::ffff:/, '');
 }
 

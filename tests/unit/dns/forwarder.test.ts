@@ -5,7 +5,7 @@ import { expect } from 'chai';
 import { createSocket, type Socket } from 'node:dgram';
 import { createServer, type Server, type Socket as NetSocket } from 'node:net';
 import * as dnsPacket from 'dns-packet';
-import { tcpQuery, UpstreamForwarder } from '../../../systemext/dns/forwarder';
+import { sameHost, tcpQuery, UpstreamForwarder } from '../../../systemext/dns/forwarder';
 import { StubUpstream, type StubHandler } from './stub-upstream';
 
 function answer(id: number, q: dnsPacket.Packet, data: string, flags = 0): Buffer {
@@ -197,9 +197,10 @@ describe('dns: one query over TCP (tcpQuery)', () => {
         if (seen.length < 2 + q.length) return;
         const answer = Buffer.from('answer-bytes!');
         const framed = Buffer.concat([Buffer.from([0, answer.length]), answer, Buffer.from('trailing')]);
+        // A first piece of one byte: not even the length yet.
         s.write(framed.subarray(0, 1));
-        setImmediate(() => s.write(framed.subarray(1, 6)));
-        setTimeout(() => s.write(framed.subarray(6)), 5);
+        setTimeout(() => s.write(framed.subarray(1, 6)), 20);
+        setTimeout(() => s.write(framed.subarray(6)), 40);
       }),
     );
     const got = await tcpQuery({ host: '127.0.0.1', port }, q, 30_000);
@@ -210,11 +211,174 @@ describe('dns: one query over TCP (tcpQuery)', () => {
 
   it('null when the server closes early, refuses, or stays silent past the deadline', async () => {
     const closes = await serve((s) => s.end(Buffer.from([0, 10, 1, 2])));
-    expect(await tcpQuery({ host: '127.0.0.1', port: closes }, q, 30_000)).to.equal(null);
+    expect(await tcpQuery({ host: '127.0.0.1', port: closes }, q, 600_000)).to.equal(null);
     const refused = await serve(() => {});
     servers.pop()!.close(); // stops listening at once: the connect is refused
     expect(await tcpQuery({ host: '127.0.0.1', port: refused }, q, 30_000)).to.equal(null);
     const silent = await serve(() => {});
     expect(await tcpQuery({ host: '127.0.0.1', port: silent }, q, 20)).to.equal(null);
+  });
+});
+
+describe('dns: upstream forwarder edge cases', () => {
+  const sockets: Socket[] = [];
+  const servers: Server[] = [];
+  afterEach(() => {
+    sockets.splice(0).forEach((s) => s.close());
+    servers.splice(0).forEach((s) => s.close());
+  });
+  /** A raw UDP upstream: `reply` gets each query and where it came from. */
+  const rawUpstream = async (
+    reply: (q: Buffer, from: { address: string; port: number }, s: Socket) => void,
+    family: 'udp4' | 'udp6' = 'udp4',
+  ): Promise<Socket> => {
+    const s = createSocket(family);
+    sockets.push(s);
+    await new Promise<void>((r) => s.bind(0, family === 'udp4' ? '127.0.0.1' : '::1', r));
+    s.on('message', (msg, rinfo) => reply(msg, rinfo, s));
+    return s;
+  };
+  const header = (id: number, flags: number): Buffer => {
+    const b = Buffer.alloc(12);
+    b.writeUInt16BE(id, 0);
+    b.writeUInt16BE(flags, 2);
+    return b;
+  };
+  const query = () =>
+    dnsPacket.encode({ type: 'query', id: 0x0202, questions: [{ type: 'A', name: 'x.example.org' }] });
+  const dataOf = (b: Buffer) => dnsPacket.decode(b).answers!.map((x) => (x as { data: string }).data);
+  const aAnswer = (q: Buffer, data: string) => {
+    const m = dnsPacket.decode(q);
+    return dnsPacket.encode({
+      type: 'response',
+      id: m.id,
+      questions: m.questions,
+      answers: [{ type: 'A', name: 'x.example.org', ttl: 60, data }],
+    });
+  };
+
+  it('sameHost: equal, or equal once an IPv4-mapped prefix is taken off the front', () => {
+    expect(sameHost('127.0.0.1', '127.0.0.1')).to.equal(true);
+    expect(sameHost('127.0.0.1', '::ffff:127.0.0.1')).to.equal(true);
+    expect(sameHost('::ffff:127.0.0.1', '127.0.0.1')).to.equal(true);
+    expect(sameHost('127.0.0.1', '127.0.0.2')).to.equal(false);
+    expect(sameHost('::ffff:127.0.0.1', '::ffff:127.0.0.2')).to.equal(false);
+    // Only a leading prefix counts.
+    expect(sameHost('1::ffff:2', '12')).to.equal(false);
+    expect(sameHost('12', '1::ffff:2')).to.equal(false);
+  });
+
+  it('a header-only query (12 bytes) is forwarded; a header-only answer counts, a shorter one does not', async () => {
+    const seen: number[] = [];
+    const u = await rawUpstream((q, from, s) => {
+      seen.push(q.length);
+      s.send(Buffer.from([q[0], q[1], 0x80, 0, 0, 0]), from.port, from.address); // 6 bytes: ignored
+      s.send(header(q.readUInt16BE(0), 0x8000), from.port, from.address);
+    });
+    const fwd = new UpstreamForwarder(() => [{ host: '127.0.0.1', port: u.address().port }], 600_000);
+    const got = (await fwd.forward(header(0x0303, 0x0100), false))!;
+    expect(seen).to.deep.equal([12]);
+    expect(got).to.have.length(12);
+    expect(got.readUInt16BE(0)).to.equal(0x0303);
+  });
+
+  it('an answer that is not truncated is taken from UDP even when the client wants the full answer', async () => {
+    const stub = await new StubUpstream((q, transport) => ({
+      answers: [
+        {
+          type: 'A',
+          name: q.questions![0].name,
+          ttl: 60,
+          data: transport === 'udp' ? '192.0.2.1' : '192.0.2.2',
+        },
+      ],
+    })).start();
+    try {
+      const got = (await new UpstreamForwarder(
+        () => [{ host: '127.0.0.1', port: stub.port }],
+        600_000,
+      ).forward(query(), true))!;
+      expect(dataOf(got)).to.deep.equal(['192.0.2.1']);
+      expect(stub.queries).to.equal(1);
+    } finally {
+      await stub.stop();
+    }
+  });
+
+  it('while the TCP retry runs, a later UDP answer from another upstream is ignored', async () => {
+    // `other` answers over UDP only once the TCP retry has reached `trunc`, which answers over TCP
+    // a little later: the TCP answer must win.
+    let otherSend: (() => void) | null = null;
+    const other = await rawUpstream((q, from, s) => {
+      otherSend = () => s.send(aAnswer(q, '192.0.2.66'), from.port, from.address);
+    });
+    const trunc = await rawUpstream((q, from, s) => {
+      const m = dnsPacket.decode(q);
+      s.send(
+        dnsPacket.encode({
+          type: 'response',
+          id: m.id,
+          flags: dnsPacket.TRUNCATED_RESPONSE,
+          questions: m.questions,
+        }),
+        from.port,
+        from.address,
+      );
+    });
+    const tcp = createServer((c) => {
+      c.on('error', () => {});
+      c.once('data', (d: Buffer) => {
+        otherSend?.();
+        const full = aAnswer(d.subarray(2, 2 + d.readUInt16BE(0)), '192.0.2.9');
+        setTimeout(
+          () => c.end(Buffer.concat([Buffer.from([full.length >> 8, full.length & 255]), full])),
+          50,
+        );
+      });
+    });
+    servers.push(tcp);
+    await new Promise<void>((r) => tcp.listen(trunc.address().port, '127.0.0.1', r));
+    const ups = [
+      { host: '127.0.0.1', port: trunc.address().port },
+      { host: '127.0.0.1', port: other.address().port },
+    ];
+    const got = (await new UpstreamForwarder(() => ups, 600_000).forward(query(), true))!;
+    expect(dataOf(got)).to.deep.equal(['192.0.2.9']);
+  });
+
+  it('one socket per address family, for all upstreams of that family; IPv6 upstreams too', async () => {
+    const from: string[] = [];
+    const answer = (q: Buffer, f: { address: string; port: number }, s: Socket) => {
+      from.push(`${f.port}`);
+      s.send(
+        dnsPacket.encode({ type: 'response', id: q.readUInt16BE(0), flags: 2, questions: [] }),
+        f.port,
+        f.address,
+      );
+    };
+    const a = await rawUpstream(answer);
+    const b = await rawUpstream(answer);
+    const ups = [a, b].map((s) => ({ host: '127.0.0.1', port: s.address().port }));
+    await new UpstreamForwarder(() => ups, 600_000).forward(query(), false);
+    expect(from).to.have.length(2);
+    expect(from[0]).to.equal(from[1]);
+    const six = await rawUpstream((q, f, s) => s.send(aAnswer(q, '192.0.2.6'), f.port, f.address), 'udp6');
+    const got = (await new UpstreamForwarder(
+      () => [{ host: '::1', port: six.address().port }],
+      600_000,
+    ).forward(query(), false))!;
+    expect(dataOf(got)).to.deep.equal(['192.0.2.6']);
+  });
+
+  it('sends that fail count as failed upstreams: all failed ends at once, one failed does not', async () => {
+    // A broadcast address without SO_BROADCAST: the kernel refuses the send (EACCES).
+    const broadcast = { host: '255.255.255.255', port: 53 };
+    expect(await new UpstreamForwarder(() => [broadcast], 600_000).forward(query(), false)).to.equal(null);
+    const good = await rawUpstream((q, f, s) =>
+      setTimeout(() => s.send(aAnswer(q, '192.0.2.5'), f.port, f.address), 50),
+    );
+    const ups = [broadcast, { host: '127.0.0.1', port: good.address().port }];
+    const got = (await new UpstreamForwarder(() => ups, 600_000).forward(query(), false))!;
+    expect(dataOf(got)).to.deep.equal(['192.0.2.5']);
   });
 });

@@ -496,11 +496,18 @@ describe('dns responder rules (a scripted forwarder)', () => {
         : {};
       const q = query('www.example.org', 'TXT', over);
       const got = (await responder(sized(n)).handle(q, transport, maxUdp))!;
-      return { size: got.length, tc: (flags(got) & TC) !== 0, flags: flags(got), id: got.readUInt16BE(0) };
+      return {
+        size: got.length,
+        tc: (flags(got) & TC) !== 0,
+        flags: flags(got),
+        id: got.readUInt16BE(0),
+        questions: dnsPacket.decode(got).questions,
+      };
     };
     expect(await ask(512, 'udp')).to.include({ size: 512, tc: false });
     const cut = await ask(513, 'udp');
     expect(cut).to.include({ tc: true, id: 0x1234 });
+    expect(cut.questions).to.deep.equal([{ name: 'www.example.org', type: 'TXT', class: 'IN' }]);
     expect(cut.flags).to.equal(QR | AA | TC | RA); // the upstream's flags, with TC
     expect(await ask(600, 'udp', 100)).to.include({ tc: true });
     expect(await ask(1400, 'udp', 1400)).to.include({ size: 1400, tc: false });
@@ -509,6 +516,36 @@ describe('dns responder rules (a scripted forwarder)', () => {
     expect(await ask(4096, 'udp', 9000)).to.include({ tc: false });
     expect(await ask(4097, 'udp', 9000)).to.include({ tc: true });
     expect(await ask(60000, 'tcp')).to.include({ size: 60000, tc: false });
+  });
+
+  it('a header-only upstream answer (12 bytes) is relayed, in a zone and outside', async () => {
+    const bare = Buffer.alloc(12);
+    bare.writeUInt16BE(0x1234, 0);
+    bare.writeUInt16BE(QR | RA | 3, 2);
+    for (const name of ['nope.corp.test', 'www.example.org']) {
+      const got = (await responder(scripted(() => bare)).handle(query(name), 'udp'))!;
+      expect(got.equals(bare), name).to.equal(true);
+    }
+  });
+
+  it('the SOA names the zone the name is in, when there are several', async () => {
+    const r = new DnsResponder({
+      resolver: new StaticResolver(['corp.test', 'lab.test'], apps),
+      addresses: () => VIP,
+      ipv6: true,
+      forwarder: scripted(() => null),
+    });
+    for (const [name, zone] of [
+      ['x.lab.test', 'lab.test'],
+      ['lab.test', 'lab.test'],
+      ['x.corp.test', 'corp.test'],
+    ]) {
+      const got = dnsPacket.decode((await r.handle(query(name), 'udp'))!);
+      expect(
+        got.authorities!.map((x) => x.name),
+        name,
+      ).to.deep.equal([zone]);
+    }
   });
 
   it('our own answers advertise EDNS 1232 only when the query had an OPT record', async () => {
