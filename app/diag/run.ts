@@ -164,6 +164,10 @@ export async function runDiagnostics(opts: DiagOptions): Promise<DiagReport> {
   progress('firewall');
   if (!sys) checks.push(check('firewall', 'Firewall', 'skip', [`not supported on ${platform}`]));
   else checks.push(await sys.firewall(tun ?? (platform === 'darwin' ? 'utun' : 'kvn0')));
+  if (sys && up && status?.ipv4Range) {
+    const udp = await sys.udpFilter({ v4: status.ipv4Range, v6: status.ipv6Range });
+    if (udp) checks.push(udp);
+  }
 
   // Bastions: each reached straight or through its jump (then only with --auth: see bastion-paths.ts).
   const targets = new Map<string, DiagBastion>();

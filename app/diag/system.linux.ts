@@ -2,6 +2,7 @@
 import { readFile } from 'node:fs/promises';
 import type { Exec } from './exec';
 import { evalIptables, evalNft, firewallCheck } from './firewall';
+import { udpFilterCheck, type UdpFilterRules } from './udp-filter';
 import { parseGetent, resolvConfCheck, resolvedCheck, resolverModeCheck } from './resolver';
 import { parseIpJsonRoutes } from './routes';
 import type { SystemProbe } from './system';
@@ -50,6 +51,20 @@ export function linuxSystem(exec: Exec): SystemProbe {
           ? 'neither nft nor iptables-save is installed'
           : 'cannot read the rules (run as root)',
       ]);
+    },
+
+    async udpFilter(ranges) {
+      const families: UdpFilterRules[] = [];
+      const want: Array<['iptables' | 'ip6tables', string | null]> = [
+        ['iptables', ranges.v4],
+        ['ip6tables', ranges.v6],
+      ];
+      for (const [tool, range] of want) {
+        if (range === null) continue;
+        const r = await exec(tool, ['-w', '5', '-S']);
+        families.push({ tool, range, rules: r.code === 0 ? r.stdout : null });
+      }
+      return udpFilterCheck(families);
     },
   };
 }

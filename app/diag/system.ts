@@ -16,6 +16,8 @@ export interface SystemProbe {
   lookup(name: string): Promise<{ addresses: string[]; error: string | null }>;
   /** The firewall's verdict on new TCP connections arriving on `dev`. */
   firewall(dev: string): Promise<CheckResult>;
+  /** Whether the daemon's UDP filter covers these ranges; null where the platform has none (macOS). */
+  udpFilter(ranges: { v4: string; v6: string | null }): Promise<CheckResult | null>;
 }
 
 export function systemProbe(platform: NodeJS.Platform, exec: Exec): SystemProbe | null {

@@ -126,6 +126,7 @@ describe('keyvnet diag on healthy and broken set-ups (root, netns)', function ()
       'resolver.config',
       'resolver.lookup.corp.test',
       'firewall',
+      'udp-filter',
       'bastion.corp.reachable',
       'bastion.corp.hostkey',
       'key',
@@ -187,6 +188,19 @@ describe('keyvnet diag on healthy and broken set-ups (root, netns)', function ()
     expect((await ns.run('curl', ['-sS', '-m', '10', 'http://hello.corp.test/'])).stdout.trim()).to.equal(
       'hi',
     );
+  });
+
+  it('the UDP filter flushed by another tool is a warning that says what is missing', async () => {
+    await ns.run('iptables', ['-w', '5', '-D', 'OUTPUT', '-j', 'KEYVNET-UDP']);
+    try {
+      const { by } = await diag();
+      const c = by('udp-filter');
+      expect(c.status).to.equal('warn');
+      expect(c.evidence[0]).to.equal('iptables: no jump from OUTPUT to KEYVNET-UDP');
+    } finally {
+      await ns.run('iptables', ['-w', '5', '-I', 'OUTPUT', '-j', 'KEYVNET-UDP']);
+    }
+    expect((await diag()).by('udp-filter').status).to.equal('ok');
   });
 
   it('a bastion with a changed host key fails; one where nobody listens is unreachable', async () => {
