@@ -3,9 +3,9 @@
 // flooding an app address cannot hold up VNet's connections (systemext/osconfig/udp-filter.linux.ts).
 // Pure: evaluates `iptables -S` / `ip6tables -S` output. Another firewall tool reloading its rules can
 // flush the chain while VNet runs; this check is how a user finds out.
+import { UDP_CHAIN as CHAIN } from '../../systemext/osconfig/udp-filter.linux';
 import { check, type CheckResult } from './types';
 
-const CHAIN = 'KEYVNET-UDP';
 const TITLE = 'UDP filter: UDP to app addresses is refused before the tun';
 
 /** One family's rules: the tool, its `-S` output (null: could not be read), the VNet range. */
