@@ -381,7 +381,7 @@ describe('dns responder rules (a scripted forwarder)', () => {
     expect(any.authorities).to.deep.equal([]);
   });
 
-  it('drops what has no header or is a response; FORMERR for 0 or 2 questions or a bad body; NOTIMP for other opcodes', async () => {
+  it('drops what has no header or is a response; FORMERR (with id, opcode, RD) for no question or a bad body; NOTIMP for other opcodes', async () => {
     const fwd = scripted(() => null);
     const r = responder(fwd);
     expect(await r.handle(Buffer.alloc(11), 'udp')).to.equal(null);
@@ -393,15 +393,7 @@ describe('dns responder rules (a scripted forwarder)', () => {
       'udp',
     ))!;
     expect([none.readUInt16BE(0), flags(none)]).to.deep.equal([9, QR | RD | RA | 1]);
-    const two = dnsPacket.encode({
-      type: 'query',
-      id: 10,
-      questions: [
-        { type: 'A', name: 'web.corp.test' },
-        { type: 'A', name: 'x.corp.test' },
-      ],
-    });
-    expect(rcode((await r.handle(two, 'udp'))!)).to.equal(1);
+    // (Two questions: FORMERR, asserted in the engine-level test above.)
     // A header that parses, then garbage: FORMERR with the header's id, opcode and RD.
     const bad = Buffer.concat([
       Buffer.from([0xab, 0xcd, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0]),
