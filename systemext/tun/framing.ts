@@ -1,5 +1,6 @@
 // How packets are framed on the device fd. Linux tun with IFF_NO_PI: bare IP packets. macOS utun:
 // a 4-byte address-family header before each packet (see ./utun-framing.darwin).
+import { writeSync, writevSync } from 'node:fs';
 import { utunFraming } from './utun-framing.darwin';
 
 export type FramingKind = 'none' | 'utun';
@@ -23,4 +24,22 @@ const none: Framing = {
 
 export function framingFor(kind: FramingKind): Framing {
   return kind === 'utun' ? utunFraming : none;
+}
+
+/**
+ * Writes one IP packet to a device fd with its framing; returns why it failed, or null. Any thread
+ * of the process may write (one write per packet: the kernel takes each whole or not at all).
+ */
+export function writeFramed(fd: number, framing: Framing, pkt: Buffer): string | null {
+  try {
+    if (framing.headerLen === 0) writeSync(fd, pkt);
+    else {
+      const h = framing.header(pkt);
+      if (!h) return 'not an IPv4 or IPv6 packet';
+      writevSync(fd, [h, pkt]);
+    }
+    return null;
+  } catch (err) {
+    return (err as Error).message;
+  }
 }

@@ -6,12 +6,12 @@
 // its stack synchronously or drops it), and writing here avoids a copy and a thread hop per packet;
 // bench/tun-echo.ts measures it. Reads must not happen here: a blocking read would freeze the event
 // loop, and async fs.read would pin a libuv threadpool slot per pending read.
-import { closeSync, writeSync, writevSync } from 'node:fs';
+import { closeSync } from 'node:fs';
 import { extname, join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { TunClosedError, type TunDevice } from './device';
 import type { FastPathSpec } from './fast-path';
-import { framingFor, type Framing, type FramingKind } from './framing';
+import { framingFor, writeFramed, type Framing, type FramingKind } from './framing';
 import { CLOSING, createRing, CTL, RingConsumer } from './ring';
 import type { TunWorkerData, TunWorkerMessage } from './worker';
 
@@ -55,6 +55,7 @@ export class WorkerTun implements TunDevice {
   readonly mtu: number;
   private readonly fd: number;
   private readonly framing: Framing;
+  private readonly framingKind: FramingKind;
   private readonly ring: RingConsumer;
   private readonly worker: Worker;
   private readonly exited: Promise<void>;
@@ -73,6 +74,7 @@ export class WorkerTun implements TunDevice {
     this.fd = opts.fd;
     this.interrupt = opts.interrupt;
     this.framing = framingFor(opts.framing);
+    this.framingKind = opts.framing;
     const shared = createRing(opts.ringBytes ?? 4 * 1024 * 1024);
     this.ring = new RingConsumer(shared);
     const data: TunWorkerData = {
@@ -154,24 +156,20 @@ export class WorkerTun implements TunDevice {
   write(packets: Buffer | readonly Buffer[]): void {
     if (this.closing) throw new TunClosedError(this.name);
     const list = Buffer.isBuffer(packets) ? [packets] : packets;
-    const hdrLen = this.framing.headerLen;
     for (const p of list) {
       if (p.length === 0 || p.length > this.mtu) {
         this.writeFailed(`packet of ${p.length} bytes does not fit MTU ${this.mtu}`);
         continue;
       }
-      try {
-        if (hdrLen === 0) writeSync(this.fd, p);
-        else {
-          const h = this.framing.header(p);
-          if (h) writevSync(this.fd, [h, p]);
-          else this.writeFailed('not an IPv4 or IPv6 packet');
-        }
-      } catch (err) {
-        // One refused packet (e.g. malformed) must not lose the rest of the batch.
-        this.writeFailed((err as Error).message);
-      }
+      // One refused packet (e.g. malformed) must not lose the rest of the batch.
+      const failed = writeFramed(this.fd, this.framing, p);
+      if (failed) this.writeFailed(failed);
     }
+  }
+
+  /** The fd and framing for another thread's writes (the relay worker's SYNs); valid until close(). */
+  sharedWriter(): { fd: number; framing: FramingKind } {
+    return { fd: this.fd, framing: this.framingKind };
   }
 
   stats(): TunStats {

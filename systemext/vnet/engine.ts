@@ -99,6 +99,8 @@ export interface VNetStats {
   refused: number;
   /** ICMP errors not sent because of the rate limit (e.g. port unreachable for a UDP flood). */
   icmpLimited: number;
+  /** Rewritten SYNs the relay worker wrote into the tun itself (the others: this thread). */
+  relaySyns: number;
 }
 
 export type { FlowErrorCode, OpenFlow, RefusalCode } from './flows';
@@ -137,6 +139,7 @@ export class VNetEngine extends EventEmitter {
     dnsRefused: 0,
     refused: 0,
     icmpLimited: 0,
+    relaySyns: 0,
   };
   readonly dns: DnsResponder;
   private readonly dnsService: DnsService;
@@ -205,6 +208,7 @@ export class VNetEngine extends EventEmitter {
         },
         error: (fqdn, port, code, message) => this.emitError(message, code, fqdn, port),
         connection: (fqdn, port, id, via) => this.emit('connection', { fqdn, port, id, via }),
+        relaySyn: () => this.stats.relaySyns++,
         closed: (fqdn, port, bytesFromClient, bytesToClient, id) =>
           this.emit('closed', { fqdn, port, bytesFromClient, bytesToClient, id }),
         dnsSession: () => this.dnsService.tcpSession(),
@@ -248,7 +252,12 @@ export class VNetEngine extends EventEmitter {
 
   /** The relay worker and its listeners; without them flows are piped on this thread. */
   private async startRelay(device: string, bind: boolean, v6: boolean): Promise<void> {
-    const relay = new Relay(this.natInit, this.nat.capacity, this.opts.relayEndpoint);
+    const relay = new Relay(
+      this.natInit,
+      this.nat.capacity,
+      this.opts.relayEndpoint,
+      this.tun?.sharedWriter?.(),
+    );
     try {
       const ports = await relay.listen({
         tun4: this.plan.tun4,

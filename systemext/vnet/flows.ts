@@ -50,6 +50,8 @@ export interface FlowHooks {
   connection(fqdn: string, port: number, id: number, via: string): void;
   closed(fqdn: string, port: number, bytesFromClient: number, bytesToClient: number, id: number): void;
   dnsSession(): Duplex;
+  /** The relay worker wrote a flow's SYN (counted). */
+  relaySyn?(): void;
   /** The relay worker died (its flows were reported one by one). */
   relayDied?(why: string): void;
 }
@@ -95,6 +97,8 @@ interface Flow {
   client?: Duplex;
   /** Dialed and piped by the relay worker (no sockets here). */
   relayed: boolean;
+  /** Its SYN is offered to the relay worker (./syn-offer) and the dial has not been seen to settle. */
+  offered: boolean;
   /** Bytes so far of a flow piped here (live: the status window shows them; the worker's count in
    *  Relay.bytes for a relayed flow). */
   fromClient: number;
@@ -194,6 +198,7 @@ export class Flows implements RelayHooks {
       tcp,
       abort: new AbortController(),
       relayed: false,
+      offered: false,
       fromClient: 0,
       toClient: 0,
     };
@@ -233,6 +238,8 @@ export class Flows implements RelayHooks {
   /** Dial before accept: the SYN goes to the kernel only once the upstream is connected. */
   private async dial(flow: Flow): Promise<void> {
     let upstream: Duplex | null = null;
+    /** The relay worker opened the entry and wrote the SYN. */
+    let opened = false;
     try {
       if (flow.fqdn === DNS_APP) {
         upstream = this.hooks.dnsSession();
@@ -267,7 +274,10 @@ export class Flows implements RelayHooks {
           if (target) {
             flow.relayed = true;
             this.relayed.set(flow.id, flow);
-            await this.relay!.dial(
+            this.nat.setListenerPort(flow.entry, relayPort);
+            // The worker writes the SYN on connect when it can (one thread hop less per connection).
+            flow.offered = this.relay!.writesSyn;
+            opened = await this.relay!.dial(
               flow.id,
               flow.entry,
               flow.ip.version === 4 ? 4 : 6,
@@ -275,8 +285,8 @@ export class Flows implements RelayHooks {
               target.port,
               target.timeoutMs,
               flow.abort.signal,
+              flow.offered ? flow.syn : undefined,
             );
-            this.nat.setListenerPort(flow.entry, relayPort);
           } else {
             upstream = await this.dialer.dial(app, flow.port, flow.abort.signal);
           }
@@ -297,15 +307,18 @@ export class Flows implements RelayHooks {
       flow.upstream = upstream;
       upstream.on('error', () => {}); // reported when the flow closes
     }
-    this.nat.touch(flow.entry);
-    this.nat.setState(flow.entry, ST_OPEN);
+    flow.offered = false;
     flow.phase = 'handshake';
     flow.deadline = this.hooks.now() + this.limits.dialTimeoutMs;
-    const syn = Buffer.from(flow.syn);
-    if (this.fast(syn) !== REPLY) {
-      return this.fail(flow, 'flow-error', 'NAT rewrite of the SYN failed');
-    }
-    this.hooks.write(syn);
+    if (!opened) {
+      this.nat.touch(flow.entry);
+      this.nat.setState(flow.entry, ST_OPEN);
+      const syn = Buffer.from(flow.syn);
+      if (this.fast(syn) !== REPLY) {
+        return this.fail(flow, 'flow-error', 'NAT rewrite of the SYN failed');
+      }
+      this.hooks.write(syn);
+    } else this.hooks.relaySyn?.();
     this.hooks.connection(flow.fqdn, flow.port, flow.id, flow.via);
   }
 
@@ -472,6 +485,12 @@ export class Flows implements RelayHooks {
     if (!flow) return;
     this.flows.delete(e);
     this.settleDial(flow);
+    if (flow.offered) {
+      flow.offered = false;
+      // Dropped while its dial may be completing: if the worker took the offer first, the SYN is in
+      // (or on its way to) the kernel, so the entry is OPEN and will be held, not freed at once.
+      this.relay!.withdraw(this.nat, e, flow.id);
+    }
     if (flow.relayed && this.relayed.delete(flow.id) && flow.phase !== 'dialing') {
       // Past its dial (a dial in flight is aborted through its signal, below): the worker drops
       // the flow and says nothing more about it, so its end is reported from here.

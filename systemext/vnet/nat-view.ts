@@ -129,6 +129,18 @@ export class NatView {
     return Atomics.load(this.words, this.base(i) + E_VER);
   }
 
+  /**
+   * DIALING -> OPEN (and seen now) if the entry is still DIALING; true if this call moved it. The
+   * one write outside the main thread: the relay worker opens the entry it writes the SYN for
+   * (./syn-offer), racing the main thread's own open, so both use this compare-and-swap.
+   */
+  openIfDialing(i: number): boolean {
+    const b = this.base(i);
+    if (Atomics.compareExchange(this.words, b + E_STATE, ST_DIALING, ST_OPEN) !== ST_DIALING) return false;
+    Atomics.store(this.words, b + E_SEEN, this.now());
+    return true;
+  }
+
   /** Fake address index (0..fakeCount-1) and NAT port of entry i. */
   fakeIndex(i: number): number {
     return i % this.fakeCount;

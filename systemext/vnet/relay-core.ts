@@ -4,14 +4,20 @@
 // the main thread decides (app, port, limits, NAT entry), the worker moves the bytes, so bulk
 // relay work never delays a SYN or a DNS query on the main thread.
 //
-// Per flow: dial -> 'dialed' -> (the main thread rewrites the SYN) -> accepted (marked in shared
-// memory, no message) -> both sockets closed -> 'closed'. An 'abort' at any point destroys what the flow holds and
-// silences it: nothing more is posted for that id.
+// Per flow: dial -> on connect the worker rewrites the client's SYN and writes it into the tun itself
+// when the main thread offered it (./syn-offer), else the main thread does on 'dialed' -> accepted
+// (marked in shared memory, no message) -> both sockets closed -> 'closed'. An 'abort' at any point
+// destroys what the flow holds and silences it: nothing more is posted for that id.
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { ipToBytes } from '../net/addr';
+import { createFastPath, REPLY, type FastPath } from './fast-path';
 import { NatView } from './nat-view';
 import type { FromRelay, RelayWorkerData, ToRelay } from './relay-protocol';
+import { claim } from './syn-offer';
+
+/** Writes one IP packet into the tun (from this thread); returns why it failed, or null. */
+export type PacketWriter = (pkt: Buffer) => string | null;
 
 /**
  * The upstream is read into buffers this large (Node's default is 64 KB): measured on loopback,
@@ -44,6 +50,9 @@ export class RelayCore {
   private readonly nat: NatView;
   private readonly bytes: Float64Array;
   private readonly acceptedIds: Int32Array;
+  private readonly offers: Int32Array;
+  /** Rewrites a SYN this worker writes (the same fast path as the tun reader's). */
+  private readonly fast: FastPath;
   private readonly byId = new Map<number, RelayFlow>();
   /** Connected upstreams waiting for their accepted socket, by NAT entry. */
   private readonly awaiting = new Map<number, RelayFlow>();
@@ -52,11 +61,18 @@ export class RelayCore {
   constructor(
     data: RelayWorkerData,
     private readonly post: (m: FromRelay) => void,
+    /** Null: never take an offer (the main thread writes every SYN). */
+    private readonly writePacket: PacketWriter | null = null,
   ) {
     this.nat = new NatView(data.nat);
     this.bytes = new Float64Array(data.bytes);
     this.acceptedIds = new Int32Array(data.accepted);
+    this.offers = new Int32Array(data.offers);
+    this.fast = createFastPath(data.nat);
   }
+
+  /** SYN write failures (the client's retransmit goes through the reader's fast path instead). */
+  synWriteErrors = 0;
 
   /** Flows the worker holds (dialing, awaiting their connection, or piped). */
   get size(): number {
@@ -66,7 +82,7 @@ export class RelayCore {
   handle(m: ToRelay): void {
     try {
       if (m.t === 'listen') this.listen(m.host, m.family);
-      else if (m.t === 'dial') this.dial(m.id, m.entry, m.family, m.host, m.port, m.timeoutMs);
+      else if (m.t === 'dial') this.dial(m.id, m.entry, m.family, m.host, m.port, m.timeoutMs, m.syn);
       else if (m.t === 'abort') this.abort(m.id);
     } catch (err) {
       // E.g. connect() refusing a bad port at once: that dial fails, the worker and its flows stay.
@@ -100,6 +116,7 @@ export class RelayCore {
     host: string,
     port: number,
     timeoutMs: number,
+    syn?: Uint8Array,
   ): void {
     let buf = Buffer.allocUnsafe(FIRST_READ_SIZE);
     const onread = (n: number, b: Buffer): boolean => {
@@ -133,8 +150,23 @@ export class RelayCore {
       // A stale waiter on the same entry cannot exist: the main thread aborts a flow before its
       // entry is reused (entries are held for TIME_WAIT after close).
       this.awaiting.set(entry, f);
-      this.post({ t: 'dialed', id });
+      let opened = false;
+      if (syn && this.writePacket) {
+        // Unless the main thread let go of the flow meanwhile (its 'abort' is on the way), open the
+        // entry and send the SYN to our listener.
+        if (!claim(this.offers, this.nat, entry, id)) return this.abort(id);
+        opened = true;
+        this.writeSyn(Buffer.from(syn.buffer, syn.byteOffset, syn.byteLength));
+      }
+      this.post(opened ? { t: 'dialed', id, opened } : { t: 'dialed', id });
     });
+  }
+
+  /** Rewrites the client's SYN (the entry is OPEN now) and writes it into the tun. */
+  private writeSyn(syn: Buffer): void {
+    // A failed rewrite (the entry changed under it) or write costs one SYN retransmit: the
+    // client's next SYN takes the reader's fast path to the same listener.
+    if (this.fast(syn) !== REPLY || this.writePacket!(syn) !== null) this.synWriteErrors++;
   }
 
   /** The main thread let go of the flow: drop whatever it holds, post nothing more for it. */

@@ -4,9 +4,11 @@
 import { extname, join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { workerLoader } from '../tun/worker-tun';
+import type { FramingKind } from '../tun/framing';
 import { DialError } from './dialer';
-import type { NatInit } from './nat-view';
+import type { NatInit, NatView } from './nat-view';
 import { relayShared, type FromRelay, type RelayWorkerData, type ToRelay } from './relay-protocol';
+import { letGo, offer } from './syn-offer';
 
 /** The thread (or a test's stand-in) as the main thread sees it. */
 export interface RelayEndpoint {
@@ -59,8 +61,14 @@ export interface RelayListenOptions {
 export class Relay {
   readonly bytes: Float64Array;
   private readonly acceptedIds: Int32Array;
+  private readonly offers: Int32Array;
+  /** The worker writes its flows' SYNs itself (it has the tun's fd). */
+  readonly writesSyn: boolean;
   private readonly ep: RelayEndpoint;
-  private readonly dials = new Map<number, { resolve: () => void; reject: (e: Error) => void }>();
+  private readonly dials = new Map<
+    number,
+    { resolve: (opened: boolean) => void; reject: (e: Error) => void }
+  >();
   private readonly listens = new Map<
     4 | 6,
     { resolve: (r: { port: number; fd: number }) => void; reject: (e: Error) => void }
@@ -68,10 +76,18 @@ export class Relay {
   private dead: string | null = null;
   private hooks: RelayHooks | null = null;
 
-  constructor(nat: NatInit, capacity: number, factory: RelayEndpointFactory = workerEndpoint) {
-    const data: RelayWorkerData = { nat, ...relayShared(capacity) };
+  constructor(
+    nat: NatInit,
+    capacity: number,
+    factory: RelayEndpointFactory = workerEndpoint,
+    /** The tun's fd for the worker's own SYN writes (TunDevice.sharedWriter); none = main writes them. */
+    tun?: { fd: number; framing: FramingKind },
+  ) {
+    const data: RelayWorkerData = { nat, ...relayShared(capacity), ...(tun ? { tun } : {}) };
     this.bytes = new Float64Array(data.bytes);
     this.acceptedIds = new Int32Array(data.accepted);
+    this.offers = new Int32Array(data.offers);
+    this.writesSyn = tun !== undefined;
     this.ep = factory(data);
     this.ep.onMessage((m) => this.onMessage(m));
     this.ep.onExit((why) => this.onExit(why));
@@ -107,8 +123,10 @@ export class Relay {
   }
 
   /**
-   * Asks the worker to connect to host:port for the flow on `entry`; resolves when connected.
-   * Aborting (the flow went away) tells the worker to drop it, whatever it is doing.
+   * Asks the worker to connect to host:port for the flow on `entry`; resolves when connected, with
+   * whether the worker opened the entry and wrote `syn` (offered when given: ./syn-offer; the
+   * caller withdraws the offer if it drops the flow before this settles). Aborting (the flow went
+   * away) tells the worker to drop it, whatever it is doing.
    */
   dial(
     id: number,
@@ -118,24 +136,36 @@ export class Relay {
     port: number,
     timeoutMs: number,
     signal: AbortSignal,
-  ): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
+    syn?: Buffer,
+  ): Promise<boolean> {
+    return new Promise<boolean>((resolve, reject) => {
       if (this.dead) return reject(new DialError(this.dead, 'RELAY_DEAD'));
       if (signal.aborted) return reject(new DialError(`dial ${host}:${port} aborted`, 'ABORTED'));
       const onAbort = (): void => {
         this.abort(id);
         settle(new DialError(`dial ${host}:${port} aborted`, 'ABORTED'));
       };
-      const settle = (err: Error | null): void => {
+      const settle = (err: Error | null, opened = false): void => {
         if (!this.dials.delete(id)) return;
         signal.removeEventListener('abort', onAbort);
         if (err) reject(err);
-        else resolve();
+        else resolve(opened);
       };
-      this.dials.set(id, { resolve: () => settle(null), reject: (e) => settle(e) });
+      this.dials.set(id, { resolve: (opened) => settle(null, opened), reject: (e) => settle(e) });
       signal.addEventListener('abort', onAbort, { once: true });
-      this.ep.post({ t: 'dial', id, entry, family, host, port, timeoutMs });
+      const offered = syn !== undefined && this.writesSyn;
+      if (offered) offer(this.offers, entry, id);
+      this.ep.post({ t: 'dial', id, entry, family, host, port, timeoutMs, ...(offered ? { syn } : {}) });
     });
+  }
+
+  /**
+   * Takes back the SYN offer of flow `id` on `entry` (the flow is being dropped while dialing).
+   * If the worker took it first, the entry is OPEN afterwards: the SYN is in (or on its way to)
+   * the kernel, so the caller's close() holds the entry instead of freeing it.
+   */
+  withdraw(nat: NatView, entry: number, id: number): void {
+    letGo(this.offers, nat, entry, id);
   }
 
   /** The flow is gone on this side: the worker drops its dial or sockets and posts nothing more. */
@@ -176,7 +206,7 @@ export class Relay {
         const d = this.dials.get(m.id);
         if (!d) return; // aborted meanwhile: the worker was told to drop it
         if (m.error) d.reject(new DialError(m.error, m.code ?? 'ERROR'));
-        else d.resolve();
+        else d.resolve(m.opened === true);
         return;
       }
       case 'closed':

@@ -573,7 +573,11 @@ describe('VNet engine under load, on a real tun in a namespace (root)', function
     const at = (port: number): RegExp => new RegExp(`${ready.tun4.replace(/\./g, '\\.')}(%\\S+)?:${port}\\s`);
     expect(out).to.match(at(ready.relay.v4));
     expect(out).to.not.match(at(ready.listener.v4));
+    const before = (await engineStats()).engine as { relaySyns: number };
     expect((await curl('/bytes/100000')).stdout).to.equal('200 100000');
+    // The worker wrote the rewritten SYN itself, not the main thread (./syn-offer).
+    const after = (await engineStats()).engine as { relaySyns: number };
+    expect(after.relaySyns).to.equal(before.relaySyns + 1);
   });
 
   /** The engine's counters (tun: the reader's, engine: the main thread's). */

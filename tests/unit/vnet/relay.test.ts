@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { PassThrough, type Duplex } from 'node:stream';
+import type { TunDevice } from '../../../systemext/tun/device';
 import { createMemoryTunPair } from '../../../systemext/tun/memory';
 import { bytesToIp, ipToBytes } from '../../../systemext/net/addr';
 import { buildIcmp, buildTcp } from '../../../systemext/net/build';
@@ -14,6 +15,8 @@ import { TCP_ACK, TCP_RST, TCP_SYN } from '../../../systemext/net/packet';
 import { AddressPlan } from '../../../systemext/vnet/addresses';
 import type { RelayTarget } from '../../../systemext/vnet/dialer';
 import { VNetEngine, type VNetEvents } from '../../../systemext/vnet/engine';
+import { createFastPath, REPLY } from '../../../systemext/vnet/fast-path';
+import { NatView } from '../../../systemext/vnet/nat-view';
 import {
   createNatInit,
   natInitForPlan,
@@ -30,6 +33,7 @@ import {
   type ToRelay,
 } from '../../../systemext/vnet/relay-protocol';
 import { StaticResolver, type AppInfo } from '../../../systemext/vnet/resolver';
+import { claim } from '../../../systemext/vnet/syn-offer';
 import { FakeKernel, ManualDialer, tcpOf } from './kernel';
 
 const LPORT = 4000;
@@ -92,8 +96,14 @@ describe('vnet relay worker: the engine side, messages in forced orders', () => 
 
   afterEach(async () => engine?.stop());
 
-  async function start(failListen = false): Promise<void> {
+  /** The engine's side of the tun pair: the worker's stand-in writes its SYNs here. */
+  let engTun: TunDevice;
+
+  async function start(failListen = false, writesSyn = false): Promise<void> {
     const [eng, kern] = createMemoryTunPair(1500);
+    engTun = eng;
+    // The real worker gets the tun's fd; the stand-in writes through the engine's side of the pair.
+    if (writesSyn) eng.sharedWriter = () => ({ fd: -1, framing: 'none' });
     plan = new AddressPlan({ ipv6Prefix: 'fd00:9:7::/48' });
     relay = new FakeRelay();
     relay.failListen = failListen;
@@ -366,6 +376,87 @@ describe('vnet relay worker: the engine side, messages in forced orders', () => 
     k.send(syn(43020));
     (await dialer.nextCall()).resolve(new PassThrough());
     expect(tcpOf(await k.next(isTcp))).to.include({ dport: LPORT, flags: TCP_SYN });
+  });
+
+  /** What the worker does on connect when the SYN was offered (RelayCore's claim path). */
+  const workerClaims = (d: Extract<ToRelay, { t: 'dial' }>): boolean => {
+    const nat = new NatView(relay.data.nat);
+    if (!claim(new Int32Array(relay.data.offers), nat, d.entry, d.id)) return false;
+    const synPkt = Buffer.from(d.syn!);
+    expect(createFastPath(relay.data.nat)(synPkt)).to.equal(REPLY);
+    engTun.write(synPkt);
+    return true;
+  };
+
+  it('the worker writes the SYN itself on connect; the main thread then writes no second one', async () => {
+    await start(false, true);
+    k.send(syn(43030));
+    const d = await nextDial();
+    expect(d.syn).to.not.equal(undefined); // offered
+    expect(workerClaims(d)).to.equal(true);
+    expect(engine.nat.state(d.entry)).to.equal(ST_OPEN);
+    expect(tcpOf(await k.next(isTcp))).to.include({ dport: RPORT4, flags: TCP_SYN });
+    relay.send({ t: 'dialed', id: d.id, opened: true });
+    await barrier();
+    expect(k.drain().filter(isTcp)).to.deep.equal([]);
+    expect(types()).to.deep.equal(['connection']);
+    expect(engine.stats.relaySyns).to.equal(1);
+    accept(d);
+    relay.send({ t: 'closed', id: d.id, fromClient: 1, toClient: 2 });
+    expect(engine.nat.state(d.entry)).to.equal(ST_CLOSING);
+  });
+
+  it("a client's RST after the worker wrote the SYN, before its 'dialed', goes to the listener as on any open flow", async () => {
+    await start(false, true);
+    k.send(syn(43031));
+    const d = await nextDial();
+    expect(workerClaims(d)).to.equal(true); // the SYN went to the kernel
+    await k.next(isTcp);
+    k.send(rst(43031));
+    expect(tcpOf(await k.next(isTcp))).to.include({ dport: RPORT4, flags: TCP_RST });
+    relay.send({ t: 'dialed', id: d.id, opened: true });
+    await barrier();
+    expect(types()).to.deep.equal(['connection']);
+    // The listener's side was reset, so the worker never accepts: the handshake deadline ends the
+    // flow, and the entry, having reached the kernel, is held for TIME_WAIT.
+    now += 15_000;
+    engine.sweep();
+    expect(types()).to.deep.equal(['connection', 'error:handshake-timeout']);
+    expect(relay.of('abort')).to.deep.equal([{ t: 'abort', id: d.id }]);
+    expect(engine.nat.state(d.entry)).to.equal(ST_CLOSING);
+  });
+
+  it("a client's RST before the worker connects: the offer is withdrawn, the worker writes nothing, the entry is freed", async () => {
+    await start(false, true);
+    k.send(syn(43032));
+    const d = await nextDial();
+    k.send(rst(43032));
+    await barrier();
+    expect(engine.nat.size).to.equal(0);
+    expect(workerClaims(d)).to.equal(false); // its connect came too late
+    await barrier();
+    expect(k.drain().filter(isTcp)).to.deep.equal([]);
+    expect(engine.nat.size).to.equal(0);
+  });
+
+  it('the dial deadline after the worker took the offer: the client is reset and the entry held', async () => {
+    await start(false, true);
+    k.send(syn(43033));
+    const d = await nextDial();
+    expect(workerClaims(d)).to.equal(true);
+    await k.next(isTcp);
+    now += 15_000;
+    engine.sweep(); // 'dialed' never came
+    expect(tcpOf(await k.next(isTcp))).to.include({ dport: 43033, flags: TCP_RST | TCP_ACK });
+    expect(types()).to.deep.equal(['error:dial-timeout']);
+    expect(relay.of('abort')).to.deep.equal([{ t: 'abort', id: d.id }]);
+    // Freeing the entry at once could hand its fake address:port to a new flow while the kernel
+    // still has the listener's connection from it: held for TIME_WAIT instead.
+    expect(engine.nat.state(d.entry)).to.equal(ST_CLOSING);
+    relay.send({ t: 'dialed', id: d.id, opened: true }); // crossed the abort: ignored
+    await barrier();
+    expect(types()).to.deep.equal(['error:dial-timeout']);
+    expect(engine.stats.relaySyns).to.equal(0);
   });
 
   it('stop() terminates the worker', async () => {
