@@ -20,9 +20,9 @@ import { claim } from './syn-offer';
 export type PacketWriter = (pkt: Buffer) => string | null;
 
 /**
- * Both sockets of a flow are read into buffers this large (Node's default is 64 KB): through VNet,
- * 256 KB reads cut the engine's CPU per GB by about a quarter, downloads (the upstream) and uploads
- * (the accepted socket) alike (fewer read and write calls; bench/README.md). A read this size is handed on as is (a new buffer takes its place); a small one is copied
+ * The upstream is read into buffers this large (Node's default is 64 KB): measured on loopback,
+ * 256 KB reads cut the relay's CPU per GB of downloads by about a quarter (fewer read and write
+ * calls). A read this size is handed on as is (a new buffer takes its place); a small one is copied
  * out, so chatty flows do not pin a large buffer per chunk. A flow starts with Node's 64 KB and moves
  * to 256 KB at its first full read: only bulk flows hold the large buffer (up to 65 536 flows
  * could otherwise hold 16 GiB of address space between them).
