@@ -8,7 +8,7 @@
 // when the main thread offered it (./syn-offer), else the main thread does on 'dialed' -> accepted
 // (marked in shared memory, no message) -> both sockets closed -> 'closed'. An 'abort' at any point
 // destroys what the flow holds and silences it: nothing more is posted for that id.
-import { connect, createServer, Socket, type Server } from 'node:net';
+import { connect, createServer, type Server, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { ipToBytes } from '../net/addr';
 import { createFastPath, REPLY, type FastPath } from './fast-path';
@@ -44,49 +44,6 @@ interface RelayFlow {
   early: Buffer[];
   /** Where upstream data goes once piped (counts it too). */
   sink?: (chunk: Buffer) => boolean;
-}
-
-/** Node's `onread` option: reads into our buffers (see READ_SIZE), each chunk handed to `sink`. */
-function bulkReads(sink: (chunk: Buffer) => boolean): {
-  buffer: () => Buffer;
-  callback: (n: number, b: Buffer) => boolean;
-} {
-  let buf = Buffer.allocUnsafe(FIRST_READ_SIZE);
-  return {
-    buffer: () => buf,
-    callback: (n, b) => {
-      let chunk: Buffer;
-      if (n >= COPY_BELOW) {
-        chunk = b.subarray(0, n);
-        buf = Buffer.allocUnsafe(n === b.length ? READ_SIZE : b.length); // a full read: bulk
-      } else chunk = Buffer.from(b.subarray(0, n));
-      return sink(chunk);
-    },
-  };
-}
-
-/**
- * The accepted connection re-wrapped so that it, too, reads into our large buffers: Node's
- * net.Server has no `onread` option, so the listener pauses new connections (pauseOnConnect) and
- * their handle moves to a Socket made with one. Null when that is not possible (the connection
- * already reading, or Node's internals not as expected): the caller keeps the socket as it is.
- */
-function withBulkReads(sock: Duplex, sink: (chunk: Buffer) => boolean): Socket | null {
-  const s = sock as Socket & { _handle?: { reading?: boolean; useUserBuffer?: unknown } | null };
-  const h = s._handle;
-  if (!(sock instanceof Socket) || !h || h.reading || typeof h.useUserBuffer !== 'function') return null;
-  if (sock.readableLength > 0) return null;
-  s._handle = null; // the old wrapper lets go of the handle and is destroyed with nothing
-  sock.destroy();
-  const adopted = new Socket({
-    handle: h,
-    allowHalfOpen: true,
-    readable: true,
-    writable: true,
-    onread: bulkReads(sink),
-  } as ConstructorParameters<typeof Socket>[0]);
-  adopted.setNoDelay(true);
-  return adopted;
 }
 
 export class RelayCore {
@@ -138,8 +95,7 @@ export class RelayCore {
   }
 
   private listen(host: string, family: 4 | 6): void {
-    // Paused: accepted() re-wraps each connection to read into large buffers before it reads.
-    const srv = createServer({ allowHalfOpen: true, noDelay: true, pauseOnConnect: true }, (sock) =>
+    const srv = createServer({ allowHalfOpen: true, noDelay: true }, (sock) =>
       this.accepted(sock, sock.remoteAddress ?? '', sock.remotePort ?? 0),
     );
     srv.once('error', (err) => this.post({ t: 'listen-failed', family, message: err.message }));
@@ -162,12 +118,18 @@ export class RelayCore {
     timeoutMs: number,
     syn?: Uint8Array,
   ): void {
-    const onread = bulkReads((chunk) => {
+    let buf = Buffer.allocUnsafe(FIRST_READ_SIZE);
+    const onread = (n: number, b: Buffer): boolean => {
+      let chunk: Buffer;
+      if (n >= COPY_BELOW) {
+        chunk = b.subarray(0, n);
+        buf = Buffer.allocUnsafe(n === b.length ? READ_SIZE : b.length); // a full read: bulk
+      } else chunk = Buffer.from(b.subarray(0, n));
       if (f.sink) return f.sink(chunk);
       f.early.push(chunk); // the server spoke first: keep it for the client, read no more till then
       return false;
-    });
-    const up = connect({ host, port, onread });
+    };
+    const up = connect({ host, port, onread: { buffer: () => buf, callback: onread } });
     const f: RelayFlow = { id, entry, family, up, connected: false, aborted: false, early: [] };
     this.byId.set(id, f);
     const fail = (message: string, code: string): void => {
@@ -242,7 +204,7 @@ export class RelayCore {
     this.pipe(f, sock);
   }
 
-  private pipe(f: RelayFlow, accepted: Duplex): void {
+  private pipe(f: RelayFlow, sock: Duplex): void {
     const up = f.up;
     const counters = this.bytes;
     const iFrom = 2 * f.entry;
@@ -251,17 +213,7 @@ export class RelayCore {
     counters[iTo] = 0;
     let fromClient = 0;
     let toClient = 0;
-    // Client -> upstream: by hand too when the connection can read into our buffers, with the same
-    // backpressure; else Node's pipe.
-    const adopted = withBulkReads(accepted, (chunk) => {
-      counters[iFrom] = fromClient += chunk.length;
-      if (up.write(chunk)) return true;
-      up.once('drain', () => sock.resume());
-      return false;
-    });
-    const sock: Duplex = adopted ?? accepted;
-    f.client = sock;
-    if (!adopted) sock.on('data', (d: Buffer) => (counters[iFrom] = fromClient += d.length));
+    sock.on('data', (d: Buffer) => (counters[iFrom] = fromClient += d.length));
     // Upstream -> client by hand (the upstream reads into our buffers, see READ_SIZE), with
     // backpressure: a false return stops reading until the client's socket drains.
     f.sink = (chunk) => {
@@ -298,8 +250,7 @@ export class RelayCore {
       closed = 1;
     } else up.on('close', onClose);
     sock.on('close', onClose);
-    if (adopted) sock.on('end', () => up.end());
-    else sock.pipe(up);
+    sock.pipe(up);
     for (const chunk of f.early.splice(0)) f.sink(chunk);
     if (sock.writableNeedDrain) sock.once('drain', () => up.resume());
     else up.resume();
