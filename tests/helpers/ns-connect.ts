@@ -25,7 +25,17 @@ export async function startNsRelay(ns: NetNs, socketPath: string): Promise<NsCon
 /** Opens a TCP connection to host:port from inside the relay's namespace. */
 export type NsConnector = (host: string, port: number, signal?: AbortSignal) => Promise<Duplex>;
 
-function connectVia(socketPath: string, host: string, port: number, signal?: AbortSignal): Promise<Duplex> {
+/**
+ * Connects through the relay at `socketPath`. The answer line is read in paused mode ('readable'),
+ * never with a 'data' listener: removing one leaves the socket flowing, and whatever the far end
+ * sent next (an SSH banner) would be emitted to nobody before our caller attached its own.
+ */
+export function connectVia(
+  socketPath: string,
+  host: string,
+  port: number,
+  signal?: AbortSignal,
+): Promise<Duplex> {
   return new Promise((resolve, reject) => {
     const sock = connect(socketPath);
     let buf = '';
@@ -35,23 +45,26 @@ function connectVia(socketPath: string, host: string, port: number, signal?: Abo
     };
     const onAbort = (): void => fail(new Error('aborted'));
     signal?.addEventListener('abort', onAbort, { once: true });
-    const onData = (d: Buffer): void => {
-      const s = buf + d.toString('latin1');
-      const nl = s.indexOf('\n');
-      if (nl < 0) {
-        buf = s;
-        return;
+    const onReadable = (): void => {
+      let d: Buffer | null;
+      while ((d = sock.read() as Buffer | null) !== null) {
+        const s = buf + d.toString('latin1');
+        const nl = s.indexOf('\n');
+        if (nl < 0) {
+          buf = s;
+          continue;
+        }
+        sock.off('readable', onReadable);
+        sock.off('error', fail);
+        signal?.removeEventListener('abort', onAbort);
+        const answer = s.slice(0, nl);
+        if (answer !== 'ok') return fail(Object.assign(new Error(answer), { code: answer.split(' ')[0] }));
+        const rest = Buffer.from(s.slice(nl + 1), 'latin1');
+        if (rest.length) sock.unshift(rest);
+        return resolve(sock); // not flowing: data waits in the socket until the caller reads it
       }
-      sock.off('data', onData);
-      sock.off('error', fail);
-      signal?.removeEventListener('abort', onAbort);
-      const answer = s.slice(0, nl);
-      if (answer !== 'ok') return fail(Object.assign(new Error(answer), { code: answer.split(' ')[0] }));
-      const rest = Buffer.from(s.slice(nl + 1), 'latin1');
-      if (rest.length) sock.unshift(rest);
-      resolve(sock);
     };
-    sock.on('data', onData);
+    sock.on('readable', onReadable);
     sock.once('error', fail);
     sock.once('connect', () => sock.write(`${host} ${port}\n`));
   });
