@@ -5,8 +5,10 @@
 // drives the NAT entries' lifecycle (./nat-table).
 //
 // Plain-TCP apps (the dialer offers a relayTarget) are dialed and relayed by the relay worker
-// (./relay): the SYN is then rewritten to the worker's listener, and the bytes never touch this
-// thread. Others (SSH channels) are dialed here and piped by accepted() below.
+// (./relay): the SYN is then rewritten to the worker's listener, by the worker itself as soon as
+// its connect succeeds (./syn-offer: if this thread drops the flow meanwhile, exactly one side wins),
+// and the bytes never touch this thread. Others (SSH channels) are dialed here and piped by
+// accepted() below.
 //
 // Every flow has a deadline while it is not yet piped (resolve + dial, then the kernel's
 // handshake); the engine's sweep enforces them with its clock, so a hanging agent or dialer holds
