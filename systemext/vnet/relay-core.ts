@@ -53,6 +53,8 @@ export class RelayCore {
   private readonly offers: Int32Array;
   /** Rewrites a SYN this worker writes (the same fast path as the tun reader's). */
   private readonly fast: FastPath;
+  /** SYN write failures (the client's retransmit goes through the reader's fast path instead). */
+  synWriteErrors = 0;
   private readonly byId = new Map<number, RelayFlow>();
   /** Connected upstreams waiting for their accepted socket, by NAT entry. */
   private readonly awaiting = new Map<number, RelayFlow>();
@@ -70,9 +72,6 @@ export class RelayCore {
     this.offers = new Int32Array(data.offers);
     this.fast = createFastPath(data.nat);
   }
-
-  /** SYN write failures (the client's retransmit goes through the reader's fast path instead). */
-  synWriteErrors = 0;
 
   /** Flows the worker holds (dialing, awaiting their connection, or piped). */
   get size(): number {

@@ -6,8 +6,26 @@ import type { TunDevice } from '../../../systemext/tun/device';
 import type { Dialer } from '../../../systemext/vnet/dialer';
 import type { AppInfo } from '../../../systemext/vnet/resolver';
 import { bytesToIp, ipToBytes } from '../../../systemext/net/addr';
-import { buildUdp } from '../../../systemext/net/build';
-import { parseIp, parseTcp, parseUdp } from '../../../systemext/net/packet';
+import { buildTcp, buildUdp } from '../../../systemext/net/build';
+import { parseIp, parseTcp, parseUdp, TCP_SYN } from '../../../systemext/net/packet';
+
+/** A client's SYN 100.64.0.1:cport -> 100.64.0.9:80, for NAT entries made without an engine. */
+export function clientSyn(cport: number): Buffer {
+  return buildTcp({
+    src: ipToBytes('100.64.0.1'),
+    dst: ipToBytes('100.64.0.9'),
+    sport: cport,
+    dport: 80,
+    seq: 1,
+    flags: TCP_SYN,
+  });
+}
+
+/** Polls `pred` until it holds (hang guard: 5 s), then asserts it: for events on real sockets. */
+export async function until(pred: () => boolean): Promise<void> {
+  for (let i = 0; i < 1000 && !pred(); i++) await new Promise((r) => setTimeout(r, 5));
+  if (!pred()) throw new Error('condition not reached (hang guard)');
+}
 
 export class FakeKernel {
   private readonly queue: Buffer[] = [];

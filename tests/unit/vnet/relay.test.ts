@@ -34,7 +34,7 @@ import {
 } from '../../../systemext/vnet/relay-protocol';
 import { StaticResolver, type AppInfo } from '../../../systemext/vnet/resolver';
 import { claim } from '../../../systemext/vnet/syn-offer';
-import { FakeKernel, ManualDialer, tcpOf } from './kernel';
+import { clientSyn, FakeKernel, ManualDialer, tcpOf, until } from './kernel';
 
 const LPORT = 4000;
 const RPORT4 = 4100;
@@ -502,22 +502,8 @@ describe('vnet relay worker: RelayCore on real loopback sockets', () => {
     await new Promise<void>((r) => server.close(() => r()));
   });
 
-  const entry = (cport: number): number => {
-    const syn = buildTcp({
-      src: ipToBytes('100.64.0.1'),
-      dst: ipToBytes('100.64.0.9'),
-      sport: cport,
-      dport: 80,
-      seq: 1,
-      flags: TCP_SYN,
-    });
-    return nat.allocate(syn, 12, 16, 4, cport, 80);
-  };
+  const entry = (cport: number): number => nat.allocate(clientSyn(cport), 12, 16, 4, cport, 80);
   const fakeOf = (e: number): [string, number] => [plan.fake4(nat.fakeIndex(e)), nat.natPort(e)];
-  async function until(pred: () => boolean): Promise<void> {
-    for (let i = 0; i < 1000 && !pred(); i++) await new Promise((r) => setTimeout(r, 5));
-    expect(pred()).to.equal(true);
-  }
   /** A duplex pair standing for the accepted socket: `client` is the far end. */
   function socketPair(): Promise<{ ours: Socket; theirs: Socket; close: () => void }> {
     return new Promise((resolve) => {

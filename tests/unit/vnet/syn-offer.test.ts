@@ -4,8 +4,6 @@
 import { expect } from 'chai';
 import { once } from 'node:events';
 import { createServer, type Server } from 'node:net';
-import { ipToBytes } from '../../../systemext/net/addr';
-import { buildTcp } from '../../../systemext/net/build';
 import { TCP_SYN } from '../../../systemext/net/packet';
 import { AddressPlan } from '../../../systemext/vnet/addresses';
 import {
@@ -19,7 +17,7 @@ import {
 import { RelayCore } from '../../../systemext/vnet/relay-core';
 import { relayShared, type FromRelay, type RelayWorkerData } from '../../../systemext/vnet/relay-protocol';
 import { claim, letGo, offer, take, withdraw } from '../../../systemext/vnet/syn-offer';
-import { tcpOf } from './kernel';
+import { clientSyn, tcpOf, until } from './kernel';
 
 const RPORT = 4100;
 
@@ -32,20 +30,9 @@ function setup(): { plan: AddressPlan; nat: NatTable; data: RelayWorkerData; off
   return { plan, nat, data, offers: new Int32Array(data.offers) };
 }
 
-function synFrom(cport: number): Buffer {
-  return buildTcp({
-    src: ipToBytes('100.64.0.1'),
-    dst: ipToBytes('100.64.0.9'),
-    sport: cport,
-    dport: 80,
-    seq: 1,
-    flags: TCP_SYN,
-  });
-}
-
 /** An entry as the main thread leaves it when it posts an offered dial. */
 function offered(nat: NatTable, offers: Int32Array, cport: number, id: number): { e: number; syn: Buffer } {
-  const syn = synFrom(cport);
+  const syn = clientSyn(cport);
   const e = nat.allocate(syn, 12, 16, 4, cport, 80);
   nat.setListenerPort(e, RPORT);
   offer(offers, e, id);
@@ -142,11 +129,6 @@ describe('vnet syn-offer: RelayCore takes the offer on a real connect', () => {
     core?.stop();
     await new Promise<void>((r) => server.close(() => r()));
   });
-
-  async function until(pred: () => boolean): Promise<void> {
-    for (let i = 0; i < 1000 && !pred(); i++) await new Promise((r) => setTimeout(r, 5));
-    expect(pred()).to.equal(true);
-  }
 
   it('opens the entry, writes the SYN rewritten to its listener, and says opened', async () => {
     const { plan, nat, data, offers } = setup();
